@@ -1,0 +1,54 @@
+# The two commands a reader needs are `make book` and `make test`; each sets itself up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The torch/torchvision pair we test with. pyproject.toml only asks for ranges, so Colab and
+# existing environments keep their own torch; override with `make test TORCH="torch torchvision"`.
+TORCH ?= torch==2.14.1 torchvision==0.29.1
+WORKERS ?= 2
+STAMP := $(VENV)/.installed
+CHAPTERS := $(shell find book -name '[0-9][0-9]_*.md' | sort)
+
+.PHONY: help book test unit nbval book-check lab sync strip clean
+
+help:
+	@echo "make book   execute every chapter (standard budget) and build _build/html/index.html"
+	@echo "make test   unit tests, notebook pairing checks, strict book build, nbval (smoke budget)"
+	@echo "make lab    JupyterLab that opens the .md chapters as notebooks"
+	@echo "make sync   regenerate every chapter's .ipynb from its .md (outputs stripped)"
+	@echo "make clean  remove _build and caches (keeps .venv)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -c "import torch, torchvision" 2>/dev/null || $(PY) -m pip install $(TORCH)
+	$(PY) -m pip install -e ".[book,test]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (genai)" >/dev/null
+	touch $@
+
+book: $(STAMP)
+	GENAI_BUDGET=$${GENAI_BUDGET:-standard} $(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+	@echo "Open _build/html/index.html"
+
+# One pytest run: unit and repository tests (including a strict, non-executing book build),
+# then every chapter notebook executed by nbval in the smoke budget.
+test: $(STAMP)
+	GENAI_BUDGET=smoke $(PY) -m pytest -n $(WORKERS) --dist loadscope \
+		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(CHAPTERS:.md=.ipynb)
+
+unit: $(STAMP)
+	$(PY) -m pytest -n $(WORKERS) tests
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=book
+
+sync: $(STAMP)
+	$(VENV)/bin/jupytext --to ipynb --update $(CHAPTERS)
+	$(VENV)/bin/nbstripout --keep-id $(CHAPTERS:.md=.ipynb)
+
+clean:
+	rm -rf _build .pytest_cache .jupyter_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,86 @@
+"""Resumable batch samplers over in-memory tensors: shuffled epochs, and random windows of a token stream."""
+
+from __future__ import annotations
+
+import torch
+
+
+class Batches:
+    """Endless shuffled mini-batches of aligned tensors; epoch e's order depends only on (seed, e)."""
+
+    def __init__(self, *tensors: torch.Tensor, batch_size: int, shuffle: bool = True, seed: int = 0,
+                 drop_last: bool = True) -> None:
+        if not tensors:
+            raise ValueError("Batches needs at least one tensor.")
+        n = len(tensors[0])
+        if any(len(t) != n for t in tensors):
+            raise ValueError(f"All tensors must have the same first dimension, got {[len(t) for t in tensors]}.")
+        if n == 0:
+            raise ValueError("The data set is empty: nothing to batch.")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        if drop_last and batch_size > n:
+            raise ValueError(f"batch_size {batch_size} exceeds the data set's {n} examples; use a smaller batch.")
+        self.tensors, self.batch_size, self.shuffle, self.seed, self.drop_last = tensors, batch_size, shuffle, seed, drop_last
+        self.epoch, self.position = 0, 0
+        self._order = self._make_order()
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        n = len(self.tensors[0])
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _make_order(self) -> torch.Tensor:
+        n = len(self.tensors[0])
+        if not self.shuffle:
+            return torch.arange(n)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return torch.randperm(n, generator=g)
+
+    def __iter__(self) -> Batches:
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, ...] | torch.Tensor:
+        if self.position >= len(self):
+            self.epoch, self.position = self.epoch + 1, 0
+            self._order = self._make_order()
+        i = self.position * self.batch_size
+        idx = self._order[i:i + self.batch_size]
+        self.position += 1
+        out = tuple(t[idx] for t in self.tensors)
+        return out[0] if len(out) == 1 else out
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position, "seed": self.seed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.position, self.seed = state["epoch"], state["position"], state["seed"]
+        self._order = self._make_order()
+
+
+class SequenceBatches:
+    """Random windows of a 1-D token tensor: x = tokens[i:i+T], y = tokens[i+1:i+T+1] (next-token targets)."""
+
+    def __init__(self, tokens: torch.Tensor, *, block_size: int, batch_size: int, seed: int = 0) -> None:
+        if tokens.dim() != 1:
+            raise ValueError(f"tokens must be a 1-D tensor of token ids, got shape {tuple(tokens.shape)}.")
+        if len(tokens) <= block_size:
+            raise ValueError(f"The token stream has {len(tokens)} tokens, fewer than block_size + 1 = "
+                             f"{block_size + 1}; use a longer text or a smaller block_size.")
+        self.tokens, self.block_size, self.batch_size = tokens.long(), block_size, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> SequenceBatches:
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        T = self.block_size
+        i = torch.randint(len(self.tokens) - T, (self.batch_size,), generator=self.generator)
+        offsets = i[:, None] + torch.arange(T)  # (B, T)
+        return self.tokens[offsets], self.tokens[offsets + 1]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["generator"])

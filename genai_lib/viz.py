@@ -1,0 +1,71 @@
+"""Figures: image grids, training curves and 2-D densities (the only module that imports matplotlib)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+
+def image_grid(x: torch.Tensor, *, nrow: int | None = None, title: str | None = None, ax=None,
+               value_range: tuple[float, float] = (0.0, 1.0), size: float = 4.0):
+    """Show a batch of images (B, C, H, W) as one grid; values outside `value_range` are clipped."""
+    if x.dim() == 3:
+        x = x.unsqueeze(1)  # (B, H, W) -> (B, 1, H, W)
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"image_grid expects (B, C, H, W) with C = 1 or 3, got shape {tuple(x.shape)}.")
+    lo, hi = value_range
+    x = ((x.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1)
+    nrow = nrow or int(np.ceil(np.sqrt(len(x))))
+    grid = make_grid(x, nrow=nrow, padding=1, pad_value=1.0)  # (3, H', W')
+    if ax is None:
+        _, ax = plt.subplots(figsize=(size, size * grid.shape[1] / grid.shape[2]))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history, keys: Sequence[str] | None = None, *, ax=None, logy: bool = False,
+                 ylabel: str = "value", title: str | None = None):
+    """Plot logged values of a `train.History` against the training step."""
+    keys = list(keys or history.keys())
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for key in keys:
+        ax.plot(history.steps(key), history[key], label=key, marker="." if len(history[key]) < 30 else None)
+    ax.set_xlabel("training step")
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_density_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], *, lim: float = 4.0, n: int = 200,
+                    ax=None, samples: torch.Tensor | None = None, title: str | None = None, cmap: str = "viridis"):
+    """Shade a 2-D density exp(log_prob) on the square [-lim, lim]^2, optionally with samples on top."""
+    g = torch.linspace(-lim, lim, n)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    points = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)  # (n*n, 2)
+    with torch.no_grad():
+        density = log_prob(points).exp().reshape(n, n)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(density.numpy(), extent=(-lim, lim, -lim, lim), origin="lower", cmap=cmap)
+    if samples is not None:
+        s = samples.detach().cpu()
+        ax.scatter(s[:, 0], s[:, 1], s=2, c="white", alpha=0.5)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    return ax
