@@ -260,32 +260,31 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
     ctx = StepContext(optimizers=optimizers, scaler=scaler, device=dev, precision=precision,
                       grad_clip=config.grad_clip)
     source = _BatchSource(data)
-    history = History()
+    history, pending = History(), _Pending()
     start = 0
 
     ckpt_path = Path(config.ckpt_path) if config.ckpt_path else None
     if ckpt_path is not None and config.resume and ckpt_path.exists():
         state = safe_load(ckpt_path)
         start = _restore(state, models, optimizers, schedulers, scaler, source, history)
+        pending.load_state_dict(state["pending"])
         print(f"Resuming from {ckpt_path} at step {start} of {config.steps}.")
 
-    sums: dict[str, torch.Tensor] = {}
-    count = 0
-
-    def flush(step: int) -> None:
-        nonlocal sums, count
-        if not count:
-            return
-        means = {k: (v / count).item() for k, v in sums.items()}
+    def check_finite(step: int) -> dict[str, float]:
+        means = pending.means()
         bad = [k for k, v in means.items() if not math.isfinite(v)]
         if bad:
             where = f" The last good checkpoint is {ckpt_path}." if ckpt_path and ckpt_path.exists() else ""
             raise FloatingPointError(
-                f"{', '.join(bad)} became {means[bad[0]]} between steps {step - count + 1} and {step}. "
+                f"{', '.join(bad)} became {means[bad[0]]} between steps {step - pending.count + 1} and {step}. "
                 f"Lower the learning rate, keep gradient clipping on, or look for bad inputs.{where}"
             )
-        history.log(step, means)
-        sums, count = {}, 0
+        return means
+
+    def flush(step: int) -> None:
+        if pending.count:
+            history.log(step, check_finite(step))
+            pending.clear()
 
     def run_eval(step: int) -> None:
         saved = rng_state()  # evaluation must not change the training's random stream
@@ -312,6 +311,7 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
             "rng": rng_state(),
             "data": source.state_dict(),
             "history": history.state_dict(),
+            "pending": pending.state_dict(),
         }, ckpt_path)
 
     for model in models.values():
@@ -329,10 +329,7 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
                 for s in schedulers.values():
                     s.step()
                 step += 1
-                for key, value in (logs or {}).items():
-                    value = value.detach().float() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
-                    sums[key] = sums.get(key, 0.0) + value
-                count += 1
+                pending.add(logs or {})
                 if step % config.log_every == 0 or step == config.steps:
                     flush(step)
                     if bar is not None and history.records:
@@ -340,7 +337,7 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
                 if evaluate is not None and config.eval_every and step % config.eval_every == 0:
                     run_eval(step)
                 if ckpt_path is not None and config.ckpt_every and step % config.ckpt_every == 0:
-                    flush(step)
+                    check_finite(step)  # never checkpoint weights that have gone NaN
                     history.seconds = time.perf_counter() - t0
                     save(step)
                 if bar is not None:
@@ -349,16 +346,50 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
             if bar is not None:
                 bar.close()
 
-    flush(step)
-    if evaluate is not None and step == config.steps and (not config.eval_every or step % config.eval_every):
-        run_eval(step)
     history.seconds = time.perf_counter() - t0
     if interrupt.requested:
+        # Save the unlogged partial averages too, so the resumed history equals an uninterrupted one.
         history.interrupted = True
-    if ckpt_path is not None and (step > start or not ckpt_path.exists()):
-        save(step)
+        if ckpt_path is not None:
+            check_finite(step)
+            save(step)
+        flush(step)
+    else:
+        flush(step)
+        if evaluate is not None and step > start and (not config.eval_every or step % config.eval_every):
+            run_eval(step)
+        if ckpt_path is not None and (step > start or not ckpt_path.exists()):
+            save(step)
     _summary(history, step, start, config, dev, precision, ckpt_path)
     return history
+
+
+class _Pending:
+    """Running sums of the values a step function returns, averaged when they are logged."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def add(self, logs: Mapping[str, Any]) -> None:
+        for key, value in logs.items():
+            # Detached tensors are summed on the device: no GPU sync until the values are logged.
+            value = value.detach().float() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: (v / self.count).item() for k, v in self.sums.items()}
+
+    def clear(self) -> None:
+        self.sums, self.count = {}, 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"sums": {k: float(v) for k, v in self.sums.items()}, "count": self.count}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.sums = {k: torch.tensor(v) for k, v in state["sums"].items()}
+        self.count = int(state["count"])
 
 
 def _restore(state, models, optimizers, schedulers, scaler, source, history) -> int:

@@ -1,0 +1,25 @@
+"""Shared fixtures: an isolated data cache, the repository root, and the shared data folder if present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own empty download cache, so no test sees another's files or the user's."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("GENAI_DATA_DIR", str(cache))
+    monkeypatch.delenv("GENAI_DATA_MIRRORS", raising=False)
+    monkeypatch.setenv("GENAI_PROGRESS", "off")
+    return cache
