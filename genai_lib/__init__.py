@@ -2,9 +2,16 @@
 
 __version__ = "0.1.0"
 
-from genai_lib.checkpoint import load_model, save_model  # noqa: E402
+import os  # noqa: E402
+
+# Spinning OpenMP threads fight over the cores when another process (a second notebook, a Jupyter
+# server) is busy, which slows small CPU models by an order of magnitude; sleeping ones don't. This
+# only takes effect if torch has not been imported yet; the Makefile sets it for every run.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from genai_lib.checkpoint import checkpoint_path, load_model, save_model  # noqa: E402
 from genai_lib.config import budget, get_budget, setup  # noqa: E402
 from genai_lib.train import History, TrainConfig, fit  # noqa: E402
 
 __all__ = ["__version__", "budget", "get_budget", "setup", "fit", "TrainConfig", "History",
-           "save_model", "load_model"]
+           "save_model", "load_model", "checkpoint_path"]

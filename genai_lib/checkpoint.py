@@ -10,8 +10,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from genai_lib.config import config_diff, config_dict
+from genai_lib.config import config_diff, config_dict, get_budget
 from genai_lib.device import unwrap
+
+
+def checkpoint_path(name: str) -> Path:
+    """Where a chapter keeps the checkpoint `name` for the active budget: $GENAI_CHECKPOINT_DIR or ./checkpoints."""
+    folder = Path(os.environ.get("GENAI_CHECKPOINT_DIR") or "checkpoints").expanduser()
+    return folder / f"{name}-{get_budget()}.pt"
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:

