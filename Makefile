@@ -49,8 +49,14 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) tests
 
-lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=book
+# Open the .md chapters as notebooks with a double click (JupyterLab's default viewer for Markdown).
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): | $(STAMP)
+	mkdir -p $(dir $@)
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $@
+
+lab: $(STAMP) $(LAB_OVERRIDES)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book
 
 sync: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb --update $(CHAPTERS)
