@@ -147,9 +147,8 @@ class Page(HTMLParser):
             self.inline_scripts.append(data)
 
     def prose(self) -> str:
-        """The page without code blocks and scripts: what the reader reads as text."""
-        text = re.sub(r"<pre.*?</pre>", "", self.html, flags=re.S)
-        return re.sub(r"<script.*?</script>", "", text, flags=re.S)
+        """The page without code and scripts: what the reader reads as text."""
+        return re.sub(r"<(pre|code|script)\b.*?</\1>", "", self.html, flags=re.S)
 
     def citations(self) -> list[str]:
         """The inner HTML of every in-text citation made by sphinxcontrib-bibtex."""
@@ -170,7 +169,9 @@ def built_book(tmp_path_factory):
         "The strict book build failed (jupyter-book build . -W -n, notebooks not executed). "
         "Each warning below names the file and line to fix: a page listed in _toc.yml that does "
         "not exist, a {cite} key missing from book/references.bib, a link or {ref}/{doc}/{eq} "
-        "target that does not exist, a malformed directive.\n" + log_digest(log)
+        "target that does not exist, a malformed directive, a second {bibliography} directive "
+        "(\"duplicate citation\": cite in prose, the one list is book/bibliography.md).\n"
+        + log_digest(log)
     )
     html = work / "_build" / "html"
     assert html.is_dir(), f"The build reported success but wrote no HTML folder at {html}.\n" + log_digest(log)
@@ -272,6 +273,7 @@ def test_citations_resolve_and_the_bibliography_lists_them(pages):
 
 
 def test_internal_links_lead_to_existing_pages_and_anchors(built_book, pages):
+    by_path = {page.path.resolve(): page for page in pages.values()}
     for name, page in pages.items():
         for link in page.links:
             if re.match(r"^[a-z][a-z0-9+.-]*:", link) or link == "#":
@@ -279,21 +281,40 @@ def test_internal_links_lead_to_existing_pages_and_anchors(built_book, pages):
             target, _, anchor = link.partition("#")
             if target and not target.endswith(".html"):
                 continue  # downloads and static files
-            path = (page.path.parent / target).resolve() if target else page.path
+            path = (page.path.parent / target).resolve() if target else page.path.resolve()
             assert path.exists(), f"{name}.html links to {link}, which the build did not write."
             if anchor:
-                ids = page.ids if path == page.path else Page(path).ids
-                assert anchor in ids, (
+                if path not in by_path:
+                    by_path[path] = Page(path)
+                assert anchor in by_path[path].ids, (
                     f"{name}.html links to {link}, but that page has no anchor '{anchor}'; "
                     "fix the link or the label it points to."
                 )
+
+
+def test_every_bibliography_entry_formats_without_missing_fields():
+    """The build formats only the entries some page cites; this formats all of them."""
+    from pybtex.database import parse_file
+    from pybtex.exceptions import PybtexError
+    from pybtex.plugin import find_plugin
+
+    config = yaml.safe_load(CONFIG.read_text(encoding="utf8"))
+    style_name = config["sphinx"]["config"].get("bibtex_default_style", "alpha")
+    style = find_plugin("pybtex.style.formatting", style_name)()
+    entries = parse_file(str(BIB), bib_format="bibtex").entries
+    assert entries, f"{BIB.relative_to(ROOT)} has no entries."
+    for key, entry in entries.items():
+        try:
+            list(style.format_entries([entry]))
+        except PybtexError as error:
+            pytest.fail(f"book/references.bib, entry {key}: {error}. Add the missing field.")
 
 
 # --------------------------------------------------------------------------------------------
 # The check can fail: tiny books, each broken in one way, built with the same configuration
 
 INTRO = "# Intro\n\nA sentence that cites {cite:p}`theis2016note`.\n"
-PAGE = "# A page\n\nSee the [introduction](intro.md) and {doc}`bibliography`.\n"
+PAGE = "# A page\n\nSee the [introduction](intro.md), {cite:t}`theis2016note` and {doc}`bibliography`.\n"
 BIBLIOGRAPHY = "# Bibliography\n\n```{bibliography}\n```\n"
 TINY_TOC = "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/page\n  - file: book/bibliography\n"
 
