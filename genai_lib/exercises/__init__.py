@@ -1,4 +1,4 @@
-"""Exercise checks (`check_*`), one module per part of the book.
+"""Exercise checks (`check_*`), one module per chapter of the book.
 
 An exercise in a chapter is three cells: a Markdown question headed
 ``### Exercise N.k — title (easy|medium|hard, ~M min)``; a code cell whose solution lies between
@@ -7,10 +7,10 @@ with ``...``); and a cell calling the matching ``check_*`` function, which print
 raises :class:`CheckError` saying what is wrong.
 """
 
-from genai_lib.exercises.ch00 import __all__ as _ch00
 from genai_lib.exercises.ch00 import *  # noqa: F401,F403
+from genai_lib.exercises.ch00 import __all__ as _ch00
+from genai_lib.exercises.ch01 import *  # noqa: F401,F403
+from genai_lib.exercises.ch01 import __all__ as _ch01
 from genai_lib.exercises.core import CheckError, expect, expect_close, passed
-from genai_lib.exercises.part0 import *  # noqa: F401,F403  (the check_* functions of Part 0)
-from genai_lib.exercises.part0 import __all__ as _part0
 
-__all__ = ["CheckError", "expect", "expect_close", "passed", *_ch00, *_part0]
+__all__ = ["CheckError", "expect", "expect_close", "passed", *_ch00, *_ch01]
