@@ -43,7 +43,7 @@ book: $(STAMP)
 # then every chapter notebook executed by nbval in the smoke budget.
 test: $(STAMP)
 	rm -rf _build/test-checkpoints
-	GENAI_BUDGET=smoke GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -n $(WORKERS) --dist loadscope \
+	GENAI_BUDGET=smoke GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope \
 		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(CHAPTERS:.md=.ipynb)
 
 unit: $(STAMP)
