@@ -1,0 +1,1 @@
+"""Model families, one file each, with a typed config beside every model."""
