@@ -1,6 +1,9 @@
 """Shared fixtures: an isolated data cache, the repository root, and the shared data folder if present."""
-
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see genai_lib/__init__.py
 
 from pathlib import Path
 

@@ -1,6 +1,7 @@
 """Data sets (offline by default), tokenizers and resumable batch samplers."""
 
 from genai_lib.data.batches import Batches, SequenceBatches
+from genai_lib.data.bpe import BPETokenizer
 from genai_lib.data.catalog import DataStatus, availability
 from genai_lib.data.download import cache_dir, download, sha256sum
 from genai_lib.data.images import ImageData, load_digits, load_images, load_mnist
@@ -8,5 +9,5 @@ from genai_lib.data.text import CharTokenizer, load_text, train_val_split
 
 __all__ = [
     "Batches", "SequenceBatches", "DataStatus", "availability", "cache_dir", "download", "sha256sum", "ImageData", "load_digits",
-    "load_images", "load_mnist", "CharTokenizer", "load_text", "train_val_split",
+    "load_images", "load_mnist", "CharTokenizer", "BPETokenizer", "load_text", "train_val_split",
 ]

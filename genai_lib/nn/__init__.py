@@ -1,0 +1,12 @@
+"""Shared neural-network blocks: attention, the Transformer block, position and timestep embeddings."""
+
+from genai_lib.nn.attention import AttentionConfig, MultiHeadAttention, causal_mask, scaled_dot_product_attention
+from genai_lib.nn.embeddings import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding, sinusoidal_encoding,
+                                     timestep_embedding)
+from genai_lib.nn.transformer import MLP, BlockConfig, TransformerBlock
+
+__all__ = [
+    "AttentionConfig", "MultiHeadAttention", "causal_mask", "scaled_dot_product_attention",
+    "LearnedPositionalEmbedding", "SinusoidalPositionalEncoding", "sinusoidal_encoding", "timestep_embedding",
+    "BlockConfig", "MLP", "TransformerBlock",
+]
