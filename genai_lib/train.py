@@ -102,6 +102,7 @@ class StepContext:
         self.precision = precision
         self.grad_clip = grad_clip
         self.step = 0
+        self.stepped: set[str] = set()  # optimizers stepped since the scaler's last update
 
     def autocast(self):
         """Run the forward pass inside this: bf16/fp16 on GPUs that support it, nothing on CPU."""
@@ -110,6 +111,12 @@ class StepContext:
     def update(self, loss: torch.Tensor, optimizer: str | None = None) -> torch.Tensor | None:
         """Backpropagate `loss` and step one optimizer (scaled, unscaled, clipped); returns the grad norm."""
         name = self._name(optimizer)
+        if name in self.stepped and self.scaler.is_enabled():
+            # A second update of one optimizer within a step (several critic updates, say): the fp16 scaler
+            # must close the first before it can unscale this one.
+            self.scaler.update()
+            self.stepped.clear()
+        self.stepped.add(name)
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -210,11 +217,13 @@ class _GracefulInterrupt:
 
     def __init__(self) -> None:
         self.requested = False
+        self._installed = False
         self._previous = None
 
     def __enter__(self) -> _GracefulInterrupt:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
         return self
 
     def _handle(self, signum, frame) -> None:
@@ -224,8 +233,8 @@ class _GracefulInterrupt:
         print("\nInterrupt received: stopping after this step and saving (interrupt again to abort at once).")
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        if self._installed:  # None means a handler installed outside Python: fall back to the default one
+            signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
 
 
 # ----- the loop -------------------------------------------------------------------------------------------
@@ -329,7 +338,9 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
                 batch = _to_device(source.next(), dev)
                 ctx.step = step
                 logs = step_fn(batch, ctx)
-                scaler.update()
+                if ctx.stepped:
+                    scaler.update()
+                    ctx.stepped.clear()
                 for s in schedulers.values():
                     s.step()
                 step += 1
@@ -351,7 +362,7 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
                 bar.close()
 
     history.seconds = time.perf_counter() - t0
-    if interrupt.requested:
+    if interrupt.requested and step < config.steps:
         # Save the unlogged partial averages too, so the resumed history equals an uninterrupted one.
         history.interrupted = True
         if ckpt_path is not None:
@@ -365,6 +376,9 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
         if ckpt_path is not None and (step > start or not ckpt_path.exists()):
             save(step)
     _summary(history, step, start, config, dev, precision, ckpt_path)
+    if history.interrupted:
+        # Raising (after saving) is what makes Jupyter skip the cells queued after this one.
+        raise KeyboardInterrupt(f"training stopped at step {step} of {config.steps}")
     return history
 
 
@@ -409,7 +423,8 @@ def _restore(state, models, optimizers, schedulers, scaler, source, history) -> 
     for name, sched in schedulers.items():
         if name in state["schedulers"]:
             sched.load_state_dict(state["schedulers"][name])
-    scaler.load_state_dict(state["scaler"])
+    if state["scaler"]:  # empty when saved without fp16 (CPU, bf16): the fresh scaler is right then
+        scaler.load_state_dict(state["scaler"])
     set_rng_state(state["rng"])
     source.load_state_dict(state["data"])
     history.load_state_dict(state["history"])

@@ -35,9 +35,11 @@ def test_ctrl_c_saves_and_resuming_is_bit_identical(tmp_path, capsys):
         if step == 22:  # mid-way between two periodic checkpoints
             os.kill(os.getpid(), signal.SIGINT)
 
-    _, partial = train(tmp_path / "run.pt", steps=40, hook=interrupt)
+    with pytest.raises(KeyboardInterrupt, match="stopped at step 23 of 40"):  # so Jupyter skips queued cells
+        train(tmp_path / "run.pt", steps=40, hook=interrupt)
     out = capsys.readouterr().out
-    assert partial.interrupted and "Stopped early at step 23" in out and "run again to resume" in out
+    assert "Stopped early at step 23" in out and "run again to resume" in out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored
     resumed, history = train(tmp_path / "run.pt", steps=40)
     assert "Resuming from" in capsys.readouterr().out
     assert same_weights(resumed, reference)
@@ -164,3 +166,44 @@ def test_bad_configs_are_clear_errors():
     with pytest.raises(ValueError, match="empty"):
         gl.fit(lambda b, c: {}, models=model, optimizers=torch.optim.SGD(model.parameters(), lr=1),
                data=[], config=gl.TrainConfig(steps=1))
+
+
+def test_an_interrupt_during_the_last_step_completes_the_run(tmp_path):
+    def interrupt(step):
+        if step == 11:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    _, history = train(tmp_path / "c.pt", steps=12, hook=interrupt)  # no KeyboardInterrupt: it finished
+    assert not history.interrupted and history.steps("loss")[-1] == 12
+
+
+class EnabledScaler(torch.amp.GradScaler):
+    """fp16's loss scaling, switched on for the CPU so that its bookkeeping is exercised without a GPU."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__("cpu", enabled=True)
+
+
+def test_fp16_scaler_with_two_updates_of_one_optimizer_and_steps_without_update(monkeypatch, tmp_path):
+    monkeypatch.setattr(gl.device, "grad_scaler", lambda device, precision: EnabledScaler())
+    model, opt, _, data = make_run()
+
+    def step(batch, ctx):
+        x, y = batch
+        if ctx.step % 3 == 2:
+            return {}  # a step that updates nothing
+        for _ in range(2):  # e.g. several critic updates per step
+            loss = F.mse_loss(model(x), y)
+            ctx.update(loss)
+        return {"loss": loss}
+
+    history = gl.fit(step, models=model, optimizers=opt, data=data,
+                     config=gl.TrainConfig(steps=9, log_every=3, ckpt_every=3, ckpt_path=str(tmp_path / "c.pt")))
+    assert len(history["loss"]) == 3 and gl.checkpoint.safe_load(tmp_path / "c.pt")["scaler"]
+
+
+def test_a_checkpoint_without_loss_scaling_resumes_with_it(monkeypatch, tmp_path):
+    train(tmp_path / "c.pt", steps=5)  # CPU: the scaler is off and saves an empty state
+    monkeypatch.setattr(gl.device, "grad_scaler", lambda device, precision: EnabledScaler())
+    _, history = train(tmp_path / "c.pt", steps=10)  # as if moved to a T4 with fp16
+    assert history.steps("loss")[-1] == 10
