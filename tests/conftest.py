@@ -24,5 +24,6 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("GENAI_DATA_DIR", str(cache))
     monkeypatch.delenv("GENAI_DATA_MIRRORS", raising=False)
+    monkeypatch.delenv("GENAI_OFFLINE", raising=False)  # tests that need it set it themselves
     monkeypatch.setenv("GENAI_PROGRESS", "off")
     return cache

@@ -63,3 +63,9 @@ def test_checkpoint_paths_depend_on_the_budget_and_can_be_moved(monkeypatch, tmp
     monkeypatch.setenv("GENAI_CHECKPOINT_DIR", str(tmp_path))
     monkeypatch.setenv("GENAI_BUDGET", "full")
     assert checkpoint_path("00_linear") == tmp_path / "00_linear-full.pt"
+
+
+def test_a_model_without_config_is_refused_with_the_differing_shapes(tmp_path):
+    save_model(torch.nn.Linear(64, 10), tmp_path / "m.pt")
+    with pytest.raises(ValueError, match=r"other shapes:\n  bias: \(20,\) here, \(10,\) in the checkpoint"):
+        load_model(torch.nn.Linear(64, 20), tmp_path / "m.pt")

@@ -50,3 +50,10 @@ def test_mirror_folders_are_used_read_only(source, tmp_path, monkeypatch, isolat
     monkeypatch.setenv("GENAI_DATA_MIRRORS", str(path.parent))
     assert download("http://nonexistent.invalid/corpus.txt", sha) == path
     assert not isolated_cache.exists()
+
+
+def test_genai_offline_switches_downloads_off(source, monkeypatch):
+    path, sha = source
+    monkeypatch.setenv("GENAI_OFFLINE", "1")
+    with pytest.raises(RuntimeError, match="downloads are switched off .GENAI_OFFLINE is set."):
+        download(path.as_uri(), sha)  # reachable, but not fetched

