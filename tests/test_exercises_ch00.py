@@ -32,13 +32,15 @@ def good_accuracy(model, x, y):
 def test_accuracy_accepts_a_correct_solution():
     check_accuracy(good_accuracy)
     check_accuracy(lambda m, x, y: (m(x).argmax(1) == y).float().mean())  # a 0-d tensor is fine too
+    check_accuracy(lambda m, x, y: good_accuracy(m, x.to(next(m.parameters()).device), y))  # device-aware
 
 
 @pytest.mark.parametrize("wrong, message", [
     (lambda m, x, y: None, "returned nothing"),
     (lambda m, x, y: (m(x).argmax(1) == y).sum().item(), "number of correct predictions"),
     (lambda m, x, y: 100 * (m(x).argmax(1) == y).float().mean().item(), "a percentage"),
-    (lambda m, x, y: 0.25, "is 0.25, expected 0.5"),
+    (lambda m, x, y: (m(x).argmax(dim=0) == y).float().mean().item(), "over the classes .dim=1."),
+    (lambda m, x, y: 0.75, "is 0.75, expected 0.5"),
 ])
 def test_accuracy_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):

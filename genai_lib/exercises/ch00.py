@@ -41,7 +41,8 @@ class _FixedLogits(nn.Module):
 
     def __init__(self, logits: torch.Tensor) -> None:
         super().__init__()
-        self.logits = logits
+        self.register_buffer("logits", logits)
+        self.anchor = nn.Parameter(torch.zeros(()))  # so that next(model.parameters()) finds a device
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits[: len(x)]
@@ -49,7 +50,8 @@ class _FixedLogits(nn.Module):
 
 def check_accuracy(accuracy: Callable[[nn.Module, torch.Tensor, torch.Tensor], float]) -> None:
     """Exercise 0.2: classification accuracy as a fraction in [0, 1]."""
-    logits = torch.tensor([[2.0, 0.1, 0.3], [0.0, 1.0, -1.0], [0.2, 0.1, 3.0], [1.0, 5.0, 0.0]])  # (4, 3)
+    # Square (4 examples, 4 classes), so that an argmax over the wrong dimension runs and can be diagnosed.
+    logits = torch.tensor([[2.0, 0.1, 0.3, 0.0], [0.0, 1.0, -1.0, 0.5], [0.2, 0.1, 3.0, 0.0], [1.0, 5.0, 0.0, 0.2]])
     y = torch.tensor([0, 1, 1, 2])  # predictions are 0, 1, 2, 1: two of four right
     got = accuracy(_FixedLogits(logits), torch.zeros(4, 1), y)
     if got is None or got is Ellipsis:
@@ -59,7 +61,7 @@ def check_accuracy(accuracy: Callable[[nn.Module, torch.Tensor, torch.Tensor], f
         raise CheckError("accuracy returned 2, the number of correct predictions; divide by the number of examples.")
     if value == 50:
         raise CheckError("accuracy returned 50, a percentage; return the fraction 0.5 instead.")
-    wrong_dim = (logits.argmax(dim=0)[: len(y)] == y[: logits.shape[1]]).float().mean().item()
+    wrong_dim = (logits.argmax(dim=0) == y).float().mean().item()  # 0.25 here
     if abs(value - 0.5) > 1e-6 and abs(value - wrong_dim) < 1e-6:
         raise CheckError("Take the argmax over the classes (dim=1), not over the examples (dim=0).")
     expect_close(value, 0.5, what="accuracy on 4 examples with 2 right")

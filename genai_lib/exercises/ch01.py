@@ -48,6 +48,8 @@ def check_gaussian_mle(gaussian_mle: Callable[[torch.Tensor], tuple[torch.Tensor
         mu = torch.as_tensor(mu, dtype=torch.float64)
         Sigma = torch.as_tensor(Sigma, dtype=torch.float64)
         n, d = x.shape
+        if d == 1 and Sigma.dim() == 0:
+            Sigma = Sigma.reshape(1, 1)  # torch.cov of a single variable returns a 0-d tensor: that is fine
         mean = x.mean(dim=0)
         centred = x - mean
         expected = centred.T @ centred / n
