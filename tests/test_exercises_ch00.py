@@ -14,7 +14,7 @@ def test_class_means_accepts_a_correct_solution(capsys):
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (lambda x, y, n: ..., "replace the `...`"),
+    (lambda x, y, n: ..., "in place of the `...`"),
     (lambda x, y, n: x.mean(0, keepdim=True).expand(n, *x.shape[1:]), "the overall mean"),
     (lambda x, y, n: torch.stack([x[y == c].sum(0) for c in range(n)]), "divide by the number of images"),
     (lambda x, y, n: good_means(x, y, n).flatten(1), "Don't flatten"),

@@ -11,6 +11,6 @@ from genai_lib.exercises.ch00 import *  # noqa: F401,F403
 from genai_lib.exercises.ch00 import __all__ as _ch00
 from genai_lib.exercises.ch01 import *  # noqa: F401,F403
 from genai_lib.exercises.ch01 import __all__ as _ch01
-from genai_lib.exercises.core import CheckError, expect, expect_close, passed
+from genai_lib.exercises.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["CheckError", "expect", "expect_close", "passed", *_ch00, *_ch01]
+__all__ = ["CheckError", "expect", "expect_answer", "expect_close", "passed", *_ch00, *_ch01]

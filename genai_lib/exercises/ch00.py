@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from genai_lib.exercises.core import CheckError, expect, expect_close, passed
+from genai_lib.exercises.core import CheckError, expect, expect_answer, expect_close, passed
 
 __all__ = ["check_class_means", "check_accuracy"]
 
@@ -17,8 +17,7 @@ def check_class_means(class_means: Callable[[torch.Tensor, torch.Tensor, int], t
     x = torch.tensor([[[[0.0, 1.0]]], [[[1.0, 1.0]]], [[[0.5, 0.0]]], [[[0.0, 0.0]]], [[[1.0, 0.5]]]])  # (5, 1, 1, 2)
     y = torch.tensor([0, 0, 1, 2, 2])
     got = class_means(x, y, 3)
-    if got is None or got is Ellipsis:
-        raise CheckError("class_means returned nothing: replace the `...` with your code and return the means.")
+    expect_answer(got, "class_means", "the means")
     expected = torch.stack([x[y == c].mean(0) for c in range(3)])
     expect(isinstance(got, torch.Tensor), f"class_means should return a tensor, got {type(got).__name__}.")
     if got.shape != expected.shape:
@@ -54,8 +53,7 @@ def check_accuracy(accuracy: Callable[[nn.Module, torch.Tensor, torch.Tensor], f
     logits = torch.tensor([[2.0, 0.1, 0.3, 0.0], [0.0, 1.0, -1.0, 0.5], [0.2, 0.1, 3.0, 0.0], [1.0, 5.0, 0.0, 0.2]])
     y = torch.tensor([0, 1, 1, 2])  # predictions are 0, 1, 2, 1: two of four right
     got = accuracy(_FixedLogits(logits), torch.zeros(4, 1), y)
-    if got is None or got is Ellipsis:
-        raise CheckError("accuracy returned nothing: replace the `...` with your code and return a number.")
+    expect_answer(got, "accuracy", "a number")
     value = float(got)
     if value == 2:
         raise CheckError("accuracy returned 2, the number of correct predictions; divide by the number of examples.")

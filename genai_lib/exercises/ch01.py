@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
-from genai_lib.exercises.core import CheckError, expect, expect_close, passed
+from genai_lib.exercises.core import CheckError, expect, expect_answer, expect_close, passed
 
 __all__ = ["check_gaussian_mle", "check_kl_gaussians", "check_sample_mixture"]
-
-
-def _nothing(value: Any, name: str, returns: str) -> None:
-    if value is None or value is Ellipsis:
-        raise CheckError(f"{name} returned {value!r}: write your solution in place of the `...` and return {returns}.")
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
@@ -39,12 +33,12 @@ def check_gaussian_mle(gaussian_mle: Callable[[torch.Tensor], tuple[torch.Tensor
     """Exercise 1.2: the maximum-likelihood mean and covariance, eq. (eq-gauss-mle)."""
     for what, x in _mle_cases():
         result = gaussian_mle(x.clone())
-        _nothing(result, "gaussian_mle", "(mu, Sigma)")
+        expect_answer(result, "gaussian_mle", "(mu, Sigma)")
         expect(isinstance(result, (tuple, list)) and len(result) == 2,
                f"gaussian_mle should return a pair (mu, Sigma), got {type(result).__name__}.")
         mu, Sigma = result
-        _nothing(mu, "gaussian_mle's mu", "the mean")
-        _nothing(Sigma, "gaussian_mle's Sigma", "the covariance")
+        expect_answer(mu, "gaussian_mle's mu", "the mean")
+        expect_answer(Sigma, "gaussian_mle's Sigma", "the covariance")
         mu = torch.as_tensor(mu, dtype=torch.float64)
         Sigma = torch.as_tensor(Sigma, dtype=torch.float64)
         n, d = x.shape
@@ -126,7 +120,7 @@ def check_kl_gaussians(kl_gaussians: Callable[..., torch.Tensor]) -> None:
         except (TypeError, ValueError, RuntimeError) as err:
             raise CheckError(f"kl_gaussians{tuple(args)} raised {type(err).__name__}: {err}. The arguments are "
                              "tensors: use torch.log and tensor arithmetic rather than math.log.") from err
-        _nothing(value, "kl_gaussians", "the KL divergence")
+        expect_answer(value, "kl_gaussians", "the KL divergence")
         return torch.as_tensor(value, dtype=torch.float64)
 
     cases = [(0.0, 1.0, 0.0, 1.0), (1.0, 1.0, 0.0, 1.0), (0.0, 2.0, 0.0, 1.0), (0.0, 1.0, 0.0, 2.0),
@@ -154,7 +148,7 @@ def check_kl_gaussians(kl_gaussians: Callable[..., torch.Tensor]) -> None:
     except (TypeError, ValueError, RuntimeError) as err:
         raise CheckError(f"kl_gaussians failed on a batch of 4 Gaussians ({type(err).__name__}: {err}). Use tensor "
                          "operations (torch.log, **, /) so that it works elementwise.") from err
-    _nothing(got, "kl_gaussians", "the KL divergence")
+    expect_answer(got, "kl_gaussians", "the KL divergence")
     expected = torch.tensor([_kl(m, s, 0.0, 1.0) for m, s in zip(mu_p.tolist(), sigma_p.tolist())], dtype=torch.float64)
     expect_close(got, expected, what="kl_gaussians on a batch of 4 Gaussians against N(0, 1)", rtol=1e-6,
                  hint="Compute elementwise, without summing or averaging over the batch.")
@@ -167,7 +161,7 @@ def check_sample_mixture(sample_mixture: Callable[..., torch.Tensor]) -> None:
     """Exercise 1.4: samples of a Gaussian mixture, by choosing a component and then x = mu_k + L_k eps."""
     def draw(pi, mu, L, n, seed):
         out = sample_mixture(pi, mu, L, n, torch.Generator().manual_seed(seed))
-        _nothing(out, "sample_mixture", "a tensor of samples")
+        expect_answer(out, "sample_mixture", "a tensor of samples")
         expect(isinstance(out, torch.Tensor), f"sample_mixture should return a tensor, got {type(out).__name__}.")
         expect(out.shape == (n, mu.shape[1]),
                f"sample_mixture(..., n={n}) returned shape {tuple(out.shape)}, expected ({n}, {mu.shape[1]}): one "

@@ -11,9 +11,15 @@ class CheckError(AssertionError):
     """An exercise check failed; the message tells the student what to fix."""
 
 
-def _as_tensor(value: Any, what: str) -> torch.Tensor:
+def expect_answer(value: Any, name: str, returns: str = "your answer") -> None:
+    """Fail if a student's function returned nothing, as the starter code (`...`) does."""
     if value is None or value is Ellipsis:
-        raise CheckError(f"{what} is {value!r}: write your solution where the starter code has `...`.")
+        raise CheckError(f"{name} returned nothing ({value!r}): write your solution in place of the `...` "
+                         f"and return {returns}.")
+
+
+def _as_tensor(value: Any, what: str) -> torch.Tensor:
+    expect_answer(value, what)
     try:
         return torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError) as err:
