@@ -14,7 +14,7 @@ import genai_lib as gl
 from genai_lib.data import Batches, load_mnist
 from genai_lib.device import describe
 from genai_lib.metrics import bits_per_dim, iwae_bound
-from genai_lib.models.vae import VAE, VAEConfig
+from genai_lib.models.vae import VAE, VAEConfig, vae_step
 
 CONFIGS = dict(
     smoke=dict(steps=60, batch_size=128, latent_dim=16, hidden=256, architecture="mlp", lr=1e-3, k=10, n_test=200),
@@ -35,13 +35,10 @@ def run(budget: str, out_dir: Path) -> dict:
                           architecture=cfg.architecture))
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
+    elbo_step = vae_step(model)
+
     def step(x, ctx):
-        x = torch.bernoulli(x)  # a fresh binarisation every time: less overfitting than a fixed one
-        with ctx.autocast():
-            log_px, kl = model.elbo(x)
-            loss = (kl - log_px).mean()
-        ctx.update(loss)
-        return {"neg_elbo": loss}
+        return elbo_step(torch.bernoulli(x), ctx)  # a fresh binarisation every time: less overfitting
 
     start = time.perf_counter()
     gl.fit(step, models=model, optimizers=optimizer, data=Batches(train.x, batch_size=cfg.batch_size, seed=0),
