@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml | $(PY)
 # Chapters train from scratch into _build/checkpoints; GENAI_BUDGET=full make book for the GPU version.
 book: $(STAMP)
 	rm -rf _build/checkpoints
-	GENAI_BUDGET=$${GENAI_BUDGET:-standard} GENAI_PROGRESS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/checkpoints \
+	GENAI_BUDGET=$${GENAI_BUDGET:-standard} GENAI_PROGRESS=off GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/checkpoints \
 		$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
@@ -43,7 +43,7 @@ book: $(STAMP)
 # then every chapter notebook executed by nbval in the smoke budget.
 test: $(STAMP)
 	rm -rf _build/test-checkpoints
-	GENAI_BUDGET=smoke GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope \
+	GENAI_BUDGET=smoke GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope \
 		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(CHAPTERS:.md=.ipynb)
 
 unit: $(STAMP)

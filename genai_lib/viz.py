@@ -1,8 +1,9 @@
-"""Figures: image grids, training curves and 2-D densities (the only module that imports matplotlib)."""
+"""Figures: image grids, training curves, 2-D densities and sliders (the only module that imports matplotlib)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -69,3 +70,34 @@ def plot_density_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], *, lim: fl
     if title:
         ax.set_title(title)
     return ax
+
+
+def widgets_enabled() -> bool:
+    """Live sliders only in an interactive kernel; the book build and nbval set GENAI_WIDGETS=off."""
+    if os.environ.get("GENAI_WIDGETS", "auto").lower() in ("off", "0", "false", "no"):
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ != "TerminalInteractiveShell"
+
+
+def interact(update: Callable[..., object], *, static: Sequence[Mapping[str, object]], **sliders) -> None:
+    """Sliders that call `update(**values)` in a live notebook; elsewhere, `update` at each `static` setting.
+
+    `sliders` are ipywidgets abbreviations or widgets, e.g. ``t=(0.0, 1.0, 0.05)`` or
+    ``temperature=FloatSlider(...)``; `static` lists the settings drawn when no slider can move (the
+    rendered book, nbval, a script), so the reader of a page still sees what the sliders would show.
+    """
+    if not static:
+        raise ValueError("interact needs at least one static setting to draw when widgets are off.")
+    if widgets_enabled():
+        import ipywidgets
+
+        ipywidgets.interact(update, **sliders)
+        return
+    for values in static:
+        update(**values)

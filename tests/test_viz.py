@@ -38,3 +38,22 @@ def test_plot_density_2d_shades_a_normalised_density():
     density = ax.images[0].get_array()
     cell = (8.0 / 100) ** 2
     assert abs(density.sum() * cell - 1.0) < 0.01  # integrates to ~1 over [-4, 4]^2
+
+
+def test_interact_draws_every_static_setting_when_widgets_are_off(monkeypatch):
+    monkeypatch.setenv("GENAI_WIDGETS", "off")
+    assert not viz.widgets_enabled()
+    drawn = []
+    viz.interact(lambda t, k: drawn.append((t, k)), static=[dict(t=0.0, k=1), dict(t=1.0, k=2)],
+                 t=(0.0, 1.0, 0.1), k=(1, 4))
+    assert drawn == [(0.0, 1), (1.0, 2)]
+
+
+def test_interact_is_off_outside_a_notebook_kernel(monkeypatch):
+    monkeypatch.delenv("GENAI_WIDGETS", raising=False)
+    assert not viz.widgets_enabled()  # pytest is not an IPython kernel
+
+
+def test_interact_needs_a_static_setting():
+    with pytest.raises(ValueError, match="at least one static setting"):
+        viz.interact(lambda t: None, static=[], t=(0.0, 1.0))
