@@ -1,4 +1,4 @@
-"""Measures of generative models: importance-weighted likelihood bounds and unit conversions."""
+"""Measures of generative models: likelihood bounds, unit conversions, and sample-based measures on features."""
 
 from __future__ import annotations
 
@@ -38,3 +38,88 @@ def iwae_bound(model, x: torch.Tensor, *, k: int, chunk: int = 64,
         log_qz = log_normal_diag(z, mu, logvar)                                   # (n, B)
         log_w.append(log_px_z + log_pz - log_qz)
     return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
+
+
+# ----- sample-based measures on features (Part I onwards) ------------------------------------------------
+
+def _psd_sqrt(a: torch.Tensor) -> torch.Tensor:
+    """The symmetric square root of a positive semi-definite matrix, through its eigendecomposition."""
+    w, v = torch.linalg.eigh(a)
+    return (v * w.clamp(min=0).sqrt()) @ v.T
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (N, d), (M, d) (Heusel et al., 2017).
+
+    ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2), computed in float64.
+    """
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"frechet_distance needs two (N, d) feature sets of one width d, got {tuple(a.shape)} and {tuple(b.shape)}.")
+    if min(len(a), len(b)) < 2:
+        raise ValueError("frechet_distance needs at least two samples in each set to estimate a covariance.")
+    a, b = a.double(), b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    S_a, S_b = torch.cov(a.T, correction=1).reshape(a.shape[1], -1), torch.cov(b.T, correction=1).reshape(b.shape[1], -1)
+    r = _psd_sqrt(S_a)
+    cross = torch.linalg.eigvalsh(r @ S_b @ r).clamp(min=0).sqrt().sum()  # tr (S_a^1/2 S_b S_a^1/2)^1/2
+    return float((mu_a - mu_b).square().sum() + S_a.trace() + S_b.trace() - 2 * cross)
+
+
+def nn_distances(queries: torch.Tensor, reference: torch.Tensor, *, k: int = 1, exclude_self: bool = False,
+                 chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+    """Euclidean distance to, and index of, the k-th nearest reference point of each query: (N,), (N,)."""
+    q, r = queries.flatten(1).float(), reference.flatten(1).float()
+    kk = k + 1 if exclude_self else k
+    if kk > len(r):
+        raise ValueError(f"Asked for the {k}-th nearest neighbour among {len(r)} reference points.")
+    dists, idx = [], []
+    for i in range(0, len(q), chunk):
+        d = torch.cdist(q[i:i + chunk], r)                               # (chunk, M)
+        vals, inds = d.topk(kk, dim=1, largest=False)                    # (chunk, kk), nearest first
+        dists.append(vals[:, -1])
+        idx.append(inds[:, -1])
+    return torch.cat(dists), torch.cat(idx)
+
+
+def _inside_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+    inside = []
+    for i in range(0, len(points), chunk):
+        d = torch.cdist(points[i:i + chunk].float(), centres.float())   # (chunk, M)
+        inside.append((d <= radii[None, :]).any(dim=1))
+    return torch.cat(inside)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, *, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al., 2019) on features (N, d) and (M, d).
+
+    Each set's manifold is the union of balls around its points reaching their k-th nearest neighbour;
+    precision is the share of fake points inside the real manifold, recall the share of real points
+    inside the fake one.
+    """
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(f"precision_recall needs features of one width, got {tuple(real.shape)} and {tuple(fake.shape)}.")
+    r_real, _ = nn_distances(real, real, k=k, exclude_self=True)
+    r_fake, _ = nn_distances(fake, fake, k=k, exclude_self=True)
+    precision = _inside_any_ball(fake.flatten(1), real.flatten(1), r_real).float().mean()
+    recall = _inside_any_ball(real.flatten(1), fake.flatten(1), r_fake).float().mean()
+    return float(precision), float(recall)
+
+
+def conditional_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Share of class-conditional samples that a classifier assigns to the class they were asked for."""
+    if logits.dim() != 2 or labels.shape != logits.shape[:1]:
+        raise ValueError(f"conditional_accuracy needs logits (N, classes) and labels (N,), got {tuple(logits.shape)} "
+                         f"and {tuple(labels.shape)}.")
+    return float((logits.argmax(dim=1) == labels.to(logits.device)).float().mean())
+
+
+def copy_rate(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor, *, quantile: float = 0.01) -> float:
+    """Memorisation: the share of samples nearer to a training point than all but `quantile` of held-out real points are.
+
+    An honest generator's samples sit as far from the training set as new real data does (rate ~ quantile);
+    a copying one's sit on top of training points (rate -> 1).
+    """
+    d_held, _ = nn_distances(held_out, train)
+    threshold = torch.quantile(d_held, quantile)
+    d_samp, _ = nn_distances(samples, train)
+    return float((d_samp < threshold).float().mean())
