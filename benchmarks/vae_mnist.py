@@ -8,9 +8,8 @@ import json
 import time
 from pathlib import Path
 
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 import torch
-
-import genai_lib as gl
 from genai_lib.data import Batches, load_mnist
 from genai_lib.device import describe
 from genai_lib.metrics import bits_per_dim, iwae_bound

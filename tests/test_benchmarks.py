@@ -18,3 +18,72 @@ def test_vae_benchmark_writes_its_result(tmp_path, monkeypatch):
         assert key in saved
     # the importance-weighted bound is tighter than the ELBO, and both are plausible for 784 binary pixels
     assert saved["test_neg_iwae_k10_nats"] < saved["test_neg_elbo_nats"] < 784 * 0.6931 + 50
+
+
+import math  # noqa: E402
+
+import gpt_char  # noqa: E402
+import torch  # noqa: E402
+from conftest import SHARED_DATA  # noqa: E402
+
+from genai_lib.models.gpt import GPT, GPTConfig  # noqa: E402
+
+
+def test_gpt_char_benchmark_trains_ours_and_the_reference_side_by_side(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_OFFLINE", "1")
+    corpus = "pydoc"  # always present; tinyshakespeare when the shared data folder has it
+    if (SHARED_DATA / "tinyshakespeare.txt").exists():
+        monkeypatch.setenv("GENAI_DATA_MIRRORS", str(SHARED_DATA))
+        corpus = "tinyshakespeare"
+    result = gpt_char.run("nanogpt-cpu", "smoke", tmp_path, chunk=10, corpus=corpus)
+    saved = json.loads(next(tmp_path.glob("gpt_char-nanogpt-cpu-smoke-*.json")).read_text())
+    assert saved == result
+    for key in ("budget", "device", "date", "config", "wall_seconds", "train_seconds", "tokens_per_second",
+                "mfu", "val_loss_2_batches", "reference", "time_ratio_ours_over_reference",
+                "time_ratio_median_of_chunks", "load_average_1min"):
+        assert key in saved
+    assert saved["config"]["max_iters"] == 20 and len(saved["chunk_seconds"]["reference"]) == 2
+    # Same initial weights, same batches, same schedule: the two trainers follow one trajectory.
+    assert saved["train_loss_per_chunk"] == pytest.approx(saved["reference"]["train_loss_per_chunk"], abs=1e-3)
+    assert saved["val_loss_4_batches"] == pytest.approx(saved["reference"]["val_loss_4_batches"], abs=1e-3)
+    assert 0 < saved["val_loss_4_batches"] < math.log(saved["vocab_size"])  # it learned something
+
+
+def test_gpt_char_configs_schedule_and_reference_model():
+    c = gpt_char.config_for("nanogpt-cpu", "standard")
+    assert (c.n_layer, c.n_head, c.n_embd, c.block_size, c.batch_size, c.max_iters) == (4, 4, 128, 64, 12, 2000)
+    assert gpt_char.config_for("shakespeare-char", "full").max_iters == 5000
+    with pytest.raises(ValueError, match="Unknown config 'gpt5'"):
+        gpt_char.config_for("gpt5", "smoke")
+    # warm-up to lr, half a cosine down to min_lr at lr_decay_iters, flat after
+    assert gpt_char.lr_at(0, c) == pytest.approx(c.lr / (c.warmup_iters + 1))
+    assert gpt_char.lr_at(c.warmup_iters, c) == pytest.approx(c.lr)
+    assert gpt_char.lr_at((c.warmup_iters + c.lr_decay_iters) // 2, c) == pytest.approx((c.lr + c.min_lr) / 2)
+    assert gpt_char.lr_at(c.lr_decay_iters, c) == gpt_char.lr_at(10 * c.lr_decay_iters, c) == c.min_lr
+    # the reference, given our weights, is the same function
+    c = gpt_char.config_for("nanogpt-cpu", "smoke")
+    torch.manual_seed(0)
+    ours = GPT(GPTConfig(vocab_size=20, block_size=c.block_size, n_layer=c.n_layer, n_head=c.n_head,
+                         n_embd=c.n_embd, bias=c.bias))
+    ref = gpt_char.RefGPT(c, 20).copy_from(ours)
+    x, y = torch.randint(20, (3, c.block_size)), torch.randint(20, (3, c.block_size))
+    (a, loss_a), (b, loss_b) = ours(x, y), ref(x, y)
+    assert torch.allclose(a, b, atol=1e-5) and torch.allclose(loss_a, loss_b, atol=1e-6)
+
+
+import gan_mnist  # noqa: E402
+
+
+def test_gan_mnist_benchmark_writes_its_result(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_OFFLINE", "1")
+    result = gan_mnist.run("smoke", tmp_path)
+    saved = json.loads(next(tmp_path.glob("gan_mnist-smoke-*.json")).read_text())
+    assert saved == result
+    for key in ("budget", "device", "date", "wall_seconds", "frechet_distance", "fd_floor_test_vs_train",
+                "fd_ceiling_uniform_noise", "fd_over_floor", "precision", "recall", "conditional_accuracy"):
+        assert key in saved
+    # the floor (real vs real) is below the ceiling (noise vs real), and every share lies in [0, 1]
+    assert 0 < saved["fd_floor_test_vs_train"] < saved["fd_ceiling_uniform_noise"]
+    assert saved["fd_over_floor"] == pytest.approx(saved["frechet_distance"] / saved["fd_floor_test_vs_train"], rel=1e-2)
+    for key in ("precision", "recall", "conditional_accuracy", "floor_precision", "floor_recall"):
+        assert 0 <= saved[key] <= 1

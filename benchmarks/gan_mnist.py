@@ -1,0 +1,107 @@
+"""Benchmark: chapter 4's class-conditional DCGAN (hinge loss + spectral norm) on MNIST.
+
+Writes the Fréchet distance on the feature classifier's features, with its floor (real test images) and
+ceiling (uniform noise) at the same N, precision, recall and class-conditional accuracy to results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+import genai_lib as gl
+from genai_lib import sample_quality as sq
+from genai_lib.data import Batches, load_mnist
+from genai_lib.device import describe
+from genai_lib.models.classifier import feature_classifier
+from genai_lib.models.gan import (Discriminator, GANConfig, Generator, from_gan_range, gan_step, init_dcgan_weights,
+                                  sample, to_gan_range)
+
+# The chapter's standard and full settings (book/part1/04_gan_training.md), so the numbers describe its model.
+CONFIGS = dict(
+    smoke=dict(steps=30, batch_size=32, width=16, latent_dim=64, lr=2e-4, loss="hinge", n_eval=200, clf_steps=200),
+    standard=dict(steps=2_000, batch_size=64, width=32, latent_dim=64, lr=2e-4, loss="hinge", n_eval=1_000,
+                  clf_steps=1_500),
+    full=dict(steps=20_000, batch_size=128, width=64, latent_dim=64, lr=2e-4, loss="hinge", n_eval=10_000,
+              clf_steps=1_500),
+)
+TARGETS = {"conditional_accuracy_at_least": 0.95, "fd_over_floor_at_most": 3.0}  # DESIGN §7, full budget
+
+
+def run(budget: str, out_dir: Path) -> dict:
+    """Train the budget's conditional GAN, then measure it beside the floor and the ceilings."""
+    cfg = gl.config.Params(**CONFIGS[budget])
+    session = gl.setup(seed=0)
+    train, test = load_mnist("train"), load_mnist("test")
+    config = GANConfig(latent_dim=cfg.latent_dim, width=cfg.width, n_classes=10, spectral_norm=cfg.loss == "hinge")
+    torch.manual_seed(0)
+    G, D = Generator(config), Discriminator(config)
+    init_dcgan_weights(G)
+    init_dcgan_weights(D)
+    optimizers = {"D": torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.999)),
+                  "G": torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(0.5, 0.999))}
+    start = time.perf_counter()
+    history = gl.fit(gan_step(G, D, loss=cfg.loss), models={"G": G, "D": D}, optimizers=optimizers,
+                     data=Batches(to_gan_range(train.x), train.y, batch_size=cfg.batch_size, seed=0),
+                     config=gl.TrainConfig(steps=cfg.steps, log_every=100, grad_clip=None, progress=False))
+    train_seconds = time.perf_counter() - start
+
+    classifier = feature_classifier("mnist", steps=cfg.clf_steps, device=session.device)
+    n = min(cfg.n_eval, len(test)) // 10 * 10
+    g = torch.Generator().manual_seed(0)
+    reference = train.x[torch.randperm(len(train.x), generator=g)[:n]]
+    labels = sq.class_labels(10, n // 10)
+    candidates = sq.baselines(test.x, n, labels=test.y)
+    candidates["model"] = (from_gan_range(sample(G, n, y=labels, rng=g)).cpu(), labels)
+    rows = {r["name"]: r for r in sq.measure(classifier, reference, candidates)}
+    model, floor = rows["model"], rows[sq.FLOOR]
+    ratio = sq.fd_ratio(list(rows.values()), "model")
+    result = {
+        "benchmark": "gan_mnist",
+        "budget": budget,
+        "device": describe(session.device),
+        "date": datetime.date.today().isoformat(),
+        "data": train.source,
+        "config": cfg.as_dict(),
+        "train_seconds": round(train_seconds, 2),
+        "wall_seconds": round(time.perf_counter() - start, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "n_images": n,
+        "frechet_distance": round(model["fd"], 3),
+        "fd_floor_test_vs_train": round(floor["fd"], 3),
+        "fd_ceiling_uniform_noise": round(rows["uniform noise (ceiling)"]["fd"], 3),
+        "fd_blurred_test": round(rows["blurred test images"]["fd"], 3),
+        "fd_pixel_shuffled_test": round(rows["pixel-shuffled test images"]["fd"], 3),
+        "fd_over_floor": round(ratio, 3),
+        "precision": round(model["precision"], 4),
+        "recall": round(model["recall"], 4),
+        "floor_precision": round(floor["precision"], 4),
+        "floor_recall": round(floor["recall"], 4),
+        "conditional_accuracy": round(model["accuracy"], 4),
+        "classifier_accuracy_on_real_test": round(floor["accuracy"], 4),
+        "final_d_loss": round(history.last("d_loss"), 4),
+        "final_g_loss": round(history.last("g_loss"), 4),
+        "targets_full_budget": TARGETS,
+        "targets_met": {"conditional_accuracy": model["accuracy"] >= TARGETS["conditional_accuracy_at_least"],
+                        "fd_over_floor": ratio <= TARGETS["fd_over_floor_at_most"]},
+        "table": sq.format_table(list(rows.values())).splitlines(),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"gan_mnist-{budget}-{session.device.type}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--budget", choices=gl.config.BUDGETS, default=None, help="default: $GENAI_BUDGET")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    run(args.budget or gl.get_budget(), args.out)
