@@ -91,9 +91,9 @@ def test_classifier_features_and_clear_shape_error():
 
 def test_feature_classifier_is_trained_once_then_loaded_from_the_cache(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GENAI_DATA_DIR", str(tmp_path))
-    first = feature_classifier("digits", steps=150)
+    first = feature_classifier("digits", steps=300)
     assert "Training the feature classifier" in capsys.readouterr().out
-    again = feature_classifier("digits", steps=150)
+    again = feature_classifier("digits", steps=300)
     assert capsys.readouterr().out == ""  # loaded, not retrained
     assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values()))
     from genai_lib.data import load_images

@@ -25,7 +25,7 @@ from genai_lib.data.images import load_images
 class ClassifierConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W), values in [0, 1]
     n_classes: int = 10
-    width: int = 32         # channels of the first conv stage; the second has 2 * width
+    width: int = 16         # channels of the first conv stage; the second has 2 * width
     feature_dim: int = 128  # dimension of the features the metrics compare
 
     def __post_init__(self) -> None:
@@ -75,7 +75,7 @@ def embed(model: Classifier, x: torch.Tensor, *, batch_size: int = 500, logits: 
         model.train(was_training)
 
 
-def train_classifier(model: Classifier, x: torch.Tensor, y: torch.Tensor, *, steps: int = 1500,
+def train_classifier(model: Classifier, x: torch.Tensor, y: torch.Tensor, *, steps: int = 1000,
                      batch_size: int = 128, lr: float = 2e-3, seed: int = 0) -> Classifier:
     """Adam on cross-entropy with small random shifts, so that features do not hinge on exact pixel positions."""
     g = torch.Generator().manual_seed(seed)
@@ -96,7 +96,7 @@ def train_classifier(model: Classifier, x: torch.Tensor, y: torch.Tensor, *, ste
     return model.eval()
 
 
-def feature_classifier(dataset: str = "mnist", *, steps: int = 1500, device: str | torch.device = "cpu",
+def feature_classifier(dataset: str = "mnist", *, steps: int = 1000, device: str | torch.device = "cpu",
                        verbose: bool = True) -> Classifier:
     """The metrics' classifier for `dataset`, trained on its training split once and cached in the data cache."""
     train = load_images(dataset, "train")
@@ -104,7 +104,9 @@ def feature_classifier(dataset: str = "mnist", *, steps: int = 1500, device: str
     # The cache key names everything that changes the weights, including which images were available.
     key = json.dumps({"config": asdict(config), "steps": steps, "source": train.source, "n": len(train)}, sort_keys=True)
     path = Path(cache_dir()) / "classifiers" / f"{dataset}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
-    model = Classifier(config).to(device)
+    with torch.random.fork_rng(devices=[]):  # the same weights on every machine, and the caller's stream untouched
+        torch.manual_seed(0)
+        model = Classifier(config).to(device)
     if path.exists():
         load_model(model, path, map_location=device)
         return model.eval()
