@@ -1,4 +1,4 @@
-"""AdamW with weight decay on matrices only (Loshchilov & Hutter, 2019; as in GPT-2 and nanoGPT), and a
+"""AdamW with weight decay on matrices only (Loshchilov & Hutter, 2019; as in GPT-1 and nanoGPT), and a
 linear warm-up followed by cosine decay of the learning rate (Loshchilov & Hutter, 2017)."""
 
 from __future__ import annotations
