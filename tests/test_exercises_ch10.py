@@ -24,7 +24,7 @@ def test_apply_temperature_accepts_correct_solutions(capsys):
     (lambda z, T: torch.softmax(z * T, dim=-1), "multiplied the logits by the temperature"),
     (lambda z, T: z / T, "scaled logits z / T, not probabilities"),
     (lambda z, T: torch.softmax(z, dim=-1) / T, "before\\* the softmax"),
-    (lambda z, T: torch.softmax(z, dim=-1), "before\\* the softmax"),
+    (lambda z, T: torch.softmax(z, dim=-1), "T was ignored"),
     (lambda z, T: torch.softmax(z / T, dim=0), "dim=-1"),
     (lambda z, T: (z / T).exp() / (z / T).exp().sum(-1, keepdim=True), "overflows"),
     (lambda z, T: torch.softmax(z / T, dim=-1).sum(-1), "returned shape"),

@@ -52,9 +52,12 @@ def check_apply_temperature(apply_temperature: Callable[[torch.Tensor, float], t
         if _same(got, z / T):
             raise CheckError(f"{what}: these are the scaled logits z / T, not probabilities. Apply a softmax over "
                              "the last dimension.")
-        if _same(got, torch.softmax(z, dim=-1) / T) or _same(got, torch.softmax(z, dim=-1)) and T != 1:
+        if _same(got, torch.softmax(z, dim=-1) / T):
             raise CheckError(f"{what}: divide the logits by T *before* the softmax. Dividing probabilities by T "
-                             "(or ignoring T) does not change the shape of the distribution and breaks the sum to 1.")
+                             "does not change the shape of the distribution and breaks the sum to 1.")
+        if T != 1 and _same(got, torch.softmax(z, dim=-1)):
+            raise CheckError(f"{what}: these are the model's probabilities at T = 1: T was ignored. Divide the "
+                             "logits by T before the softmax.")
         if z.dim() == 2 and _same(got, torch.softmax(z / T, dim=0)):
             raise CheckError(f"{what}: you normalised over the first dimension (dim=0). Each row is one "
                              "distribution over the vocabulary: use the last dimension, dim=-1.")
