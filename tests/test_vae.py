@@ -95,3 +95,19 @@ def test_bits_per_dim():
     assert bits_per_dim(784 * math.log(2), 784) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="k must be at least 1"):
         iwae_bound(VAE(VAEConfig(image_shape=(1, 8, 8))), torch.rand(1, 1, 8, 8), k=0)
+
+
+@pytest.mark.parametrize("scale, hint", [(255.0, "divide by 255"), ("pm1", r"\(x \+ 1\) / 2")])
+def test_images_on_the_wrong_scale_are_clear_errors(scale, hint):
+    x = torch.rand(2, 1, 8, 8)
+    x = x * 2 - 1 if scale == "pm1" else x * scale
+    with pytest.raises(ValueError, match=rf"Bernoulli likelihood needs pixel values in \[0, 1\].*{hint}"):
+        VAE(VAEConfig(image_shape=(1, 8, 8))).encode(x)
+    VAE(VAEConfig(image_shape=(1, 8, 8), likelihood="gaussian")).encode(x)  # a Gaussian decoder takes any scale
+
+
+def test_a_latent_of_the_wrong_dimension_is_a_clear_error():
+    vae = VAE(VAEConfig(image_shape=(1, 8, 8), latent_dim=4))
+    with pytest.raises(ValueError, match=r"Expected latents of shape \(B, 4\), got \(3, 16\): this VAE has latent_dim=4"):
+        vae.decode(torch.randn(3, 16))
+    assert vae.decode(torch.randn(3, 4)).shape == (3, 1, 8, 8)

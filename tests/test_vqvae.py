@@ -77,3 +77,11 @@ def test_training_through_fit_reconstructs_and_uses_many_codes():
                      data=Batches(x, batch_size=64), config=gl.TrainConfig(steps=300, log_every=20))
     assert history["recon"][-1] < 0.8 * history["recon"][0]
     assert history["perplexity"][-1] > 4  # more than a handful of the 16 codes in use
+
+
+def test_wrong_scale_and_wrong_code_width_are_clear_errors():
+    model = VQVAE(VQVAEConfig(image_shape=(1, 8, 8), code_dim=4, codebook_size=16, hidden=8))
+    with pytest.raises(ValueError, match=r"needs pixel values in \[0, 1\], got values from 0 to 255.*divide by 255"):
+        model.encode(torch.arange(64.0).view(1, 1, 8, 8) * 255 / 63)
+    with pytest.raises(ValueError, match=r"Expected quantised latents of shape \(B, 4, h, w\), got \(2, 16, 2, 2\)"):
+        model.decode(torch.randn(2, 16, 2, 2))

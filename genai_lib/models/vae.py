@@ -37,6 +37,17 @@ class VAEConfig:
             raise ValueError(f"The conv VAE halves the image twice, so H and W must be multiples of 4; got {H}x{W}.")
 
 
+def check_unit_range(x: torch.Tensor, model: str) -> None:
+    """Bernoulli decoders model pixels in [0, 1]; say so when the data are on another scale."""
+    lo, hi = torch.aminmax(x.detach())
+    lo, hi = lo.item(), hi.item()
+    if lo < 0 or hi > 1:
+        hint = " They look like 8-bit values: divide by 255." if hi > 1.5 and lo >= 0 else \
+            " They look like [-1, 1] images: map them back with (x + 1) / 2." if lo >= -1 and hi <= 1 else ""
+        raise ValueError(f"The {model}'s Bernoulli likelihood needs pixel values in [0, 1], got values from "
+                         f"{lo:.3g} to {hi:.3g}.{hint}")
+
+
 class VAEOutput(NamedTuple):
     recon: torch.Tensor   # decoder output: Bernoulli logits or Gaussian means, (B, C, H, W)
     mu: torch.Tensor      # (B, D)
@@ -91,6 +102,8 @@ class VAE(nn.Module):
         if x.dim() != 4 or tuple(x.shape[1:]) != self.config.image_shape:
             raise ValueError(f"Expected images of shape (B, {', '.join(map(str, self.config.image_shape))}), got "
                              f"{tuple(x.shape)}. Build the VAE with image_shape={tuple(x.shape[1:])} for this data.")
+        if self.config.likelihood == "bernoulli":
+            check_unit_range(x, "VAE")
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The parameters (mu, logvar) of q(z|x), each (B, D)."""
@@ -100,6 +113,9 @@ class VAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """The decoder's output for latents z (B, D): Bernoulli logits or Gaussian means, (B, C, H, W)."""
+        D = self.config.latent_dim
+        if z.dim() != 2 or z.shape[1] != D:
+            raise ValueError(f"Expected latents of shape (B, {D}), got {tuple(z.shape)}: this VAE has latent_dim={D}.")
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_lib.models.vae import check_unit_range
+
 
 @dataclass
 class VQVAEConfig:
@@ -129,6 +131,7 @@ class VQVAE(nn.Module):
         if x.dim() != 4 or tuple(x.shape[1:]) != self.config.image_shape:
             raise ValueError(f"Expected images of shape (B, {', '.join(map(str, self.config.image_shape))}), got "
                              f"{tuple(x.shape)}. Build the VQ-VAE with image_shape={tuple(x.shape[1:])} for this data.")
+        check_unit_range(x, "VQ-VAE")
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The encoder's continuous output z_e(x), (B, D, H/4, W/4)."""
@@ -142,6 +145,11 @@ class VQVAE(nn.Module):
             z_e.shape[0], *z_e.shape[2:])
 
     def decode(self, z_q: torch.Tensor) -> torch.Tensor:
+        """Bernoulli logits (B, C, H, W) of the images whose quantised latents are z_q (B, D, H/4, W/4)."""
+        D = self.config.code_dim
+        if z_q.dim() != 4 or z_q.shape[1] != D:
+            raise ValueError(f"Expected quantised latents of shape (B, {D}, h, w), got {tuple(z_q.shape)}: "
+                             f"this VQ-VAE has code_dim={D}.")
         return self.decoder(z_q)
 
     def decode_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
