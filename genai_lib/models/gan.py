@@ -178,15 +178,19 @@ def sample(generator: Generator, n: int, *, y: torch.Tensor | None = None,
 
 
 def gan_step(G: Generator, D: Discriminator, *, loss: str = "bce", saturating: bool = False,
-             n_critic: int = 1, gp_weight: float = 10.0):
+             n_critic: int = 1, gp_weight: float = 10.0, augment=None):
     """A step function for `genai_lib.fit` with optimizers named "D" and "G": n_critic D updates, then one G update.
 
     The batch is real samples (B, ...) in the generator's range, or (samples, labels) for a conditional GAN.
+    `augment`, a differentiable function of a batch, is applied to every input of D, real and fake, in both
+    halves of the step (DiffAugment, Zhao et al., 2020), e.g. `genai_lib.augment.diff_augment()`.
     """
     if loss not in LOSSES:
         raise ValueError(f"Unknown GAN loss {loss!r}; choose one of {LOSSES}.")
     if saturating and loss != "bce":
         raise ValueError("saturating=True is the minimax generator loss of the 'bce' objective only.")
+
+    aug = augment if augment is not None else (lambda t: t)
 
     def step(batch, ctx):
         x, y = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
@@ -198,7 +202,7 @@ def gan_step(G: Generator, D: Discriminator, *, loss: str = "bce", saturating: b
             z = torch.randn(B, G.config.latent_dim, device=x.device)
             with ctx.autocast():
                 fake = G(z, y).detach()  # the D step must not push gradients into G
-                real_logits, fake_logits = D(x, y), D(fake, y)
+                real_logits, fake_logits = D(aug(x), y), D(aug(fake), y)
                 if loss == "bce":
                     d_loss = gan_d_loss(real_logits, fake_logits)
                 elif loss == "hinge":
@@ -212,7 +216,7 @@ def gan_step(G: Generator, D: Discriminator, *, loss: str = "bce", saturating: b
         D.requires_grad_(False)  # D's weights are constants here; skip their gradients
         z = torch.randn(B, G.config.latent_dim, device=x.device)
         with ctx.autocast():
-            fake_logits = D(G(z, y), y)
+            fake_logits = D(aug(G(z, y)), y)
             if loss == "bce":
                 g_loss = gan_g_loss(fake_logits, saturating=saturating)
             else:
