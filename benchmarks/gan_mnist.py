@@ -13,9 +13,8 @@ import os
 import time
 from pathlib import Path
 
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 import torch
-
-import genai_lib as gl
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
 from genai_lib.device import describe
@@ -23,7 +22,8 @@ from genai_lib.models.classifier import feature_classifier
 from genai_lib.models.gan import (Discriminator, GANConfig, Generator, from_gan_range, gan_step, init_dcgan_weights,
                                   sample, to_gan_range)
 
-# The chapter's standard and full settings (book/part1/04_gan_training.md), so the numbers describe its model.
+# The model and full settings of book/part1/04_gan_training.md; standard trains twice as long as the chapter's
+# standard budget (a script need not fit in a notebook's few minutes).
 CONFIGS = dict(
     smoke=dict(steps=30, batch_size=32, width=16, latent_dim=64, lr=2e-4, loss="hinge", n_eval=200, clf_steps=200),
     standard=dict(steps=2_000, batch_size=64, width=32, latent_dim=64, lr=2e-4, loss="hinge", n_eval=1_000,

@@ -11,6 +11,25 @@ from genai_lib.exercises.ch00 import *  # noqa: F401,F403
 from genai_lib.exercises.ch00 import __all__ as _ch00
 from genai_lib.exercises.ch01 import *  # noqa: F401,F403
 from genai_lib.exercises.ch01 import __all__ as _ch01
+from genai_lib.exercises.ch02 import *  # noqa: F401,F403
+from genai_lib.exercises.ch02 import __all__ as _ch02
+from genai_lib.exercises.ch03 import *  # noqa: F401,F403
+from genai_lib.exercises.ch03 import __all__ as _ch03
+from genai_lib.exercises.ch04 import *  # noqa: F401,F403
+from genai_lib.exercises.ch04 import __all__ as _ch04
+from genai_lib.exercises.ch05 import *  # noqa: F401,F403
+from genai_lib.exercises.ch05 import __all__ as _ch05
+from genai_lib.exercises.ch06 import *  # noqa: F401,F403
+from genai_lib.exercises.ch06 import __all__ as _ch06
+from genai_lib.exercises.ch07 import *  # noqa: F401,F403
+from genai_lib.exercises.ch07 import __all__ as _ch07
+from genai_lib.exercises.ch08 import *  # noqa: F401,F403
+from genai_lib.exercises.ch08 import __all__ as _ch08
+from genai_lib.exercises.ch09 import *  # noqa: F401,F403
+from genai_lib.exercises.ch09 import __all__ as _ch09
+from genai_lib.exercises.ch10 import *  # noqa: F401,F403
+from genai_lib.exercises.ch10 import __all__ as _ch10
 from genai_lib.exercises.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["CheckError", "expect", "expect_answer", "expect_close", "passed", *_ch00, *_ch01]
+__all__ = ["CheckError", "expect", "expect_answer", "expect_close", "passed",
+           *_ch00, *_ch01, *_ch02, *_ch03, *_ch04, *_ch05, *_ch06, *_ch07, *_ch08, *_ch09, *_ch10]
