@@ -6,9 +6,7 @@ ceiling (uniform noise) at the same N, precision, recall and class-conditional a
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import os
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ from genai_lib.device import describe
 from genai_lib.models.classifier import feature_classifier
 from genai_lib.models.gan import (Discriminator, GANConfig, Generator, from_gan_range, gan_step, init_dcgan_weights,
                                   sample, to_gan_range)
+from common import parser, save_result
 
 # The model and full settings of book/part1/04_gan_training.md; standard trains twice as long as the chapter's
 # standard budget (a script need not fit in a notebook's few minutes).
@@ -92,16 +91,10 @@ def run(budget: str, out_dir: Path) -> dict:
                         "fd_over_floor": ratio <= TARGETS["fd_over_floor_at_most"]},
         "table": sq.format_table(list(rows.values())).splitlines(),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"gan_mnist-{budget}-{session.device.type}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result(result, out_dir, f"gan_mnist-{budget}-{session.device.type}")
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--budget", choices=gl.config.BUDGETS, default=None, help="default: $GENAI_BUDGET")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    args = parser.parse_args()
+    args = parser(__doc__).parse_args()
     run(args.budget or gl.get_budget(), args.out)

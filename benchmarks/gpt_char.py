@@ -11,11 +11,9 @@ the two losses should agree closely and the time ratio compares the trainers, no
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime
 import io
-import json
 import math
 import os
 import statistics
@@ -30,6 +28,7 @@ from torch import nn
 from genai_lib.data import CharTokenizer, SequenceBatches, load_text, train_val_split
 from genai_lib.device import autocast, describe, maybe_compile, precision_for, unwrap
 from genai_lib.models.gpt import GPT, GPTConfig, evaluate_loss, lm_step
+from common import parser as cli_parser, save_result
 
 # nanoGPT's two character-level runs. warmup_iters=100 comes from its config file, which both runs load.
 CONFIGS = {
@@ -325,24 +324,19 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
         result["time_ratio_median_of_chunks"] = round(statistics.median(ratios), 3)
         result["chunk_seconds"] = {who: [round(t, 3) for t in ts] for who, ts in times.items()}
     result["wall_seconds"] = round(time.perf_counter() - start, 2)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"gpt_char-{config}-{budget}-{dev.type}{f'-seed{seed}' if seed else ''}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: ({kk: vv for kk, vv in v.items() if "chunk" not in kk} if k == "reference" else v)
-                      for k, v in result.items() if "chunk" not in k}, indent=2))
-    print(f"Wrote {path}")
+    shown = {k: ({kk: vv for kk, vv in v.items() if "chunk" not in kk} if k == "reference" else v)
+             for k, v in result.items() if "chunk" not in k}
+    save_result(result, out_dir, f"gpt_char-{config}-{budget}-{dev.type}{f'-seed{seed}' if seed else ''}", shown=shown)
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli_parser(__doc__)
     parser.add_argument("--config", choices=sorted(CONFIGS), default="nanogpt-cpu")
-    parser.add_argument("--budget", choices=gl.config.BUDGETS, default=None, help="default: $GENAI_BUDGET")
     parser.add_argument("--no-reference", action="store_true", help="train genai_lib's GPT only")
     parser.add_argument("--chunk", type=int, default=50, help="iterations per turn when alternating the two runs")
     parser.add_argument("--peak-flops", type=float, default=None, help="the GPU's dense bf16 peak FLOP/s, for MFU")
     parser.add_argument("--seed", type=int, default=0, help="initial weights and training batches")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     run(args.config, args.budget or gl.get_budget(), args.out, reference=not args.no_reference, chunk=args.chunk,
         peak_flops=args.peak_flops, seed=args.seed)

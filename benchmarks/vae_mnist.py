@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import time
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from genai_lib.data import Batches, load_mnist
 from genai_lib.device import describe
 from genai_lib.metrics import bits_per_dim, iwae_bound
 from genai_lib.models.vae import VAE, VAEConfig, vae_step
+from common import parser, save_result
 
 CONFIGS = dict(
     smoke=dict(steps=60, batch_size=128, latent_dim=16, hidden=256, architecture="mlp", lr=1e-3, k=10, n_test=200),
@@ -68,16 +67,10 @@ def run(budget: str, out_dir: Path) -> dict:
         f"test_neg_iwae_k{cfg.k}_nats": round(neg_iwae, 3),
         "test_neg_elbo_bits_per_dim": round(bits_per_dim(neg_elbo, 784), 4),
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"vae_mnist-{budget}-{session.device.type}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save_result(result, out_dir, f"vae_mnist-{budget}-{session.device.type}")
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--budget", choices=gl.config.BUDGETS, default=None, help="default: $GENAI_BUDGET")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    args = parser.parse_args()
+    args = parser(__doc__).parse_args()
     run(args.budget or gl.get_budget(), args.out)
