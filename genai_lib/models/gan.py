@@ -135,7 +135,12 @@ class Discriminator(nn.Module):
             self.body = nn.Sequential(*layers)
             features = ch * (H // 2**s) ** 2
         self.head = sn(nn.Linear(features, 1))
-        self.embed = sn(nn.Embedding(c.n_classes, features)) if c.n_classes else None
+        self.embed = None
+        if c.n_classes:
+            # The class term starts at zero, so D begins as an unconditional critic and learns it from data: a
+            # random initial <embed(y), h> hands G one fixed direction per class, and G collapses onto it.
+            self.embed = nn.Embedding(c.n_classes, features)
+            nn.init.zeros_(self.embed.weight)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         c = self.config
