@@ -1,6 +1,6 @@
 """Generative adversarial networks (Goodfellow et al., 2014): MLP and DCGAN (Radford et al., 2016) players.
 
-Both players can be class-conditional: the generator reads a label embedding beside z, and the
+Both players can be class-conditional: the generator reads the label as a one-hot vector beside z, and the
 discriminator is a projection discriminator (Miyato & Koyama, 2018), logit = psi(h) + <embed(y), h>.
 Images live in [-1, 1] (the generator ends in tanh); `to_gan_range` and `from_gan_range` convert.
 """
@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
@@ -84,8 +85,7 @@ class Generator(nn.Module):
     def __init__(self, config: GANConfig) -> None:
         super().__init__()
         self.config = c = config
-        d_in = c.latent_dim + (c.latent_dim if c.n_classes else 0)
-        self.embed = nn.Embedding(c.n_classes, c.latent_dim) if c.n_classes else None
+        d_in = c.latent_dim + c.n_classes  # z, then the label one-hot (Mirza & Osindero, 2014)
         if c.architecture == "mlp":
             self.net = nn.Sequential(nn.Linear(d_in, c.width), nn.ReLU(), nn.Linear(c.width, c.width), nn.ReLU(),
                                      nn.Linear(c.width, c.n_inputs), nn.Unflatten(1, c.data_shape))
@@ -106,7 +106,8 @@ class Generator(nn.Module):
         if z.dim() != 2 or z.shape[1] != c.latent_dim:
             raise ValueError(f"The generator expects z of shape (B, {c.latent_dim}), got {tuple(z.shape)}.")
         _check_labels(y, c.n_classes, len(z), "generator")
-        h = z if self.embed is None else torch.cat([z, self.embed(y)], dim=1)
+        # A fixed one-hot, not a learned embedding: a learned one grew until G ignored z within a class.
+        h = z if not c.n_classes else torch.cat([z, F.one_hot(y, c.n_classes).to(z.dtype)], dim=1)
         out = self.net(h)
         return torch.tanh(out) if c.tanh else out
 
