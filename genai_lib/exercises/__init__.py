@@ -29,7 +29,11 @@ from genai_lib.exercises.ch09 import *  # noqa: F401,F403
 from genai_lib.exercises.ch09 import __all__ as _ch09
 from genai_lib.exercises.ch10 import *  # noqa: F401,F403
 from genai_lib.exercises.ch10 import __all__ as _ch10
+from genai_lib.exercises.ch11 import *  # noqa: F401,F403
+from genai_lib.exercises.ch11 import __all__ as _ch11
+from genai_lib.exercises.ch12 import *  # noqa: F401,F403
+from genai_lib.exercises.ch12 import __all__ as _ch12
 from genai_lib.exercises.core import CheckError, expect, expect_answer, expect_close, passed
 
 __all__ = ["CheckError", "expect", "expect_answer", "expect_close", "passed",
-           *_ch00, *_ch01, *_ch02, *_ch03, *_ch04, *_ch05, *_ch06, *_ch07, *_ch08, *_ch09, *_ch10]
+           *_ch00, *_ch01, *_ch02, *_ch03, *_ch04, *_ch05, *_ch06, *_ch07, *_ch08, *_ch09, *_ch10, *_ch11, *_ch12]
