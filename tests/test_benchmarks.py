@@ -87,3 +87,27 @@ def test_gan_mnist_benchmark_writes_its_result(tmp_path, monkeypatch):
     assert saved["fd_over_floor"] == pytest.approx(saved["frechet_distance"] / saved["fd_floor_test_vs_train"], rel=1e-2)
     for key in ("precision", "recall", "conditional_accuracy", "floor_precision", "floor_recall"):
         assert 0 <= saved[key] <= 1
+
+
+import diffusion_mnist  # noqa: E402
+
+
+def test_diffusion_mnist_benchmark_writes_its_result(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_OFFLINE", "1")
+    result = diffusion_mnist.run("smoke", tmp_path, guidance=2.0)
+    saved = json.loads(next(tmp_path.glob("diffusion_mnist-smoke-*.json")).read_text())
+    assert saved == result
+    for key in ("budget", "device", "date", "data", "config", "wall_seconds", "train_seconds", "guidance_scale",
+                "conditional_accuracy", "frechet_distance", "fd_floor_test_vs_train", "fd_ceiling_uniform_noise",
+                "fd_over_floor", "precision", "recall", "speed"):
+        assert key in saved
+    assert 0 < saved["fd_floor_test_vs_train"] < saved["fd_ceiling_uniform_noise"]
+    assert saved["fd_over_floor"] == pytest.approx(saved["frechet_distance"] / saved["fd_floor_test_vs_train"], rel=1e-2)
+    for key in ("precision", "recall", "conditional_accuracy", "floor_precision", "floor_recall"):
+        assert 0 <= saved[key] <= 1
+    # DDPM over all T steps and DDIM at each configured step count, timed on the same model and labels
+    T, steps = saved["config"]["T"], saved["config"]["speed_steps"]
+    assert set(saved["speed"]) == {f"ddpm_{T}"} | {f"ddim_{s}" for s in steps}
+    assert saved["speed"][f"ddpm_{T}"]["speedup_over_ddpm"] == 1.0
+    for row in saved["speed"].values():
+        assert row["samples_per_second"] > 0 and 0 <= row["conditional_accuracy"] <= 1
