@@ -1,12 +1,19 @@
-"""What every benchmark shares: the command line (--budget, --out) and how a result file is written."""
+"""What the benchmarks share: the command line, the result header and file, and MNIST's measuring stick."""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import time
 from pathlib import Path
 
-import genai_lib as gl
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import torch
+from genai_lib import sample_quality as sq
+from genai_lib.device import describe
+from genai_lib.models.classifier import feature_classifier
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -27,3 +34,29 @@ def save_result(result: dict, out_dir: Path, name: str, *, shown: dict | None = 
     print(json.dumps(result if shown is None else shown, indent=2))
     print(f"Wrote {path}")
     return path
+
+
+def header(benchmark: str, budget: str, session, data, cfg, *, start: float, train_seconds: float) -> dict:
+    """The fields every result starts with: what ran, where, when, on which data, and how long it took."""
+    return {
+        "benchmark": benchmark,
+        "budget": budget,
+        "device": describe(session.device),
+        "date": datetime.date.today().isoformat(),
+        "data": data.source,
+        "config": cfg.as_dict(),
+        "train_seconds": round(train_seconds, 2),
+        "wall_seconds": round(time.perf_counter() - start, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def mnist_measuring_stick(train, test, *, n_eval: int, clf_steps: int, device):
+    """The feature classifier, N random real training images as the reference, N class labels (N/10 of each)
+    for the model to draw, the baseline rows (floor and ceilings) at the same N, and a seeded generator."""
+    classifier = feature_classifier("mnist", steps=clf_steps, device=device)
+    n = min(n_eval, len(test)) // 10 * 10
+    g = torch.Generator().manual_seed(0)
+    reference = train.x[torch.randperm(len(train.x), generator=g)[:n]]  # a random subset: the data are sorted by class
+    labels = sq.class_labels(10, n // 10)
+    return classifier, reference, labels, sq.baselines(test.x, n, labels=test.y), g

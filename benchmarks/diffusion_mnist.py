@@ -8,8 +8,6 @@ trained model, samples per second of DDPM (all T steps) and of DDIM at several s
 
 from __future__ import annotations
 
-import datetime
-import os
 import time
 from pathlib import Path
 
@@ -17,12 +15,11 @@ import genai_lib as gl  # first, so that its OpenMP setting takes effect before 
 import torch
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
-from genai_lib.device import describe
 from genai_lib.diffusion import NoiseSchedule
 from genai_lib.ema import EMA
-from genai_lib.models.classifier import embed, feature_classifier
+from genai_lib.models.classifier import embed
 from genai_lib.models.unet import UNet, UNetConfig
-from common import parser, save_result
+from common import header, mnist_measuring_stick, parser, save_result
 
 # The model and full settings of book/part4/12_guidance.md (cosine schedule, p_uncond 0.15, EMA, DDIM with
 # x̂_0 clipped to [-1, 1]). The chapter's standard budget uses 8x8 digits; here standard is 28x28 MNIST with a
@@ -84,12 +81,9 @@ def run(budget: str, out_dir: Path, guidance: float = 2.0) -> dict:
         return ((x0.cpu() + 1) / 2).clamp(0, 1), time.perf_counter() - t0
 
     # Quality: n_eval guided DDIM samples, 1/10 of each class, beside the floor and ceilings at the same N.
-    classifier = feature_classifier("mnist", steps=cfg.clf_steps, device=session.device)
-    n = min(cfg.n_eval, len(test)) // 10 * 10
-    g = torch.Generator().manual_seed(0)
-    reference = train.x[torch.randperm(len(train.x), generator=g)[:n]]
-    labels = sq.class_labels(10, n // 10)
-    candidates = sq.baselines(test.x, n, labels=test.y)
+    classifier, reference, labels, candidates, g = mnist_measuring_stick(train, test, n_eval=cfg.n_eval,
+                                                                         clf_steps=cfg.clf_steps, device=session.device)
+    n = len(labels)
     images, sample_seconds = draw(labels, "ddim", cfg.sample_steps, g)
     candidates["model"] = (images, labels)
     rows = {r["name"]: r for r in sq.measure(classifier, reference, candidates)}
@@ -111,16 +105,8 @@ def run(budget: str, out_dir: Path, guidance: float = 2.0) -> dict:
         row["speedup_over_ddpm"] = round(row["samples_per_second"] / ddpm, 2)
 
     result = {
-        "benchmark": "diffusion_mnist",
-        "budget": budget,
-        "device": describe(session.device),
-        "date": datetime.date.today().isoformat(),
-        "data": train.source,
-        "config": cfg.as_dict(),
+        **header("diffusion_mnist", budget, session, train, cfg, start=start, train_seconds=train_seconds),
         "guidance_scale": guidance,
-        "train_seconds": round(train_seconds, 2),
-        "wall_seconds": round(time.perf_counter() - start, 2),
-        "load_average_1min": round(os.getloadavg()[0], 2),
         "n_images": n,
         "sampler": f"ddim, {cfg.sample_steps} steps, x0 clipped to [-1, 1]",
         "sample_seconds": round(sample_seconds, 2),

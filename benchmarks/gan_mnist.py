@@ -6,8 +6,6 @@ ceiling (uniform noise) at the same N, precision, recall and class-conditional a
 
 from __future__ import annotations
 
-import datetime
-import os
 import time
 from pathlib import Path
 
@@ -15,11 +13,9 @@ import genai_lib as gl  # first, so that its OpenMP setting takes effect before 
 import torch
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
-from genai_lib.device import describe
-from genai_lib.models.classifier import feature_classifier
 from genai_lib.models.gan import (Discriminator, GANConfig, Generator, from_gan_range, gan_step, init_dcgan_weights,
                                   sample, to_gan_range)
-from common import parser, save_result
+from common import header, mnist_measuring_stick, parser, save_result
 
 # The model and full settings of book/part1/04_gan_training.md; standard trains twice as long as the chapter's
 # standard budget (a script need not fit in a notebook's few minutes).
@@ -51,26 +47,15 @@ def run(budget: str, out_dir: Path) -> dict:
                      config=gl.TrainConfig(steps=cfg.steps, log_every=100, grad_clip=None, progress=False))
     train_seconds = time.perf_counter() - start
 
-    classifier = feature_classifier("mnist", steps=cfg.clf_steps, device=session.device)
-    n = min(cfg.n_eval, len(test)) // 10 * 10
-    g = torch.Generator().manual_seed(0)
-    reference = train.x[torch.randperm(len(train.x), generator=g)[:n]]
-    labels = sq.class_labels(10, n // 10)
-    candidates = sq.baselines(test.x, n, labels=test.y)
+    classifier, reference, labels, candidates, g = mnist_measuring_stick(train, test, n_eval=cfg.n_eval,
+                                                                         clf_steps=cfg.clf_steps, device=session.device)
+    n = len(labels)
     candidates["model"] = (from_gan_range(sample(G, n, y=labels, rng=g)).cpu(), labels)
     rows = {r["name"]: r for r in sq.measure(classifier, reference, candidates)}
     model, floor = rows["model"], rows[sq.FLOOR]
     ratio = sq.fd_ratio(list(rows.values()), "model")
     result = {
-        "benchmark": "gan_mnist",
-        "budget": budget,
-        "device": describe(session.device),
-        "date": datetime.date.today().isoformat(),
-        "data": train.source,
-        "config": cfg.as_dict(),
-        "train_seconds": round(train_seconds, 2),
-        "wall_seconds": round(time.perf_counter() - start, 2),
-        "load_average_1min": round(os.getloadavg()[0], 2),
+        **header("gan_mnist", budget, session, train, cfg, start=start, train_seconds=train_seconds),
         "n_images": n,
         "frechet_distance": round(model["fd"], 3),
         "fd_floor_test_vs_train": round(floor["fd"], 3),

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
 import time
 from pathlib import Path
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 import torch
 from genai_lib.data import Batches, load_mnist
-from genai_lib.device import describe
 from genai_lib.metrics import bits_per_dim, iwae_bound
 from genai_lib.models.vae import VAE, VAEConfig, vae_step
-from common import parser, save_result
+from common import header, parser, save_result
 
 CONFIGS = dict(
     smoke=dict(steps=60, batch_size=128, latent_dim=16, hidden=256, architecture="mlp", lr=1e-3, k=10, n_test=200),
@@ -54,14 +52,7 @@ def run(budget: str, out_dir: Path) -> dict:
             neg_iwae.append(-iwae_bound(model, xb, k=cfg.k, generator=g))
     neg_elbo, neg_iwae = torch.cat(neg_elbo).mean().item(), torch.cat(neg_iwae).mean().item()
     result = {
-        "benchmark": "vae_mnist",
-        "budget": budget,
-        "device": describe(session.device),
-        "date": datetime.date.today().isoformat(),
-        "data": train.source,
-        "config": cfg.as_dict(),
-        "train_seconds": round(train_seconds, 2),
-        "wall_seconds": round(time.perf_counter() - start, 2),
+        **header("vae_mnist", budget, session, train, cfg, start=start, train_seconds=train_seconds),
         "test_images": len(x_test),
         "test_neg_elbo_nats": round(neg_elbo, 3),
         f"test_neg_iwae_k{cfg.k}_nats": round(neg_iwae, 3),
