@@ -44,6 +44,15 @@ _PPL_MISTAKES = [  # (a wrong perplexity from nats, what it means)
 ]
 
 
+def _diagnose(values: list[float], got: list[float], want: list[float], mistakes, what: str, rule: str) -> None:
+    """Fail on the first wrong conversion, naming the known mistake that reproduces all of `got`, if any."""
+    if _matches(got, want):
+        return
+    hint = next((msg for f, msg in mistakes if _matches(got, [f(h) for h in values])), rule)
+    i = next(i for i, (x, w) in enumerate(zip(got, want)) if not _matches([x], [w]))
+    raise CheckError(f"For a loss of {values[i]:.4g} nats your {what} {got[i]:.6g}, expected {want[i]:.6g}. {hint}")
+
+
 def check_nats_to_bpc_and_perplexity(convert: Callable) -> None:
     """Exercise 8.1: convert losses in nats per character (a tensor) to (bits per character, perplexity)."""
     values = [math.log(2), 1.0, 1.47, 2.5, math.log(65)]
@@ -67,18 +76,8 @@ def check_nats_to_bpc_and_perplexity(convert: Callable) -> None:
     want_ppl = [math.exp(h) for h in values]
     if _matches(bpc, want_ppl) and _matches(ppl, want_bpc):
         raise CheckError("You returned (perplexity, bpc): the order is (bits per character, perplexity).")
-    if not _matches(bpc, want_bpc):
-        hint = next((msg for f, msg in _BPC_MISTAKES if _matches(bpc, [f(h) for h in values])),
-                    "bits per character = nats / ln 2.")
-        i = next(i for i, (x, w) in enumerate(zip(bpc, want_bpc)) if not _matches([x], [w]))
-        raise CheckError(f"For a loss of {values[i]:.4g} nats your bits per character are {bpc[i]:.6g}, expected "
-                         f"{want_bpc[i]:.6g}. {hint}")
-    if not _matches(ppl, want_ppl):
-        hint = next((msg for f, msg in _PPL_MISTAKES if _matches(ppl, [f(h) for h in values])),
-                    "perplexity = exp(nats) = 2 ** bits.")
-        i = next(i for i, (x, w) in enumerate(zip(ppl, want_ppl)) if not _matches([x], [w]))
-        raise CheckError(f"For a loss of {values[i]:.4g} nats your perplexity is {ppl[i]:.6g}, expected "
-                         f"{want_ppl[i]:.6g}. {hint}")
+    _diagnose(values, bpc, want_bpc, _BPC_MISTAKES, "bits per character are", "bits per character = nats / ln 2.")
+    _diagnose(values, ppl, want_ppl, _PPL_MISTAKES, "perplexity is", "perplexity = exp(nats) = 2 ** bits.")
     passed("bits per character = nats / ln 2 and perplexity = exp(nats) = 2 ** bits; a uniform guess among 65 "
            "characters has perplexity 65.")
 
