@@ -27,6 +27,7 @@ from torch import nn
 
 from genai_lib.data import CharTokenizer, SequenceBatches, load_text, train_val_split
 from genai_lib.device import autocast, describe, maybe_compile, precision_for, unwrap
+from genai_lib import optim
 from genai_lib.models.gpt import GPT, GPTConfig, evaluate_loss, lm_step
 from common import parser as cli_parser, save_result
 
@@ -67,11 +68,9 @@ def lr_at(it: int, c) -> float:
 
 
 def adamw(model: nn.Module, c, device: torch.device) -> torch.optim.AdamW:
-    """AdamW with weight decay on the matrices (weights, embeddings) only, not on biases and LayerNorm gains."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [dict(params=[p for p in params if p.dim() >= 2], weight_decay=c.weight_decay),
-              dict(params=[p for p in params if p.dim() < 2], weight_decay=0.0)]
-    return torch.optim.AdamW(groups, lr=c.lr, betas=(c.beta1, c.beta2), fused=device.type == "cuda")
+    """genai_lib's AdamW (decay on matrices only) with this config's settings; fused kernels on CUDA."""
+    return optim.adamw(model, lr=c.lr, weight_decay=c.weight_decay, betas=(c.beta1, c.beta2),
+                       fused=device.type == "cuda")
 
 
 # ----- the plain-PyTorch reference: the same architecture, written out in one screen ------------------------

@@ -10,7 +10,7 @@ from torch import nn
 
 
 def adamw(model: nn.Module, *, lr: float, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.99),
-          eps: float = 1e-8) -> torch.optim.AdamW:
+          eps: float = 1e-8, fused: bool = False) -> torch.optim.AdamW:
     """AdamW whose first group (weight matrices and embeddings, dim >= 2) decays and second (biases, norms) does not."""
     params = [p for p in model.parameters() if p.requires_grad]  # parameters() yields a tied tensor once
     if not params:
@@ -20,7 +20,7 @@ def adamw(model: nn.Module, *, lr: float, weight_decay: float = 0.1, betas: tupl
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps)
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, fused=fused or None)  # fused: one CUDA kernel
 
 
 def warmup_cosine_factor(step: int, *, warmup_steps: int, total_steps: int, min_ratio: float = 0.1) -> float:
