@@ -1,0 +1,9 @@
+"""Checks for the exercises of chapter 17 (Telling real from generated)."""
+
+from __future__ import annotations
+
+import torch
+
+from genai_lib.exercises.core import CheckError, expect, expect_answer, expect_close, passed
+
+__all__: list[str] = []
