@@ -123,3 +123,55 @@ def copy_rate(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor
     threshold = torch.quantile(d_held, quantile)
     d_samp, _ = nn_distances(samples, train)
     return float((d_samp < threshold).float().mean())
+
+
+def caption_accuracy(predicted: dict[str, torch.Tensor], asked: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Share of images whose predicted attribute equals the one asked for, per attribute and for all at once.
+
+    `predicted` and `asked` map each attribute to value indices (N,); 'exact' is the share of images with
+    every attribute right, the strict measure of following a caption.
+    """
+    if not asked or set(predicted) != set(asked):
+        raise ValueError(f"caption_accuracy needs the same attributes on both sides, got {sorted(predicted)} "
+                         f"predicted and {sorted(asked)} asked.")
+    right = []
+    for a in asked:
+        p, q = torch.as_tensor(predicted[a]).cpu(), torch.as_tensor(asked[a]).cpu()
+        if p.shape != q.shape or p.dim() != 1:
+            raise ValueError(f"Attribute {a!r}: expected two index vectors (N,) of one length, got {tuple(p.shape)} "
+                             f"and {tuple(q.shape)}.")
+        right.append(p == q)
+    hits = torch.stack(right)                                  # (attributes, N)
+    out = {a: float(h.float().mean()) for a, h in zip(asked, hits)}
+    out["exact"] = float(hits.all(dim=0).float().mean())
+    return out
+
+
+# ----- memorisation of text (Part V) ---------------------------------------------------------------------
+
+def ngram_set(text: str, n: int) -> set[str]:
+    """Every length-n character window of `text` (stride 1), as a set for O(1) membership tests."""
+    if n < 1:
+        raise ValueError(f"n must be a positive window length, got {n}.")
+    return {text[i:i + n] for i in range(len(text) - n + 1)}
+
+
+def verbatim_rate(samples: str | list[str], reference: str | set[str], n: int) -> float:
+    """Share of the length-n windows of `samples` that occur verbatim in `reference` (a text or its `ngram_set`).
+
+    Every overlapping window of every sample counts, and no window spans two samples. Measured on held-out
+    text, the same rate is the baseline: how often text the model never saw repeats the reference by chance.
+    """
+    samples = [samples] if isinstance(samples, str) else list(samples)
+    grams = reference if isinstance(reference, set) else ngram_set(reference, n)
+    if grams and len(next(iter(grams))) != n:
+        raise ValueError(f"The reference n-gram set holds windows of length {len(next(iter(grams)))}, not n = {n}.")
+    hits = total = 0
+    for s in samples:
+        windows = len(s) - n + 1
+        if windows > 0:
+            total += windows
+            hits += sum(s[i:i + n] in grams for i in range(windows))
+    if total == 0:
+        raise ValueError(f"No sample is at least n = {n} characters long: nothing to measure.")
+    return hits / total

@@ -1,0 +1,111 @@
+"""Autoregressive text-to-image (Ramesh et al., 2021): a GPT reads a caption's tokens, then writes the image's.
+
+The image tokens are a VQ-VAE's code ids (Part II) in raster order; the GPT is Part III's. One sequence is
+[<bos> caption words <pad>...] followed by h·w image tokens, whose ids are shifted past the caption vocabulary
+so that the two kinds of token never share an embedding. The loss counts the image tokens only. Captions
+dropped to the empty one during training give an unconditional model too, and so classifier-free guidance
+on the logits (Gafni et al., 2022; Yu et al., 2022).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from genai_lib.data.caption_grammar import CaptionTokenizer
+from genai_lib.models.gpt import GPT, IGNORE_INDEX, GPTConfig
+from genai_lib.models.vqvae import VQVAE
+from genai_lib.sample import check_sampling_args, sample_next
+
+
+class ARTextToImage(nn.Module):
+    """Caption tokens then VQ-VAE image tokens, modelled by one GPT; `generate(prompts)` -> images."""
+
+    def __init__(self, tokenizer: CaptionTokenizer, vqvae: VQVAE, *, n_layer: int = 4, n_head: int = 4,
+                 n_embd: int = 128, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.tokenizer, self.vqvae = tokenizer, vqvae.requires_grad_(False).eval()
+        C, H, W = vqvae.config.image_shape
+        self.grid = (H // 4, W // 4)                        # (h, w) of the token grid
+        self.S = tokenizer.length                           # caption tokens per sequence
+        self.offset = tokenizer.vocab_size                  # image token k has id offset + k
+        n_image = self.grid[0] * self.grid[1]
+        self.gpt = GPT(GPTConfig(vocab_size=self.offset + vqvae.config.codebook_size, block_size=self.S + n_image - 1,
+                                 n_layer=n_layer, n_head=n_head, n_embd=n_embd, dropout=dropout))
+        self.register_buffer("null_ids", tokenizer.encode([""])[0])  # (S,)
+
+    def train(self, mode: bool = True) -> ARTextToImage:
+        """Train the GPT; the frozen VQ-VAE stays in eval mode."""
+        super().train(mode)
+        self.vqvae.eval()
+        return self
+
+    @torch.no_grad()
+    def image_tokens(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """Images (N, 3, H, W) in [0, 1] -> their code grids (N, h, w): encode a data set once, before training."""
+        dev = self.null_ids.device
+        return torch.cat([self.vqvae.encode_to_indices(images[i:i + batch_size].to(dev))
+                          for i in range(0, len(images), batch_size)])
+
+    def sequences(self, ids: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inputs and targets (B, S + h·w - 1) for caption ids (B, S) and code grids (B, h, w)."""
+        if ids.dim() != 2 or ids.size(1) != self.S:
+            raise ValueError(f"Caption ids must have shape (B, {self.S}) (tokenizer.encode), got {tuple(ids.shape)}.")
+        if tuple(tokens.shape[1:]) != self.grid or tokens.size(0) != ids.size(0):
+            raise ValueError(f"Image tokens must have shape (B, {self.grid[0]}, {self.grid[1]}) with B = "
+                             f"{ids.size(0)}, got {tuple(tokens.shape)}; make them with image_tokens(images).")
+        seq = torch.cat([ids, tokens.flatten(1) + self.offset], dim=1)   # (B, S + h·w)
+        targets = seq[:, 1:].clone()
+        targets[:, :self.S - 1] = IGNORE_INDEX                            # predict image tokens only
+        return seq[:, :-1], targets
+
+    def loss(self, ids: torch.Tensor, tokens: torch.Tensor, *, p_uncond: float = 0.1,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+        """Cross-entropy in nats per image token; each caption replaced by the empty one at rate p_uncond."""
+        if p_uncond > 0:
+            drop = torch.rand(ids.size(0), generator=generator, device=generator.device if generator else None)
+            ids = torch.where(drop.to(ids.device)[:, None] < p_uncond, self.null_ids, ids)   # (B, S)
+        x, y = self.sequences(ids, tokens)
+        return self.gpt(x, y)[1]
+
+    @torch.no_grad()
+    def generate_tokens(self, prompts: Sequence[str], *, guidance_scale: float = 3.0, temperature: float = 1.0,
+                        top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Code grids (N, h, w) drawn token by token; logits guided as l_∅ + w (l_caption − l_∅)."""
+        check_sampling_args(temperature=temperature, top_k=top_k)
+        ids = self.tokenizer.encode(list(prompts)).to(self.null_ids.device)  # (N, S)
+        N, guided = len(ids), guidance_scale != 1.0
+        seq = torch.cat([ids, self.null_ids.expand(N, -1)]) if guided else ids  # (2N or N, S)
+        was_training = self.gpt.training
+        self.gpt.eval()
+        try:
+            for _ in range(self.grid[0] * self.grid[1]):
+                logits = self.gpt(seq)[0][:, -1, self.offset:]                   # (2N or N, K): image codes only
+                if guided:
+                    cond, uncond = logits.chunk(2)
+                    logits = uncond + guidance_scale * (cond - uncond)          # (N, K)
+                code = sample_next(logits, temperature=temperature, top_k=top_k, generator=generator)  # (N, 1)
+                seq = torch.cat([seq, (code + self.offset).repeat(2 if guided else 1, 1)], dim=1)
+        finally:
+            self.gpt.train(was_training)
+        return (seq[:N, self.S:] - self.offset).view(N, *self.grid)
+
+    @torch.no_grad()
+    def generate(self, prompts: Sequence[str], **kwargs) -> torch.Tensor:
+        """One image (N, 3, H, W) in [0, 1] per prompt ("" for an unconditional one); kwargs as generate_tokens."""
+        return torch.sigmoid(self.vqvae.decode_from_indices(self.generate_tokens(prompts, **kwargs)))
+
+
+def ar_text_to_image_step(model: ARTextToImage, *, p_uncond: float = 0.1):
+    """A step function for `genai_lib.fit` on batches (caption ids, image tokens)."""
+
+    def step(batch, ctx):
+        ids, tokens = batch
+        with ctx.autocast():
+            loss = model.loss(ids, tokens, p_uncond=p_uncond)
+        ctx.update(loss)
+        return {"loss": loss}
+
+    return step

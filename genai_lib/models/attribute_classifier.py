@@ -1,0 +1,113 @@
+"""The judge of text-to-image models: one CNN with a read-out head per caption attribute.
+
+It is trained once on real captioned images (a seed of its own, so it never sees the images a generator
+trained on) and cached. Caption accuracy is then the share of generated images whose predicted attributes
+equal the ones their prompt asked for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genai_lib.checkpoint import load_model, save_model
+from genai_lib.data.caption_grammar import GRAMMARS
+from genai_lib.data.captions import CaptionedImages, load_captioned
+from genai_lib.data.download import cache_dir
+
+JUDGE_SEED = 1234  # the seed of the judge's own real images: no generator in the book trains on it
+
+
+@dataclass
+class AttributeClassifierConfig:
+    dataset: str = "shapes"   # whose grammar gives the attributes and their values
+    image_size: int = 32      # S: images are (3, S, S), S a multiple of 8
+    width: int = 16           # channels of the first conv stage
+
+    def __post_init__(self) -> None:
+        if self.dataset not in GRAMMARS:
+            raise ValueError(f"Unknown captioned data set {self.dataset!r}; available: {', '.join(sorted(GRAMMARS))}.")
+        if self.image_size % 8:
+            raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}.")
+
+
+class AttributeClassifier(nn.Module):
+    """Conv features shared by all attributes, then logits per attribute: {attribute: (B, n_values)}."""
+
+    def __init__(self, config: AttributeClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.values = GRAMMARS[config.dataset].values
+        w, s = config.width, config.image_size // 8
+        self.body = nn.Sequential(
+            nn.Conv2d(3, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),            # (B, w, S/2, S/2)
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),        # (B, 2w, S/4, S/4)
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # (B, 4w, S/8, S/8)
+            nn.Flatten(), nn.Linear(4 * w * s * s, 128), nn.ReLU(),
+        )
+        self.heads = nn.ModuleDict({a: nn.Linear(128, len(vs)) for a, vs in self.values.items()})
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        S = self.config.image_size
+        if x.dim() != 4 or tuple(x.shape[1:]) != (3, S, S):
+            raise ValueError(f"The attribute classifier expects RGB images (B, 3, {S}, {S}) in [0, 1], got "
+                             f"{tuple(x.shape)}.")
+        f = self.body(x)                                                           # (B, 128)
+        return {a: head(f) for a, head in self.heads.items()}
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor, batch_size: int = 500) -> dict[str, torch.Tensor]:
+        """Predicted value index per attribute, {attribute: (N,)}, computed in eval mode batch by batch."""
+        was_training = self.training
+        self.eval()
+        try:
+            dev = next(self.parameters()).device
+            parts = [self(x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
+            return {a: torch.cat([p[a].argmax(1).cpu() for p in parts]) for a in self.values}
+        finally:
+            self.train(was_training)
+
+
+def _real_images(dataset: str, n: int) -> CaptionedImages:
+    """All attribute combinations, held-out ones included: the judge must know a blue triangle when it sees one."""
+    seen = load_captioned(dataset, "train", n, seed=JUDGE_SEED)
+    held = load_captioned(dataset, "heldout", max(1, n // 4), seed=JUDGE_SEED)
+    return CaptionedImages(torch.cat([seen.images, held.images]), seen.captions + held.captions,
+                           {a: torch.cat([seen.labels[a], held.labels[a]]) for a in seen.labels}, seen.grammar, "judge")
+
+
+def attribute_classifier(dataset: str = "shapes", *, n: int = 3000, steps: int = 500, verbose: bool = True
+                         ) -> AttributeClassifier:
+    """The caption-accuracy judge for `dataset`, trained on its own real images once and cached."""
+    config = AttributeClassifierConfig(dataset=dataset)
+    key = json.dumps({"config": asdict(config), "n": n, "steps": steps, "seed": JUDGE_SEED, "version": 1},
+                     sort_keys=True)
+    path = Path(cache_dir()) / "classifiers" / f"attributes-{dataset}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
+    with torch.random.fork_rng(devices=[]):  # the same judge everywhere, and the caller's random stream untouched
+        torch.manual_seed(0)
+        model = AttributeClassifier(config)
+        if path.exists():
+            load_model(model, path)
+            return model.eval()
+        data = _real_images(dataset, n)
+        if verbose:
+            print(f"Training the attribute classifier for {dataset!r} on {len(data):,} real images (once; cached in "
+                  f"{path}).")
+        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
+        for _ in range(steps):
+            idx = torch.randint(len(data), (64,))
+            logits = model(data.images[idx])
+            loss = sum(F.cross_entropy(logits[a], data.labels[a][idx]) for a in logits)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    save_model(model, path, key=key)
+    return model.eval()

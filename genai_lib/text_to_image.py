@@ -1,0 +1,145 @@
+"""The text-to-image models of chapters 13–15, built and trained from one config, and measured one way.
+
+Chapter 13 trains the diffusion models, chapter 14 the autoregressive one, chapter 15 and
+`benchmarks/text_to_image.py` compare them. All call the functions here with a `TextToImageConfig`, so a model
+trained in one chapter is the checkpoint the next one loads (the checkpoint name carries a hash of the config).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from genai_lib.checkpoint import checkpoint_path
+from genai_lib.data.batches import Batches
+from genai_lib.data.captions import CaptionedImages
+from genai_lib.diffusion import NoiseSchedule
+from genai_lib.metrics import caption_accuracy
+from genai_lib.models.ar_text_to_image import ARTextToImage, ar_text_to_image_step
+from genai_lib.models.latent_diffusion import CaptionConditionedUNet, TextToImageDiffusion, text_to_image_step
+from genai_lib.models.text_encoder import TextEncoder, TextEncoderConfig
+from genai_lib.models.unet import UNet, UNetConfig
+from genai_lib.models.vqvae import VQVAE, VQVAEConfig, vqvae_step
+from genai_lib.train import History, TrainConfig, fit
+
+
+@dataclass
+class TextToImageConfig:
+    image_size: int = 32
+    # The VQ-VAE (Part II): (3, S, S) images -> an (S/4, S/4) grid of codes of width code_dim.
+    vq_hidden: int = 64
+    codebook_size: int = 64
+    code_dim: int = 8
+    vq_steps: int = 1500
+    # The caption encoder (Part III's blocks, bidirectional).
+    text_width: int = 64
+    text_layers: int = 2
+    # The denoiser (Part IV): a U-Net cross-attending to the caption.
+    unet_channels: int = 64
+    unet_mults: tuple[int, ...] = (1, 2)
+    num_timesteps: int = 200
+    diffusion_steps: int = 3000
+    # The autoregressive model: Part III's GPT over caption tokens then image tokens.
+    gpt_layers: int = 4
+    gpt_heads: int = 4
+    gpt_width: int = 128
+    ar_steps: int = 3000
+    # Shared by every training run.
+    batch_size: int = 64
+    lr: float = 1e-3
+    p_uncond: float = 0.1   # captions dropped to "" so that one network is also the unconditional model
+    seed: int = 0
+
+    def key(self, *fields: str) -> str:
+        """A short hash of the named fields: a checkpoint name changes when a setting that shapes it changes."""
+        d = asdict(self)
+        return hashlib.sha256(json.dumps({f: d[f] for f in fields}, sort_keys=True).encode()).hexdigest()[:8]
+
+
+VQ_FIELDS = ("image_size", "vq_hidden", "codebook_size", "code_dim", "vq_steps", "batch_size", "seed")
+DIFFUSION_FIELDS = VQ_FIELDS + ("text_width", "text_layers", "unet_channels", "unet_mults", "num_timesteps",
+                                "diffusion_steps", "lr", "p_uncond")
+AR_FIELDS = VQ_FIELDS + ("gpt_layers", "gpt_heads", "gpt_width", "ar_steps", "lr", "p_uncond")
+
+
+def _fit(step, model, params, data: Batches, steps: int, name: str, lr: float, progress: bool) -> History:
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    return fit(step, models=model, optimizers=opt, data=data,
+               config=TrainConfig(steps=steps, log_every=max(1, steps // 20), ckpt_every=max(1, steps // 4),
+                                  ckpt_path=str(checkpoint_path(name)), progress=progress))
+
+
+def train_vqvae(cfg: TextToImageConfig, data: CaptionedImages, *, progress: bool = True) -> tuple[VQVAE, History]:
+    """The shared image tokenizer and latent space: a VQ-VAE on the training images."""
+    S = cfg.image_size
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        vq = VQVAE(VQVAEConfig(image_shape=(3, S, S), hidden=cfg.vq_hidden, codebook_size=cfg.codebook_size,
+                               code_dim=cfg.code_dim))
+    batches = Batches(data.images, batch_size=cfg.batch_size, seed=cfg.seed)
+    name = f"t2i-vqvae-{data.grammar.name}-{cfg.key(*VQ_FIELDS)}"
+    history = _fit(vqvae_step(vq), vq, vq.parameters(), batches, cfg.vq_steps, name, 2e-3, progress)
+    return vq.eval(), history
+
+
+def build_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | None) -> TextToImageDiffusion:
+    """Caption encoder + U-Net + schedule, in the VQ-VAE's latent space, or in pixel space when vq is None."""
+    tok = data.tokenizer
+    S = cfg.image_size
+    shape = (3, S, S) if vq is None else (cfg.code_dim, S // 4, S // 4)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        encoder = TextEncoder(TextEncoderConfig(vocab_size=tok.vocab_size, max_len=tok.length, n_embd=cfg.text_width,
+                                                n_layer=cfg.text_layers, pad_id=tok.pad_id))
+        mults = cfg.unet_mults if vq is not None else (1, *cfg.unet_mults, cfg.unet_mults[-1])  # 32x32 -> 8x8 too
+        unet = UNet(UNetConfig(image_shape=shape, base_channels=cfg.unet_channels, channel_mults=mults,
+                               context_dim=cfg.text_width))
+    model = TextToImageDiffusion(CaptionConditionedUNet(encoder, unet), tok, NoiseSchedule(cfg.num_timesteps),
+                                 autoencoder=vq)
+    if vq is not None:
+        model.fit_latent_scale(data.images[:1000])
+    return model
+
+
+def train_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | None, *, progress: bool = True
+                    ) -> tuple[TextToImageDiffusion, History]:
+    """Train (or load from its checkpoint) the latent diffusion model, or the pixel one when vq is None."""
+    model = build_diffusion(cfg, data, vq)
+    batches = Batches(data.images, data.tokenizer.encode(data.captions), batch_size=cfg.batch_size, seed=cfg.seed)
+    name = f"t2i-{'pixel' if vq is None else 'latent'}-diffusion-{data.grammar.name}-{cfg.key(*DIFFUSION_FIELDS)}"
+    history = _fit(text_to_image_step(model, p_uncond=cfg.p_uncond), model, model.denoiser.parameters(), batches,
+                   cfg.diffusion_steps, name, cfg.lr, progress)
+    return model.eval(), history
+
+
+def train_ar(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE, *, progress: bool = True
+             ) -> tuple[ARTextToImage, History]:
+    """Train (or load from its checkpoint) the GPT over caption tokens then the VQ-VAE's image tokens."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = ARTextToImage(data.tokenizer, vq, n_layer=cfg.gpt_layers, n_head=cfg.gpt_heads, n_embd=cfg.gpt_width)
+    batches = Batches(data.tokenizer.encode(data.captions), model.image_tokens(data.images),
+                      batch_size=cfg.batch_size, seed=cfg.seed)
+    name = f"t2i-ar-{data.grammar.name}-{cfg.key(*AR_FIELDS)}"
+    history = _fit(ar_text_to_image_step(model, p_uncond=cfg.p_uncond), model, model.gpt.parameters(), batches,
+                   cfg.ar_steps, name, cfg.lr, progress)
+    return model.eval(), history
+
+
+def evaluate(model: TextToImageDiffusion | ARTextToImage, judge, data: CaptionedImages, *, n: int | None = None,
+             seed: int = 0, **generate_kwargs: Any) -> dict[str, Any]:
+    """Generate one image per caption of `data` (the first n), judge it, and time it.
+
+    Returns caption accuracy per attribute and 'exact', 'samples_per_s', and the 'images' themselves.
+    """
+    n = len(data) if n is None else min(n, len(data))
+    start = time.perf_counter()
+    images = model.generate(data.captions[:n], generator=torch.Generator().manual_seed(seed), **generate_kwargs)
+    seconds = time.perf_counter() - start
+    scores = caption_accuracy(judge.predict(images), {a: v[:n] for a, v in data.labels.items()})
+    return {**scores, "samples_per_s": n / seconds, "images": images}
