@@ -17,7 +17,7 @@ import torch
 
 from genai_lib.checkpoint import checkpoint_path
 from genai_lib.data.batches import Batches
-from genai_lib.data.captions import CaptionedImages
+from genai_lib.data.captions import CaptionedImages, load_captioned
 from genai_lib.diffusion import NoiseSchedule
 from genai_lib.metrics import caption_accuracy
 from genai_lib.models.ar_text_to_image import ARTextToImage, ar_text_to_image_step
@@ -30,6 +30,9 @@ from genai_lib.train import History, TrainConfig, fit
 
 @dataclass
 class TextToImageConfig:
+    dataset: str = "shapes"  # or "captioned_mnist"
+    n_train: int = 5000      # training images (captioned), drawn from the seed below
+    n_eval: int = 500        # images per evaluation split ('test': seen combinations, 'heldout': unseen ones)
     image_size: int = 32
     # The VQ-VAE (Part II): (3, S, S) images -> an (S/4, S/4) grid of codes of width code_dim.
     vq_hidden: int = 64
@@ -61,10 +64,35 @@ class TextToImageConfig:
         return hashlib.sha256(json.dumps({f: d[f] for f in fields}, sort_keys=True).encode()).hexdigest()[:8]
 
 
-VQ_FIELDS = ("image_size", "vq_hidden", "codebook_size", "code_dim", "vq_steps", "batch_size", "seed")
+VQ_FIELDS = ("dataset", "n_train", "image_size", "vq_hidden", "codebook_size", "code_dim", "vq_steps", "batch_size", "seed")
 DIFFUSION_FIELDS = VQ_FIELDS + ("text_width", "text_layers", "unet_channels", "unet_mults", "num_timesteps",
                                 "diffusion_steps", "lr", "p_uncond")
 AR_FIELDS = VQ_FIELDS + ("gpt_layers", "gpt_heads", "gpt_width", "ar_steps", "lr", "p_uncond")
+
+
+# The settings of each budget, shared by chapters 13-15 so that one chapter's checkpoints serve the next.
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": dict(n_train=256, n_eval=16, vq_hidden=16, codebook_size=32, code_dim=4, vq_steps=20, text_width=32,
+                  text_layers=1, unet_channels=16, num_timesteps=50, diffusion_steps=10, gpt_layers=1, gpt_heads=2,
+                  gpt_width=32, ar_steps=10, batch_size=32),
+    "standard": dict(n_train=5000, n_eval=200, vq_steps=800, diffusion_steps=1500, ar_steps=1500),
+    "full": dict(n_train=50000, n_eval=1000, vq_steps=5000, unet_channels=128, diffusion_steps=30000,
+                 gpt_layers=8, gpt_heads=8, gpt_width=256, ar_steps=30000, batch_size=128),
+}
+
+
+def preset(budget: str, **overrides: Any) -> TextToImageConfig:
+    """The config of a budget ('smoke', 'standard', 'full'), with any field overridden."""
+    if budget not in PRESETS:
+        raise ValueError(f"Unknown budget {budget!r}; choose one of {', '.join(PRESETS)}.")
+    return TextToImageConfig(**{**PRESETS[budget], **overrides})
+
+
+def load_splits(cfg: TextToImageConfig) -> dict[str, CaptionedImages]:
+    """The data of a config: 'train' (n_train), 'test' and 'heldout' (n_eval each), all from cfg.seed."""
+    return {"train": load_captioned(cfg.dataset, "train", cfg.n_train, seed=cfg.seed, image_size=cfg.image_size),
+            **{split: load_captioned(cfg.dataset, split, cfg.n_eval, seed=cfg.seed, image_size=cfg.image_size)
+               for split in ("test", "heldout")}}
 
 
 def _fit(step, model, params, data: Batches, steps: int, name: str, lr: float, progress: bool) -> History:
