@@ -11,15 +11,23 @@ WORKERS ?= 2
 OMP_WAIT_POLICY ?= PASSIVE
 export OMP_WAIT_POLICY
 STAMP := $(VENV)/.installed
-CHAPTERS := $(shell find book -name '[0-9][0-9]_*.md' | sort)
+# `make book OFFLINE=1`: the pages load MathJax from the build instead of a CDN (book/_ext/genai_book.py).
+OFFLINE ?=
+MATHJAX := _build/mathjax/node_modules/mathjax/es5
+# Every notebook of the book: the chapters, and the appendix pages that are MyST notebooks (they
+# carry a jupytext header); plain Markdown appendix pages such as a_reference.md are not notebooks.
+CHAPTERS := $(shell find book -name '[0-9][0-9]_*.md' | sort) \
+	$(shell grep -l '^ *format_name: myst' book/appendices/*.md 2>/dev/null | sort)
 
-.PHONY: help book test unit nbval book-check lab sync strip clean
+.PHONY: help book test unit nbval book-check lab sync strip clean student mathjax browser
 
 help:
 	@echo "make book   execute every chapter (standard budget) and build _build/html/index.html"
+	@echo "            (make book OFFLINE=1: MathJax served from the build, for reading offline)"
 	@echo "make test   unit tests, notebook pairing checks, strict book build, nbval (smoke budget)"
 	@echo "make lab    JupyterLab that opens the .md chapters as notebooks"
 	@echo "make sync   regenerate every chapter's .ipynb from its .md (outputs stripped)"
+	@echo "make student  student version (no solutions) and otter grader of every chapter in _build/student/"
 	@echo "make clean  remove _build and caches (keeps .venv)"
 
 $(PY):
@@ -33,21 +41,38 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $@
 
 # Chapters train from scratch into _build/checkpoints; GENAI_BUDGET=full make book for the GPU version.
-book: $(STAMP)
+book: $(STAMP) $(if $(OFFLINE),mathjax)
 	rm -rf _build/checkpoints
-	GENAI_BUDGET=$${GENAI_BUDGET:-standard} GENAI_PROGRESS=off GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/checkpoints \
+	$(if $(OFFLINE),GENAI_BOOK_MATHJAX=$(CURDIR)/$(MATHJAX)) GENAI_BUDGET=$${GENAI_BUDGET:-standard} GENAI_PROGRESS=off GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/checkpoints \
 		$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
 	@echo "Open _build/html/index.html"
 
 # One pytest run: unit and repository tests (including a strict, non-executing book build),
 # then every chapter notebook executed by nbval in the smoke budget.
-test: $(STAMP)
+test: $(STAMP) mathjax browser
 	rm -rf _build/test-checkpoints
 	GENAI_BUDGET=smoke GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope \
 		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(CHAPTERS:.md=.ipynb)
 
 unit: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) tests
+
+# MathJax 3 from npm: for `make book OFFLINE=1`, and for the browser tests, which block the network.
+$(MATHJAX)/tex-mml-chtml.js:
+	@command -v npm >/dev/null || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; }
+	@if command -v npm >/dev/null; then \
+		npm install --prefix _build/mathjax --no-save --no-audit --no-fund --loglevel=error mathjax@3.2.2 && touch $@; \
+	else echo "MathJax for offline reading comes from npm: sudo apt-get install npm (the browser tests skip without it)."; fi
+
+mathjax: $(MATHJAX)/tex-mml-chtml.js
+
+# Debian's chromium for the browser tests (tests/book_rendered.py), which Playwright drives; they
+# fail without it when CI is set. As root this installs it; otherwise it says how.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$GENAI_CHROMIUM" ] || \
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	else echo "The browser tests need chromium: sudo apt-get install chromium (or set GENAI_CHROMIUM)."; fi
 
 # Open the .md chapters as notebooks with a double click (JupyterLab's default viewer for Markdown).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
@@ -57,6 +82,11 @@ $(LAB_OVERRIDES): | $(STAMP)
 
 lab: $(STAMP) $(LAB_OVERRIDES)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book
+
+# For teachers (book/part0/assignments.md): solutions out, checks kept; never committed.
+student: $(STAMP)
+	rm -rf _build/student
+	$(PY) -m assignments --out _build/student --jobs $(WORKERS)
 
 sync: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb --update $(CHAPTERS)

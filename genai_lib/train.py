@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from genai_lib import device as _device
+from genai_lib import distributed as _dist
 from genai_lib.checkpoint import atomic_save, check_compatible, model_record, safe_load
 from genai_lib.device import unwrap
 
@@ -120,10 +121,11 @@ class StepContext:
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        params = [p for group in opt.param_groups for p in group["params"]]
+        _dist.average_gradients(params)  # under torchrun: every rank now holds the global batch's gradient
         norm = None
         if self.grad_clip is not None:
             self.scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
-            params = [p for group in opt.param_groups for p in group["params"]]
             norm = nn.utils.clip_grad_norm_(params, self.grad_clip)
         self.scaler.step(opt)
         return norm
@@ -255,12 +257,14 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
     `step_fn` runs its forward passes under `ctx.autocast()`, calls `ctx.update(loss, name)` once per
     optimizer it steps, and returns a dict of scalars to log. `evaluate()` (no gradients, eval mode) is
     called every `eval_every` steps and at the end. With `ckpt_path`, training resumes from the last
-    checkpoint, so re-running the same call continues where it stopped.
+    checkpoint, so re-running the same call continues where it stopped. Launched by `torchrun`, each
+    process trains on its shard of every global batch (see genai_lib.distributed); rank 0 logs and saves.
     """
     models, optimizers = _named(models, "model"), _named(optimizers, "main")
     schedulers = _named(schedulers, "main")
     if not models or not optimizers:
         raise ValueError("fit needs at least one model and one optimizer.")
+    _dist.init(config.device)  # joins torchrun's process group; nothing in a single process
     dev = _device.pick_device(config.device)
     precision = _device.precision_for(dev, config.precision)
     for model in models.values():
@@ -280,11 +284,15 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
                              "Ask for at least that many steps, or use another ckpt_path to train afresh.")
         start = _restore(state, models, optimizers, schedulers, scaler, source, history)
         pending.load_state_dict(state["pending"])
-        if start < config.steps:
+        if start < config.steps and _dist.is_main():
             print(f"Resuming from {ckpt_path} at step {start} of {config.steps}.")
 
+    for model in models.values():
+        _dist.broadcast_module(model)  # every rank starts from rank 0's weights
+    _dist.seed_rank_streams()
+
     def check_finite(step: int) -> dict[str, float]:
-        means = pending.means()
+        means = _dist.average_scalars(pending.means())
         bad = [k for k, v in means.items() if not math.isfinite(v)]
         if bad:
             where = f" The last good checkpoint is {ckpt_path}." if ckpt_path and ckpt_path.exists() else ""
@@ -314,6 +322,8 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
         history.log(step, values)
 
     def save(step: int) -> None:
+        if not _dist.is_main():
+            return
         atomic_save({
             "format": 1,
             "step": step,
@@ -335,12 +345,13 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
     with _GracefulInterrupt() as interrupt:
         try:
             while step < config.steps and not interrupt.requested:
-                batch = _to_device(source.next(), dev)
+                batch = _to_device(_dist.shard(source.next()), dev)
                 ctx.step = step
                 logs = step_fn(batch, ctx)
                 if ctx.stepped:
                     scaler.update()
                     ctx.stepped.clear()
+                _dist.sync_buffers(models.values())
                 for s in schedulers.values():
                     s.step()
                 step += 1
@@ -375,7 +386,10 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
             run_eval(step)
         if ckpt_path is not None and (step > start or not ckpt_path.exists()):
             save(step)
-    _summary(history, step, start, config, dev, precision, ckpt_path)
+    _dist.check_in_sync(models)
+    _dist.barrier()  # no rank leaves (or reads the checkpoint) before rank 0 has written it
+    if _dist.is_main():
+        _summary(history, step, start, config, dev, precision, ckpt_path)
     if history.interrupted:
         # Raising (after saving) is what makes Jupyter skip the cells queued after this one.
         raise KeyboardInterrupt(f"training stopped at step {step} of {config.steps}")
@@ -433,7 +447,7 @@ def _restore(state, models, optimizers, schedulers, scaler, source, history) -> 
 
 def _progress(config: TrainConfig, start: int):
     mode = os.environ.get("GENAI_PROGRESS", "auto").lower()
-    if not config.progress or mode == "off" or config.steps == start:
+    if not config.progress or mode == "off" or config.steps == start or not _dist.is_main():
         return None
     if mode == "text":
         from tqdm import tqdm

@@ -1,11 +1,16 @@
 """The book builds strictly, and what a reader clicks on in it works.
 
 One real Jupyter Book build of the repository per test session, with warnings as errors (-W) and
-nitpicky cross-references (-n), but with the notebooks NOT executed: running the chapters is the
-job of nbval (`make test`) and of `make book`. So a broken table of contents, cross-reference,
+nitpicky cross-references (-n), but with the notebooks NOT executed (except chapter 01 at the smoke
+budget, so that one page has figures): running the chapters is the job of nbval (`make test`) and
+of `make book`. So a broken table of contents, cross-reference,
 citation or bibliography entry fails here in seconds. The HTML is then checked for what a build
 that "succeeds" can still get wrong: a missing page, a Colab button that opens the wrong file,
 math without MathJax, a citation that did not resolve.
+
+The same build is then opened in headless chromium (tests/book_rendered.py, imported at the end
+of this file): typeset math, figures, cross-references, citations, the Colab button, the part maps
+and the genai_lib reference, with screenshots in _build/screenshots/.
 
 A second test builds tiny broken books with the same configuration and checks that they fail,
 so that a green result here means something.
@@ -28,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "_config.yml"
 TOC = ROOT / "_toc.yml"
 BIB = ROOT / "book" / "references.bib"
-# book/<part>/<nn>_<topic>: a chapter, i.e. a MyST Markdown notebook paired with a .ipynb.
-CHAPTER = re.compile(r"^book/[^/]+/\d\d_[^/]+$")
+# book/<part>/<nn>_<topic>: a chapter, i.e. a MyST Markdown notebook paired with a .ipynb; the
+# appendices that are notebooks too (B and C; A is a plain page) have a Colab button as well.
+CHAPTER = re.compile(r"^book/([^/]+/\d\d_[^/]+|appendices/(b_scaling|c_glossary))$")
 # Pages Sphinx writes on its own, beside the pages of the table of contents.
 GENERATED_PAGES = {"genindex", "search", "index"}  # index.html redirects to the root page
 BUILD_TIMEOUT_S = 600
@@ -51,15 +57,32 @@ def jupyter_book_executable() -> str:
     return found
 
 
-def write_config_without_execution(path: Path) -> Path:
-    """Copy the repository's _config.yml, changed only in not executing the notebooks."""
+def write_config_without_execution(path: Path, execute: tuple[str, ...] = ()) -> Path:
+    """Copy the repository's _config.yml, changed only in not executing the notebooks.
+
+    `execute` names chapters (book/part0/01_generative_modelling) that are executed after all, so
+    that their pages have figures; every other chapter is excluded from execution by name.
+    Jupyter Book resolves `sphinx.local_extensions` against the folder of the configuration file,
+    so those paths are made absolute for the copy.
+    """
     config = yaml.safe_load(CONFIG.read_text(encoding="utf8"))
-    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    execution = config.setdefault("execute", {})
+    if execute:
+        execution["execute_notebooks"] = "force"
+        execution["exclude_patterns"] = [
+            path.relative_to(ROOT).as_posix() for path in sorted(ROOT.glob("book/*/[0-9][0-9]_*.md"))
+            if path.relative_to(ROOT).with_suffix("").as_posix() not in execute
+        ]
+    else:
+        execution["execute_notebooks"] = "off"
+    sphinx = config.get("sphinx") or {}
+    for name, folder in (sphinx.get("local_extensions") or {}).items():
+        sphinx["local_extensions"][name] = str((ROOT / folder).resolve())
     path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf8")
     return path
 
 
-def build_book(source: Path, config: Path, out: Path) -> tuple[int, str]:
+def build_book(source: Path, config: Path, out: Path, env: dict | None = None) -> tuple[int, str]:
     """`jupyter-book build` in strict mode; returns (exit status, log).
 
     --config points at a copy of _config.yml elsewhere; relative paths in it (bibtex_bibfiles,
@@ -74,7 +97,7 @@ def build_book(source: Path, config: Path, out: Path) -> tuple[int, str]:
         "-n",  # ... including every cross-reference that does not resolve
         "--keep-going",  # report all of them, not only the first
     ]
-    env = dict(os.environ, NO_COLOR="1", PYTHONWARNINGS="ignore")
+    env = dict(os.environ, **(env or {}), NO_COLOR="1", PYTHONWARNINGS="ignore")
     result = subprocess.run(
         command, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, timeout=BUILD_TIMEOUT_S,
@@ -159,12 +182,40 @@ class Page(HTMLParser):
 # The repository's book: one strict build per test session
 
 
+# Executed in the test build (smoke budget), so that a page with figures is checked too: chapter 01
+# is cheap and has figures, math and citations.
+EXECUTED_CHAPTERS = ("book/part0/01_generative_modelling",)
+# Where `make mathjax` (part of `make test`) puts MathJax 3 from npm; GENAI_BOOK_MATHJAX overrides.
+MATHJAX_DIR = ROOT / "_build" / "mathjax" / "node_modules" / "mathjax" / "es5"
+
+
+def local_mathjax() -> Path | None:
+    """The es5 folder of MathJax 3 to serve from the build, or None (then the pages use the CDN)."""
+    folder = Path(os.environ.get("GENAI_BOOK_MATHJAX") or MATHJAX_DIR)
+    if (folder / "tex-mml-chtml.js").is_file():
+        return folder
+    if os.environ.get("CI"):
+        pytest.fail(
+            f"MathJax is missing from {folder}: the browser tests need the book to serve MathJax "
+            "itself (CI reaches no CDN). `make mathjax` fetches it with npm; `make test` does that.")
+    return None
+
+
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
-    """Build the repository's book once; returns the HTML folder (after checking the build)."""
+    """Build the repository's book once; returns the HTML folder (after checking the build).
+
+    Strict, as `make book` builds it, with MathJax served from the build (as `make book OFFLINE=1`)
+    when it has been fetched, and with only EXECUTED_CHAPTERS executed, at the smoke budget.
+    """
     work = tmp_path_factory.mktemp("book")
-    config = write_config_without_execution(work / "_config.yml")
-    status, log = build_book(ROOT, config, work)
+    config = write_config_without_execution(work / "_config.yml", execute=EXECUTED_CHAPTERS)
+    mathjax = local_mathjax()
+    env = {
+        "GENAI_BUDGET": "smoke", "GENAI_WIDGETS": "off", "GENAI_PROGRESS": "off", "GENAI_OFFLINE": "1",
+        "GENAI_CHECKPOINT_DIR": str(work / "checkpoints"), "GENAI_BOOK_MATHJAX": str(mathjax or ""),
+    }
+    status, log = build_book(ROOT, config, work, env=env)
     assert status == 0, (
         "The strict book build failed (jupyter-book build . -W -n, notebooks not executed). "
         "Each warning below names the file and line to fix: a page listed in _toc.yml that does "
@@ -368,3 +419,10 @@ def test_a_broken_book_fails_the_strict_build(case, tmp_path):
             f"The build with a {case} failed, but not with the expected message "
             f"{expected_message!r}:\n" + log_digest(log)
         )
+
+
+# --------------------------------------------------------------------------------------------
+# The same build in a browser (headless chromium), and the genai_lib reference in it. They live in
+# tests/book_rendered.py and run here, in this module, so that they share this module's build.
+
+from book_rendered import *  # noqa: E402,F401,F403

@@ -12,6 +12,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(ROOT.glob("book/*/[0-9][0-9]_*.md"))
+# Appendix pages that are MyST notebooks (a jupytext header), as the Makefile's CHAPTERS finds them;
+# plain Markdown pages (book/appendices/a_reference.md) are not notebooks and are not checked here.
+APPENDIX_NOTEBOOKS = sorted(md for md in ROOT.glob("book/appendices/*.md")
+                            if re.search(r"^\s*format_name: myst", md.read_text(encoding="utf-8"), re.M))
+NOTEBOOKS = CHAPTERS + APPENDIX_NOTEBOOKS
+# Reference pages that execute but teach nothing to exercise: no parameters, summary or exercises.
+REFERENCE_NOTEBOOKS = {"c_glossary"}
 
 
 def cells_of(notebook) -> list[tuple[str, str, list[str]]]:
@@ -35,9 +42,10 @@ def pairing_problems(md: Path) -> list[str]:
 
 def test_there_are_chapters():
     assert len(CHAPTERS) >= 2
+    assert {"b_scaling", "c_glossary"} <= {md.stem for md in APPENDIX_NOTEBOOKS}  # not a_reference, a plain page
 
 
-@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
 def test_ipynb_twin_is_in_sync_and_stripped(md):
     assert pairing_problems(md) == []
 
@@ -59,7 +67,7 @@ def repository_url() -> str:
     return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
 
-@pytest.mark.parametrize("md", CHAPTERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
 def test_chapter_format(md):
     nb = jupytext.read(md)
     assert nb.metadata["jupytext"]["text_representation"]["format_name"] == "myst"
@@ -70,6 +78,8 @@ def test_chapter_format(md):
     assert "google.colab" in install.source and f"git+{repository_url()}" in install.source, \
         "the Colab install cell must install genai_lib from the repository named in _config.yml"
     assert "gl.setup(" in setup.source, "the second code cell must call gl.setup(seed=...)"
+    if md.stem in REFERENCE_NOTEBOOKS:
+        return
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, "one code cell tagged `parameters` states the hyper-parameters of each budget"
     assert all(f"{b}=dict(" in params[0].source for b in ("smoke", "standard", "full"))
@@ -85,5 +95,5 @@ def test_chapter_format(md):
 def test_every_chapter_is_in_the_table_of_contents():
     toc = (ROOT / "_toc.yml").read_text()
     listed = set(re.findall(r"file:\s*(\S+)", toc))
-    chapters = {str(md.relative_to(ROOT).with_suffix("")) for md in CHAPTERS}
+    chapters = {str(md.relative_to(ROOT).with_suffix("")) for md in NOTEBOOKS}
     assert chapters <= listed, f"chapters missing from _toc.yml: {sorted(chapters - listed)}"

@@ -43,8 +43,10 @@ from genai_lib.exercises.ch16 import *  # noqa: F401,F403
 from genai_lib.exercises.ch16 import __all__ as _ch16
 from genai_lib.exercises.ch17 import *  # noqa: F401,F403
 from genai_lib.exercises.ch17 import __all__ as _ch17
+from genai_lib.exercises.appendix_b import *  # noqa: F401,F403
+from genai_lib.exercises.appendix_b import __all__ as _appendix_b
 from genai_lib.exercises.core import CheckError, expect, expect_answer, expect_close, passed
 
 __all__ = ["CheckError", "expect", "expect_answer", "expect_close", "passed",
            *_ch00, *_ch01, *_ch02, *_ch03, *_ch04, *_ch05, *_ch06, *_ch07, *_ch08, *_ch09, *_ch10, *_ch11, *_ch12,
-           *_ch13, *_ch14, *_ch15, *_ch16, *_ch17]
+           *_ch13, *_ch14, *_ch15, *_ch16, *_ch17, *_appendix_b]

@@ -80,7 +80,7 @@ def _check_labels(y: torch.Tensor | None, n_classes: int, batch: int, who: str) 
 
 
 class Generator(nn.Module):
-    """G(z, y): latent noise (B, latent_dim) [and labels (B,)] -> samples (B, *data_shape)."""
+    """G(z, y): latent noise (B, latent_dim) [and labels (B,)] -> samples ``(B, *data_shape)``."""
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__()
@@ -113,7 +113,7 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D(x, y): samples (B, *data_shape) [and labels (B,)] -> one logit per sample (B,); D = sigmoid(logit)."""
+    """D(x, y): samples ``(B, *data_shape)`` [and labels (B,)] -> one logit per sample (B,); D = sigmoid(logit)."""
 
     def __init__(self, config: GANConfig) -> None:
         super().__init__()

@@ -1,0 +1,170 @@
+"""The exercises of the book's chapters, read from the chapter notebooks.
+
+A chapter is cut into *pieces*: its code cells, and its Markdown cells cut at headings and around the
+written solutions of exercises. Each piece knows the exercise it belongs to (if any) and its role:
+
+- ``solution``: a code cell holding ``# BEGIN SOLUTION`` ... ``# END SOLUTION``, or, in an exercise,
+  a Markdown dropdown (```` ```{admonition} Solution ```` with ``:class: dropdown``, or a
+  ``{dropdown}``) that reveals an answer; dropdowns titled "Hint..." are not solutions;
+- ``check``: a code cell calling a ``check_*`` function of ``genai_lib.exercises``;
+- ``hidden-check``: a code cell tagged ``hidden-check``, a check the student never sees;
+- ``other``: everything else (prose, the chapter's own code).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISE_HEADING = re.compile(
+    r"^### Exercise (?P<number>[0-9A-Z]+\.\d+) [—–-] (?P<title>.+) "
+    r"\((?P<difficulty>easy|medium|hard), ~(?P<minutes>\d+) min\)\s*$"
+)
+HEADING = re.compile(r"^(#{1,3}) \S")  # a heading down to ### ends the exercise above it
+FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)$")
+DIRECTIVE = re.compile(r"^\{(?P<name>admonition|dropdown)\}\s*(?P<title>.*)$")
+HIDDEN_TAG = "hidden-check"
+
+
+@dataclass
+class Exercise:
+    """One exercise: its heading, and what its cells contain."""
+
+    chapter: Path  # the chapter's .md source
+    number: str  # "2.3"
+    title: str
+    difficulty: str  # easy, medium or hard
+    minutes: int
+    heading: str  # the full heading line, without "### "
+    checks: list[ast.Call] = field(default_factory=list)  # check_* calls students see
+    hidden_checks: list[ast.Call] = field(default_factory=list)  # check_* calls kept from students
+    code_solution: bool = False
+    written_solution: bool = False
+
+    @property
+    def name(self) -> str:
+        """The otter question name, e.g. ``exercise_2_3``."""
+        return "exercise_" + self.number.replace(".", "_")
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.checks or self.hidden_checks)
+
+
+@dataclass
+class Piece:
+    cell: nbformat.NotebookNode
+    exercise: Exercise | None
+    role: str  # solution, check, hidden-check or other
+
+
+def chapter_sources(root: Path = ROOT) -> list[Path]:
+    """Every notebook of the book: the chapters (book/<part>/<nn>_<topic>.md) in order, then any other
+    page that is a notebook (an .md with an .ipynb twin, such as a notebook appendix)."""
+    chapters = sorted(root.glob("book/*/[0-9][0-9]_*.md"), key=lambda p: (p.name, str(p)))
+    others = sorted(p for p in root.glob("book/*/*.md") if p.with_suffix(".ipynb").exists() and p not in chapters)
+    return chapters + others
+
+
+def check_calls(source: str) -> list[ast.Call]:
+    """The calls of ``check_*`` functions in a code cell (IPython magics are ignored)."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name) and node.func.id.startswith("check_")]
+
+
+def is_solution(block: list[str]) -> bool:
+    """Whether an admonition or dropdown block, in an exercise, reveals a solution: it is titled
+    "Solution...", or it is folded (a dropdown) and not titled "Hint..."."""
+    directive = DIRECTIVE.match(FENCE.match(block[0])["info"].strip())
+    title = directive["title"].lower()
+    folded = directive["name"] == "dropdown" or any(re.match(r":class:.*\bdropdown\b", line) for line in block)
+    return title.startswith("solution") or (folded and not title.startswith("hint"))
+
+
+def split_markdown(source: str, in_exercise: bool) -> list[tuple[str, bool]]:
+    """Cut Markdown at headings (down to ###) and around the admonitions of exercises.
+
+    Returns ``(text, is_solution)`` pairs; ``in_exercise`` says whether the text starts inside an
+    exercise (only there is an admonition a solution).
+    """
+    parts: list[tuple[list[str], bool]] = [([], False)]
+    fence: str | None = None  # the fence of the code block or directive we are in
+    block: list[str] | None = None  # the lines of the exercise's admonition we are in
+    for line in source.splitlines():
+        match = FENCE.match(line)
+        if fence is None and match:
+            fence = match["fence"]
+            if in_exercise and DIRECTIVE.match(match["info"].strip()):
+                block = [line]
+                continue
+        elif fence is not None and line.strip() == fence:
+            fence = None
+            if block is not None:
+                block.append(line)
+                parts += [(block, is_solution(block)), ([], False)]
+                block = None
+                continue
+        elif fence is None and HEADING.match(line):
+            in_exercise = bool(EXERCISE_HEADING.match(line))
+            parts.append(([line], False))
+            continue
+        (block if block is not None else parts[-1][0]).append(line)
+    if block is not None:  # an unclosed fence runs to the end of the cell, as in MyST
+        parts.append((block, is_solution(block)))
+    texts = [("\n".join(lines).strip("\n"), solution) for lines, solution in parts]
+    return [(text, solution) for text, solution in texts if text.strip()]
+
+
+def read_pieces(chapter: Path) -> tuple[list[Piece], list[Exercise]]:
+    """The pieces of a chapter (read from its .ipynb twin) and its exercises, in order."""
+    nb = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
+    pieces: list[Piece] = []
+    exercises: list[Exercise] = []
+    current: Exercise | None = None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for text, solution in split_markdown(cell.source, current is not None):
+                first = text.splitlines()[0]
+                heading = EXERCISE_HEADING.match(first)
+                if heading:
+                    current = Exercise(chapter, heading["number"], heading["title"], heading["difficulty"],
+                                       int(heading["minutes"]), first.removeprefix("### "))
+                    exercises.append(current)
+                elif HEADING.match(first):
+                    current = None
+                piece = nbformat.v4.new_markdown_cell(text, metadata=dict(cell.metadata))
+                pieces.append(Piece(piece, current, "solution" if solution else "other"))
+                if solution and current is not None:
+                    current.written_solution = True
+            continue
+        if cell.cell_type != "code":
+            pieces.append(Piece(cell, current, "other"))
+            continue
+        calls = check_calls(cell.source)
+        if HIDDEN_TAG in cell.metadata.get("tags", []):
+            role = "hidden-check"
+        elif "# BEGIN SOLUTION" in cell.source:
+            role = "solution"
+        elif calls:
+            role = "check"
+        else:
+            role = "other"
+        if current is not None:
+            (current.hidden_checks if role == "hidden-check" else current.checks).extend(calls)
+            current.code_solution |= role == "solution"
+        pieces.append(Piece(cell, current, role))
+    return pieces, exercises
+
+
+def exercises_of(chapter: Path) -> list[Exercise]:
+    return read_pieces(chapter)[1]
