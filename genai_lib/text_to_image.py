@@ -75,8 +75,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(n_train=256, n_eval=16, vq_hidden=16, codebook_size=32, code_dim=4, vq_steps=20, text_width=32,
                   text_layers=1, unet_channels=16, num_timesteps=50, diffusion_steps=10, gpt_layers=1, gpt_heads=2,
                   gpt_width=32, ar_steps=10, batch_size=32),
-    "standard": dict(n_train=5000, n_eval=200, vq_steps=800, diffusion_steps=1500, ar_steps=1500),
-    "full": dict(n_train=50000, n_eval=1000, vq_steps=5000, unet_channels=128, diffusion_steps=30000,
+    "standard": dict(n_train=5000, n_eval=200, vq_hidden=32, vq_steps=600, unet_channels=32, unet_mults=(1, 2, 2),
+                     diffusion_steps=1500,
+                     gpt_layers=2, gpt_heads=4, gpt_width=64, ar_steps=1500),
+    "full": dict(n_train=50000, n_eval=1000, vq_steps=5000, unet_channels=128, unet_mults=(1, 2, 2),
+                 diffusion_steps=30000,
                  gpt_layers=8, gpt_heads=8, gpt_width=256, ar_steps=30000, batch_size=128),
 }
 
@@ -126,7 +129,7 @@ def build_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | N
                                                 n_layer=cfg.text_layers, pad_id=tok.pad_id))
         mults = cfg.unet_mults if vq is not None else (1, *cfg.unet_mults, cfg.unet_mults[-1])  # 32x32 -> 8x8 too
         unet = UNet(UNetConfig(image_shape=shape, base_channels=cfg.unet_channels, channel_mults=mults,
-                               context_dim=cfg.text_width))
+                               context_dim=cfg.text_width, attention_positions=True))
     model = TextToImageDiffusion(CaptionConditionedUNet(encoder, unet), tok, NoiseSchedule(cfg.num_timesteps),
                                  autoencoder=vq)
     if vq is not None:

@@ -111,3 +111,27 @@ def test_diffusion_mnist_benchmark_writes_its_result(tmp_path, monkeypatch):
     assert saved["speed"][f"ddpm_{T}"]["speedup_over_ddpm"] == 1.0
     for row in saved["speed"].values():
         assert row["samples_per_second"] > 0 and 0 <= row["conditional_accuracy"] <= 1
+
+
+import text_to_image  # noqa: E402
+
+
+def test_text_to_image_benchmark_judges_both_models_on_the_same_prompts(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_OFFLINE", "1")
+    monkeypatch.setenv("GENAI_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
+    result = text_to_image.run("smoke", tmp_path, guidance_latent=3.0, guidance_ar=2.0)
+    saved = json.loads(next(tmp_path.glob("text_to_image-smoke-*.json")).read_text())
+    assert saved == result
+    for key in ("budget", "device", "date", "config", "wall_seconds", "train_seconds", "guidance_scale",
+                "judge_on_real_images", "fd_floor_real_vs_real", "models", "better_model", "targets_met"):
+        assert key in saved
+    assert set(saved["models"]) == {"latent_diffusion", "autoregressive"}
+    for row in saved["models"].values():
+        assert row["train_seconds_per_step"] > 0
+        for split in ("seen", "heldout"):
+            r = row[split]
+            assert {"shape", "colour", "size", "position", "exact", "frechet_distance", "samples_per_second"} <= set(r)
+            assert 0 <= r["exact"] <= min(r[a] for a in ("shape", "colour", "size", "position")) <= 1
+            lo, hi = r["exact_wilson_95"]
+            assert 0 <= lo <= r["exact"] <= hi <= 1 and r["samples_per_second"] > 0
+    assert text_to_image.wilson(20, 20) == [round(20 / (20 + 1.96**2), 4), 1.0]  # p = 1: [n/(n+z^2), 1], not a point

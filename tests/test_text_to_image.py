@@ -217,3 +217,15 @@ def test_attribute_classifier_has_a_head_per_attribute_and_checks_shapes():
     assert set(model.predict(torch.rand(3, 3, 32, 32))) == set(SHAPES.attributes)
     with pytest.raises(ValueError, match=r"expects RGB images \(B, 3, 32, 32\)"):
         model(torch.rand(2, 1, 28, 28))
+
+
+def test_attribute_classifier_features_are_the_input_of_its_heads():
+    model = AttributeClassifier(AttributeClassifierConfig("shapes")).train()
+    x = torch.rand(5, 3, 32, 32)
+    f = model.features(x, batch_size=2)                    # three batches, concatenated in order
+    assert f.shape == (5, 128) and model.training          # the mode is restored
+    with torch.no_grad():
+        model.eval()
+        assert torch.allclose(model.heads["colour"](f), model(x)["colour"], atol=1e-5)
+    with pytest.raises(ValueError, match=r"expects RGB images \(B, 3, 32, 32\)"):
+        model.features(torch.rand(2, 1, 28, 28))

@@ -8,7 +8,7 @@ from torch import nn
 
 import genai_lib as gl
 from genai_lib.diffusion import NoiseSchedule
-from genai_lib.models.unet import UNet, UNetConfig
+from genai_lib.models.unet import SpatialTransformer, UNet, UNetConfig
 
 SMALL = UNetConfig(image_shape=(1, 8, 8), base_channels=16, channel_mults=(1, 2), num_res_blocks=1, n_heads=2)
 
@@ -124,3 +124,24 @@ def test_a_class_conditional_dry_run_trains_samples_with_guidance_and_checkpoint
     gl.load_model(UNet(dataclasses.replace(SMALL, n_classes=3)), tmp_path / "w.pt")
     with pytest.raises(ValueError, match="n_classes: 4 here, 3 in the checkpoint"):
         gl.load_model(UNet(dataclasses.replace(SMALL, n_classes=4)), tmp_path / "w.pt")
+
+
+def test_attention_positions_are_one_learned_vector_per_pixel_of_the_lowest_grid():
+    torch.manual_seed(0)
+    cfg = UNetConfig(image_shape=(4, 8, 8), base_channels=16, channel_mults=(1, 2, 2), context_dim=8,
+                     attention_positions=True)
+    net = UNet(cfg)
+    with torch.no_grad():
+        net.conv_out.weight.normal_(0, 0.1)  # zero-initialised: let the prediction depend on the input
+    layers = [m for m in net.modules() if isinstance(m, SpatialTransformer)]
+    assert layers and all(tuple(m.pos.shape) == (2 * 2, 32) for m in layers)  # 8x8 halved twice: 2x2 pixels
+    x, ctx = torch.randn(2, 4, 8, 8), torch.randn(2, 3, 8)
+    out = net(x, 5, ctx)
+    with torch.no_grad():
+        for m in layers:
+            m.pos.add_(torch.randn_like(m.pos))
+    assert not torch.allclose(net(x, 5, ctx), out)  # the positions reach the prediction
+    with pytest.raises(ValueError, match="learned positions for 4 pixels"):
+        layers[0](torch.randn(1, 32, 4, 4))
+    assert all(m.pos is None for m in UNet(UNetConfig(image_shape=(4, 8, 8), base_channels=16)).modules()
+               if isinstance(m, SpatialTransformer))

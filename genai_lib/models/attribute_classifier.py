@@ -62,6 +62,21 @@ class AttributeClassifier(nn.Module):
         return {a: head(f) for a, head in self.heads.items()}
 
     @torch.no_grad()
+    def features(self, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """The penultimate layer, (N, 128), in eval mode batch by batch: the space a Fréchet distance is taken in."""
+        S = self.config.image_size
+        if x.dim() != 4 or tuple(x.shape[1:]) != (3, S, S):
+            raise ValueError(f"The attribute classifier expects RGB images (B, 3, {S}, {S}) in [0, 1], got "
+                             f"{tuple(x.shape)}.")
+        was_training = self.training
+        self.eval()
+        try:
+            dev = next(self.parameters()).device
+            return torch.cat([self.body(x[i:i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
     def predict(self, x: torch.Tensor, batch_size: int = 500) -> dict[str, torch.Tensor]:
         """Predicted value index per attribute, {attribute: (N,)}, computed in eval mode batch by batch."""
         was_training = self.training

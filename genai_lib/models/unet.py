@@ -24,6 +24,7 @@ class UNetConfig:
     num_res_blocks: int = 1                          # residual blocks per level on the way down
     attention: bool = True                           # Transformer blocks at the lowest resolution
     n_heads: int = 4
+    attention_positions: bool = False                # learned positions for the attention's pixel tokens
     n_classes: int = 0                               # 0: no labels; else labels 0..n_classes-1, n_classes = null
     context_dim: int | None = None                   # width of a context sequence for cross-attention
     dropout: float = 0.0
@@ -83,15 +84,24 @@ class ResBlock(nn.Module):
 class SpatialTransformer(nn.Module):
     """A TransformerBlock over the H·W pixels as a sequence: self-attention, [cross-attention], MLP."""
 
-    def __init__(self, channels: int, *, n_heads: int, context_dim: int | None, dropout: float) -> None:
+    def __init__(self, channels: int, *, n_heads: int, context_dim: int | None, dropout: float,
+                 positions: int | None = None) -> None:
         super().__init__()
         self.block = TransformerBlock(BlockConfig(n_embd=channels, n_head=n_heads, dropout=dropout,
                                                   context_dim=context_dim))
+        # Attention itself is blind to where a pixel is (chapter 9); convolutions only hint at it through the
+        # border. A learned vector per position lets a caption's "top left" find its pixels.
+        self.pos = nn.Parameter(torch.randn(positions, channels) * 0.02) if positions else None
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
                 context_mask: torch.Tensor | None = None) -> torch.Tensor:
         B, C, H, W = x.shape
         h = x.flatten(2).transpose(1, 2)                         # (B, H*W, C): one token per pixel
+        if self.pos is not None:
+            if self.pos.size(0) != H * W:
+                raise ValueError(f"This attention layer learned positions for {self.pos.size(0)} pixels, got "
+                                 f"{H}x{W}; images must have the U-Net's image_shape.")
+            h = h + self.pos                                     # (B, H*W, C) + (H*W, C)
         h = self.block(h, context, context_padding_mask=context_mask)
         return h.transpose(1, 2).reshape(B, C, H, W)            # (B, C, H, W)
 
@@ -142,10 +152,13 @@ class UNet(nn.Module):
         # One extra row: the null class n_classes, which classifier-free guidance trains with label dropout.
         self.class_emb = nn.Embedding(cfg.n_classes + 1, emb_dim) if cfg.n_classes else None
 
+        lowest = (cfg.image_shape[1] >> (L - 1)) * (cfg.image_shape[2] >> (L - 1))  # pixels where attention runs
+
         def attn(ch: int) -> SpatialTransformer | None:
             if not cfg.attention:
                 return None
-            return SpatialTransformer(ch, n_heads=cfg.n_heads, context_dim=cfg.context_dim, dropout=cfg.dropout)
+            return SpatialTransformer(ch, n_heads=cfg.n_heads, context_dim=cfg.context_dim, dropout=cfg.dropout,
+                                      positions=lowest if cfg.attention_positions else None)
 
         self.conv_in = nn.Conv2d(cfg.image_shape[0], C, 3, padding=1)
         self.down, skips, ch = nn.ModuleList(), [C], C

@@ -1,0 +1,129 @@
+"""Benchmark: chapters 13 and 14's text-to-image models on `shapes`, judged as chapter 15 judges them.
+
+Trains (or loads from their checkpoints) the shared VQ-VAE, the latent diffusion model and the autoregressive
+transformer with `genai_lib.text_to_image.preset(budget)` — the settings of the chapters — then gives both models
+the same prompts of seen ('test') and held-out combinations and writes to results/: caption accuracy per attribute
+and exact match (with 95% Wilson intervals) judged by the attribute classifier trained on real images only, the
+Fréchet distance in that classifier's 128-d features beside its real-vs-real floor, samples per second, and
+training seconds per step. Each model is guided with its chapter's scale (3 for diffusion, 2 for AR). The target
+at the full budget (DESIGN §7): exact match >= 90% on seen and >= 70% on held-out combinations for the better model.
+
+    .venv/bin/python benchmarks/text_to_image.py --budget full    # one GPU; --guidance-latent/--guidance-ar for w
+
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import SimpleNamespace
+
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import torch
+from genai_lib import text_to_image as t2i
+from genai_lib.data.captions import load_captioned
+from genai_lib.metrics import caption_accuracy, frechet_distance
+from genai_lib.models.attribute_classifier import attribute_classifier
+from common import header, parser, save_result
+
+# How each budget is measured (the models' own settings are t2i.PRESETS[budget]): prompts per split, diffusion
+# sampling steps (DDPM, chapter 13's sampler),
+# and the judge's training steps (500 is the judge of chapter 15; smoke trains a quick one, only to run the code).
+CONFIGS = dict(
+    smoke=dict(n_prompts=16, sample_steps=5, judge_steps=100),
+    standard=dict(n_prompts=200, sample_steps=25, judge_steps=500),
+    full=dict(n_prompts=1000, sample_steps=50, judge_steps=500),
+)
+TARGETS = {"exact_seen_at_least": 0.90, "exact_heldout_at_least": 0.70}  # DESIGN §7, full budget, better model
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
+    """The 95% Wilson score interval for k passes in n trials (chapter 15, eq. eq-wilson)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run(budget: str, out_dir: Path, guidance_latent: float = 3.0, guidance_ar: float = 2.0) -> dict:
+    """Train or load both models of the budget, judge them on the same prompts, and write the result."""
+    ev = CONFIGS[budget]
+    tcfg = t2i.preset(budget)
+    session = gl.setup(seed=0)
+    start = time.perf_counter()
+    data = t2i.load_splits(tcfg)
+    n = min(ev["n_prompts"], tcfg.n_eval)
+
+    vq, vq_hist = t2i.train_vqvae(tcfg, data["train"], progress=False)
+    latent, latent_hist = t2i.train_diffusion(tcfg, data["train"], vq, progress=False)
+    ar, ar_hist = t2i.train_ar(tcfg, data["train"], vq, progress=False)
+    train_seconds = time.perf_counter() - start
+    judge = attribute_classifier(tcfg.dataset, steps=ev["judge_steps"], verbose=False).to(session.device)
+
+    # The measuring stick: the judge on real images (ceiling) and real-vs-real Fréchet distances (floor).
+    n_ref = min(len(data["train"]), max(n, 2))
+    reference = {"test": judge.features(data["train"].images[:n_ref]),
+                 "heldout": judge.features(load_captioned(tcfg.dataset, "heldout", n_ref, seed=tcfg.seed + 1).images)}
+    ceiling, floor = {}, {}
+    for split in ("test", "heldout"):
+        d = data[split]
+        ceiling[split] = caption_accuracy(judge.predict(d.images[:n]), {a: v[:n] for a, v in d.labels.items()})
+        floor[split] = frechet_distance(judge.features(d.images[:n]), reference[split])
+
+    models = {"latent_diffusion": (latent, latent_hist, tcfg.diffusion_steps,
+                                   dict(guidance_scale=guidance_latent, sampler="ddpm",
+                                        num_inference_steps=ev["sample_steps"])),
+              "autoregressive": (ar, ar_hist, tcfg.ar_steps, dict(guidance_scale=guidance_ar))}
+    per_model = {}
+    for name, (model, history, steps, kwargs) in models.items():
+        model.to(session.device)
+        model.generate(data["test"].captions[:2], generator=torch.Generator().manual_seed(1), **kwargs)  # warm-up
+        row = {"parameters": sum(p.numel() for p in model.parameters()),
+               "train_seconds_per_step": round(history.seconds / max(1, steps), 4), "generate_kwargs": kwargs}
+        for split, label in (("test", "seen"), ("heldout", "heldout")):
+            _sync(session.device)
+            r = t2i.evaluate(model, judge, data[split], n=n, **kwargs)
+            _sync(session.device)
+            fd = frechet_distance(judge.features(r["images"]), reference[split])
+            row[label] = {**{a: round(r[a], 4) for a in data[split].grammar.attributes},
+                          "exact": round(r["exact"], 4), "exact_wilson_95": wilson(round(r["exact"] * n), n),
+                          "frechet_distance": round(fd, 3), "fd_over_floor": round(fd / floor[split], 3),
+                          "samples_per_second": round(r["samples_per_s"], 2)}
+        per_model[name] = row
+
+    best = max(per_model, key=lambda m: per_model[m]["seen"]["exact"] + per_model[m]["heldout"]["exact"])
+    source = SimpleNamespace(source=f"{tcfg.dataset} (generated; train seed {tcfg.seed}, {tcfg.n_train} images)")
+    result = {
+        **header("text_to_image", budget, session, source, gl.config.Params(**json.loads(json.dumps({**asdict(tcfg), **ev}))),
+                 start=start, train_seconds=train_seconds),
+        "guidance_scale": {"latent_diffusion": guidance_latent, "autoregressive": guidance_ar},
+        "n_prompts_per_split": n,
+        "judge": "attribute_classifier: trained on real images of all combinations, seed of its own",
+        "judge_on_real_images": {("seen" if s == "test" else s): {k: round(v, 4) for k, v in c.items()}
+                                 for s, c in ceiling.items()},
+        "fd_floor_real_vs_real": {("seen" if s == "test" else s): round(v, 3) for s, v in floor.items()},
+        "models": per_model,
+        "better_model": best,
+        "targets_full_budget": TARGETS,
+        "targets_met": {"exact_seen": per_model[best]["seen"]["exact"] >= TARGETS["exact_seen_at_least"],
+                        "exact_heldout": per_model[best]["heldout"]["exact"] >= TARGETS["exact_heldout_at_least"]},
+    }
+    save_result(result, out_dir, f"text_to_image-{budget}-{session.device.type}")
+    return result
+
+
+if __name__ == "__main__":
+    p = parser(__doc__)
+    p.add_argument("--guidance-latent", type=float, default=3.0, help="guidance scale of the diffusion model (3.0, "
+                   "chapter 13's)")
+    p.add_argument("--guidance-ar", type=float, default=2.0, help="guidance scale of the AR model (2.0, chapter 14's)")
+    args = p.parse_args()
+    run(args.budget or gl.get_budget(), args.out, guidance_latent=args.guidance_latent, guidance_ar=args.guidance_ar)
