@@ -20,8 +20,8 @@ from genai_lib.data.batches import Batches
 from genai_lib.data.captions import CaptionedImages, load_captioned
 from genai_lib.diffusion import NoiseSchedule
 from genai_lib.metrics import caption_accuracy
-from genai_lib.models.ar_text_to_image import ARTextToImage, ar_text_to_image_step
-from genai_lib.models.latent_diffusion import CaptionConditionedUNet, TextToImageDiffusion, text_to_image_step
+from genai_lib.models.ar_text_to_image import ARTextToImage
+from genai_lib.models.latent_diffusion import CaptionConditionedUNet, TextToImageDiffusion
 from genai_lib.models.text_encoder import TextEncoder, TextEncoderConfig
 from genai_lib.models.unet import UNet, UNetConfig
 from genai_lib.models.vqvae import VQVAE, VQVAEConfig, vqvae_step
@@ -98,6 +98,18 @@ def load_splits(cfg: TextToImageConfig) -> dict[str, CaptionedImages]:
                for split in ("test", "heldout")}}
 
 
+def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float):
+    """A step function for `fit`: batches (images, ids) or (ids, tokens), loss = model.loss(*batch, p_uncond=...)."""
+
+    def step(batch, ctx):
+        with ctx.autocast():
+            loss = model.loss(*batch, p_uncond=p_uncond)
+        ctx.update(loss)
+        return {"loss": loss}
+
+    return step
+
+
 def _fit(step, model, params, data: Batches, steps: int, name: str, lr: float, progress: bool) -> History:
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     return fit(step, models=model, optimizers=opt, data=data,
@@ -143,7 +155,7 @@ def train_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | N
     model = build_diffusion(cfg, data, vq)
     batches = Batches(data.images, data.tokenizer.encode(data.captions), batch_size=cfg.batch_size, seed=cfg.seed)
     name = f"t2i-{'pixel' if vq is None else 'latent'}-diffusion-{data.grammar.name}-{cfg.key(*DIFFUSION_FIELDS)}"
-    history = _fit(text_to_image_step(model, p_uncond=cfg.p_uncond), model, model.denoiser.parameters(), batches,
+    history = _fit(loss_step(model, p_uncond=cfg.p_uncond), model, model.denoiser.parameters(), batches,
                    cfg.diffusion_steps, name, cfg.lr, progress)
     return model.eval(), history
 
@@ -157,7 +169,7 @@ def train_ar(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE, *, progre
     batches = Batches(data.tokenizer.encode(data.captions), model.image_tokens(data.images),
                       batch_size=cfg.batch_size, seed=cfg.seed)
     name = f"t2i-ar-{data.grammar.name}-{cfg.key(*AR_FIELDS)}"
-    history = _fit(ar_text_to_image_step(model, p_uncond=cfg.p_uncond), model, model.gpt.parameters(), batches,
+    history = _fit(loss_step(model, p_uncond=cfg.p_uncond), model, model.gpt.parameters(), batches,
                    cfg.ar_steps, name, cfg.lr, progress)
     return model.eval(), history
 

@@ -97,15 +97,3 @@ class ARTextToImage(nn.Module):
         """One image (N, 3, H, W) in [0, 1] per prompt ("" for an unconditional one); kwargs as generate_tokens."""
         return torch.sigmoid(self.vqvae.decode_from_indices(self.generate_tokens(prompts, **kwargs)))
 
-
-def ar_text_to_image_step(model: ARTextToImage, *, p_uncond: float = 0.1):
-    """A step function for `genai_lib.fit` on batches (caption ids, image tokens)."""
-
-    def step(batch, ctx):
-        ids, tokens = batch
-        with ctx.autocast():
-            loss = model.loss(ids, tokens, p_uncond=p_uncond)
-        ctx.update(loss)
-        return {"loss": loss}
-
-    return step

@@ -125,15 +125,3 @@ class TextToImageDiffusion(nn.Module):
             out.append(self.from_latent(z))
         return torch.cat(out)
 
-
-def text_to_image_step(model: TextToImageDiffusion, *, p_uncond: float = 0.1):
-    """A step function for `genai_lib.fit` on batches (images, caption ids)."""
-
-    def step(batch, ctx):
-        images, ids = batch
-        with ctx.autocast():
-            loss = model.loss(images, ids, p_uncond=p_uncond)
-        ctx.update(loss)
-        return {"loss": loss}
-
-    return step
