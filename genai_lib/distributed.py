@@ -41,10 +41,12 @@ def is_distributed() -> bool:
 
 
 def rank() -> int:
+    """This process's index among all processes, 0..world_size-1 (0 outside torchrun)."""
     return dist.get_rank() if is_distributed() else 0
 
 
 def world_size() -> int:
+    """How many processes train together (1 outside torchrun)."""
     return dist.get_world_size() if is_distributed() else 1
 
 
@@ -59,6 +61,7 @@ def is_main() -> bool:
 
 
 def launched_by_torchrun() -> bool:
+    """True when torchrun started this process as one of several (its WORLD_SIZE > 1)."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
@@ -91,6 +94,7 @@ def shutdown() -> None:
 
 
 def barrier() -> None:
+    """Wait until every rank gets here (nothing to wait for in one process)."""
     if is_distributed():
         dist.barrier()
 
