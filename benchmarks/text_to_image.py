@@ -15,7 +15,6 @@ at the full budget (DESIGN §7): exact match >= 90% on seen and >= 70% on held-o
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +24,7 @@ import genai_lib as gl  # first, so that its OpenMP setting takes effect before 
 import torch
 from genai_lib import text_to_image as t2i
 from genai_lib.data.captions import load_captioned
-from genai_lib.metrics import caption_accuracy, frechet_distance
+from genai_lib.metrics import caption_accuracy, frechet_distance, wilson_interval
 from genai_lib.models.attribute_classifier import attribute_classifier
 from common import header, parser, save_result
 
@@ -38,14 +37,6 @@ CONFIGS = dict(
     full=dict(n_prompts=1000, sample_steps=50, judge_steps=500),
 )
 TARGETS = {"exact_seen_at_least": 0.90, "exact_heldout_at_least": 0.70}  # DESIGN §7, full budget, better model
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
-    """The 95% Wilson score interval for k passes in n trials (chapter 15, eq. eq-wilson)."""
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
 
 
 def _sync(device: torch.device) -> None:
@@ -93,8 +84,9 @@ def run(budget: str, out_dir: Path, guidance_latent: float = 3.0, guidance_ar: f
             r = t2i.evaluate(model, judge, data[split], n=n, **kwargs)
             _sync(session.device)
             fd = frechet_distance(judge.features(r["images"]), reference[split])
+            interval = wilson_interval(round(r["exact"] * n), n)
             row[label] = {**{a: round(r[a], 4) for a in data[split].grammar.attributes},
-                          "exact": round(r["exact"], 4), "exact_wilson_95": wilson(round(r["exact"] * n), n),
+                          "exact": round(r["exact"], 4), "exact_wilson_95": [round(b, 4) for b in interval],
                           "frechet_distance": round(fd, 3), "fd_over_floor": round(fd / floor[split], 3),
                           "samples_per_second": round(r["samples_per_s"], 2)}
         per_model[name] = row

@@ -125,6 +125,16 @@ def copy_rate(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor
     return float((d_samp < threshold).float().mean())
 
 
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (Wilson, 1927) for k passes in n trials; z = 1.96 gives 95%."""
+    if not 0 <= k <= n or n < 1:
+        raise ValueError(f"Need 0 <= k <= n and n >= 1, got k={k}, n={n}.")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def caption_accuracy(predicted: dict[str, torch.Tensor], asked: dict[str, torch.Tensor]) -> dict[str, float]:
     """Share of images whose predicted attribute equals the one asked for, per attribute and for all at once.
 

@@ -27,6 +27,7 @@ import torch  # noqa: E402
 from conftest import SHARED_DATA  # noqa: E402
 
 from genai_lib.models.gpt import GPT, GPTConfig  # noqa: E402
+from genai_lib.metrics import wilson_interval  # noqa: E402
 
 
 def test_gpt_char_benchmark_trains_ours_and_the_reference_side_by_side(tmp_path, monkeypatch):
@@ -134,4 +135,4 @@ def test_text_to_image_benchmark_judges_both_models_on_the_same_prompts(tmp_path
             assert 0 <= r["exact"] <= min(r[a] for a in ("shape", "colour", "size", "position")) <= 1
             lo, hi = r["exact_wilson_95"]
             assert 0 <= lo <= r["exact"] <= hi <= 1 and r["samples_per_second"] > 0
-    assert text_to_image.wilson(20, 20) == [round(20 / (20 + 1.96**2), 4), 1.0]  # p = 1: [n/(n+z^2), 1], not a point
+    assert [round(b, 4) for b in wilson_interval(20, 20)] == [round(20 / (20 + 1.96**2), 4), 1.0]  # p = 1: [n/(n+z^2), 1], not a point

@@ -101,3 +101,16 @@ def test_feature_classifier_is_trained_once_then_loaded_from_the_cache(tmp_path,
     acc = conditional_accuracy(embed(again, test.x, logits=True), test.y)
     assert acc > 0.85, f"a feature classifier should read digits; test accuracy {acc:.2f}"
     assert math.isclose(sum(1 for _ in (tmp_path / "classifiers").glob("digits-*.pt")), 1)
+
+
+def test_wilson_interval_solves_the_score_test_and_stays_in_the_unit_interval():
+    from genai_lib.metrics import wilson_interval
+    for k, n in ((0, 10), (7, 10), (10, 10), (50, 200)):
+        lo, hi = wilson_interval(k, n)
+        assert 0 <= lo <= k / n <= hi <= 1
+        for bound in (lo, hi):  # |p - π| = z sqrt(π(1-π)/n) at both ends
+            if 0 < bound < 1:
+                assert abs(abs(k / n - bound) - 1.96 * (bound * (1 - bound) / n) ** 0.5) < 1e-9
+    assert wilson_interval(0, 10)[0] == 0.0
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        wilson_interval(11, 10)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 
 from genai_lib.exercises.core import CheckError, expect, expect_answer, expect_close, passed
+from genai_lib.metrics import wilson_interval as _wilson
 
 __all__ = ["check_exact_match", "check_wilson_interval"]
 
@@ -59,13 +60,6 @@ def check_exact_match(exact_match: Callable[[dict, dict], float]) -> None:
 
 
 # ----- Exercise 15.2: the Wilson score interval -----------------------------------------------------------
-
-def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
-
 
 def check_wilson_interval(wilson_interval: Callable[[int, int, float], tuple[float, float]]) -> None:
     """Exercise 15.2: the Wilson score interval for a binomial share k / n."""
