@@ -115,13 +115,22 @@ class TextToImageDiffusion(nn.Module):
         """
         ids = self.tokenizer.encode(list(prompts))                  # (N, S); raises on unknown words
         device = self.null_ids.device
-        out = []
-        for i in range(0, len(ids), batch_size):
-            chunk = ids[i:i + batch_size].to(device)
-            z = self.schedule.sample(self.denoiser, (len(chunk), *self.latent_shape), cond=chunk,
-                                     guidance_scale=guidance_scale, null_cond=self.null_ids, sampler=sampler,
-                                     num_inference_steps=num_inference_steps, generator=generator, device=device,
-                                     clip_sample=1.0 if self.autoencoder is None else None)
-            out.append(self.from_latent(z))
+        encoder, unet = self.denoiser.text_encoder, self.denoiser.unet
+        was_training = encoder.training
+        encoder.eval()
+        try:
+            # The captions do not change while the noise is removed: encode them once, not at every step.
+            null_context, null_pad = encoder(self.null_ids[None])   # (1, S, D), (1, S)
+            out = []
+            for i in range(0, len(ids), batch_size):
+                context, pad = encoder(ids[i:i + batch_size].to(device))   # (B, S, D), (B, S)
+                z = self.schedule.sample(unet, (len(context), *self.latent_shape), cond=(context, pad),
+                                         guidance_scale=guidance_scale, null_cond=(null_context[0], null_pad[0]),
+                                         sampler=sampler, num_inference_steps=num_inference_steps,
+                                         generator=generator, device=device,
+                                         clip_sample=1.0 if self.autoencoder is None else None)
+                out.append(self.from_latent(z))
+        finally:
+            encoder.train(was_training)
         return torch.cat(out)
 
