@@ -184,7 +184,8 @@ def peak_flops_for(device: torch.device) -> float | None:
 
 
 def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chunk: int = 50,
-        corpus: str = "tinyshakespeare", peak_flops: float | None = None, seed: int = 0) -> dict:
+        corpus: str = "tinyshakespeare", peak_flops: float | None = None, seed: int = 0,
+        init_std: float | None = None) -> dict:
     """Train `config` at `budget` with genai_lib (and the reference, alternating chunks of `chunk` iterations)."""
     c = config_for(config, budget)
     session = gl.setup(seed=seed)
@@ -200,7 +201,7 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
           flush=True)
 
     ours = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=c.block_size, n_layer=c.n_layer, n_head=c.n_head,
-                         n_embd=c.n_embd, dropout=c.dropout, bias=c.bias)).to(dev)
+                         n_embd=c.n_embd, dropout=c.dropout, bias=c.bias, init_std=init_std)).to(dev)
     use_compile = bool(c.compile) and dev.type == "cuda"
     model = maybe_compile(ours, use_compile)
     optimizer = adamw(ours, c, dev)
@@ -292,6 +293,7 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
         "seed": seed,
         "vocab_size": tok.vocab_size,
         "params": ours.num_params(),
+        "init_std": round(ours.config.sigma, 5),  # genai_lib's 1/sqrt(3C) unless --init-std (nanoGPT: 0.02)
         "interleaved_chunk_iters": chunk,
         "wall_seconds": None,  # filled in below
         "train_seconds": round(seconds, 2),
@@ -325,7 +327,8 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
     result["wall_seconds"] = round(time.perf_counter() - start, 2)
     shown = {k: ({kk: vv for kk, vv in v.items() if "chunk" not in kk} if k == "reference" else v)
              for k, v in result.items() if "chunk" not in k}
-    save_result(result, out_dir, f"gpt_char-{config}-{budget}-{dev.type}{f'-seed{seed}' if seed else ''}", shown=shown)
+    name = f"gpt_char-{config}-{budget}-{dev.type}{f'-seed{seed}' if seed else ''}"
+    save_result(result, out_dir, name + (f"-init{init_std:g}" if init_std is not None else ""), shown=shown)
     return result
 
 
@@ -336,6 +339,8 @@ if __name__ == "__main__":
     parser.add_argument("--chunk", type=int, default=50, help="iterations per turn when alternating the two runs")
     parser.add_argument("--peak-flops", type=float, default=None, help="the GPU's dense bf16 peak FLOP/s, for MFU")
     parser.add_argument("--seed", type=int, default=0, help="initial weights and training batches")
+    parser.add_argument("--init-std", type=float, default=None,
+                        help="σ of the initial weights (default: genai_lib's 1/sqrt(3C); 0.02 is nanoGPT's)")
     args = parser.parse_args()
     run(args.config, args.budget or gl.get_budget(), args.out, reference=not args.no_reference, chunk=args.chunk,
-        peak_flops=args.peak_flops, seed=args.seed)
+        peak_flops=args.peak_flops, seed=args.seed, init_std=args.init_std)
