@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_amdahl_speedup, check_combine_shard_gradients
+from genai_checks import CheckError, check_amdahl_speedup, check_combine_shard_gradients
 
 
 def good_combine(grads, sizes):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_accuracy, check_class_means
+from genai_checks import CheckError, check_accuracy, check_class_means
 
 
 def good_means(x, y, n):

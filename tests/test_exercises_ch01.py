@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_gaussian_mle, check_kl_gaussians, check_sample_mixture
+from genai_checks import CheckError, check_gaussian_mle, check_kl_gaussians, check_sample_mixture
 
 # ----- Exercise 1.2 ----------------------------------------------------------------------------------------
 
@@ -162,3 +162,19 @@ def mismatched(pi, mu, L, n, generator):
 def test_sample_mixture_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_sample_mixture(wrong)
+
+
+# ----- The stored answers ----------------------------------------------------------------------------------
+
+
+def test_reference_solutions_pass_the_checks(capsys):
+    # The grader's reference solutions computed the stored answers: they must pass the checks that read them.
+    from assignments.references import ch01 as ref
+
+    def kl(*tensors):  # the reference works on floats; the check passes tensors, some of them batched
+        rows = zip(*(t.reshape(-1).tolist() for t in torch.broadcast_tensors(*tensors)), strict=True)
+        return torch.tensor([ref.kl(*row) for row in rows], dtype=torch.float64).reshape(tensors[0].shape)
+
+    check_gaussian_mle(ref.gaussian_mle)
+    check_kl_gaussians(kl)
+    assert capsys.readouterr().out.count("Correct") == 2

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_lib.exercises import CheckError, check_jsd, check_non_saturating_loss, check_optimal_discriminator
+from genai_checks import CheckError, check_jsd, check_non_saturating_loss, check_optimal_discriminator
 
 # ----- Exercise 2.2 ----------------------------------------------------------------------------------------
 
@@ -108,3 +108,16 @@ def test_jsd_names_the_symmetrised_kl():
     # KL(p || q) is infinite on the second case; the check must still name the mistake on the first
     with pytest.raises(CheckError, match="mixture m"):
         check_jsd(lambda p, q: 0.5 * _kl_masked(p, q) + 0.5 * _kl_masked(q, p))
+
+
+# ----- The stored answers ----------------------------------------------------------------------------------
+
+
+def test_reference_solutions_pass_the_checks(capsys):
+    # The grader's reference solutions computed the stored answers: they must pass the checks that read them.
+    from assignments.references import ch02 as ref
+
+    check_optimal_discriminator(ref.optimal_discriminator)
+    check_non_saturating_loss(ref.g_loss)
+    check_jsd(ref.jsd)
+    assert capsys.readouterr().out.count("Correct") == 3

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_conv_transpose_size, check_slerp
+from genai_checks import CheckError, check_conv_transpose_size, check_slerp
 
 # ----- Exercise 3.2 ----------------------------------------------------------------------------------------
 
@@ -84,3 +84,15 @@ def test_slerp_accepts_correct_solutions(capsys):
 def test_slerp_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_slerp(wrong)
+
+
+# ----- The stored answers ----------------------------------------------------------------------------------
+
+
+def test_reference_solutions_pass_the_checks(capsys):
+    # The grader's reference solutions computed the stored answers: they must pass the checks that read them.
+    from assignments.references import ch03 as ref
+
+    check_conv_transpose_size(ref.conv_transpose_size)
+    check_slerp(ref.slerp)
+    assert capsys.readouterr().out.count("Correct") == 2

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_fd_diagonal, check_spectral_norm_power
+from genai_checks import CheckError, check_fd_diagonal, check_spectral_norm_power
 
 # ----- Exercise 4.1 ----------------------------------------------------------------------------------------
 
@@ -99,3 +99,14 @@ def test_power_iteration_accepts_correct_solutions(capsys):
 def test_power_iteration_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_spectral_norm_power(wrong)
+
+
+# ----- The stored answers ----------------------------------------------------------------------------------
+
+
+def test_reference_solution_passes_the_check(capsys):
+    # The grader's reference solution computed the stored answers: it must pass the check that reads them.
+    from assignments.references import ch04 as ref
+
+    check_fd_diagonal(ref.fd_diagonal)
+    assert "Correct" in capsys.readouterr().out

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_lib.exercises import CheckError, check_gaussian_kl, check_negative_elbo, check_reparameterize
+from genai_checks import CheckError, check_gaussian_kl, check_negative_elbo, check_reparameterize
 from genai_lib.losses import gaussian_kl
 
 # ----- Exercise 5.1 ----------------------------------------------------------------------------------------
@@ -119,3 +119,15 @@ def sigmoid_then_bce(logits, x, mu, logvar):
 def test_negative_elbo_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_negative_elbo(wrong)
+
+
+# ----- The stored answers ----------------------------------------------------------------------------------
+
+
+def test_reference_solutions_pass_the_checks(capsys):
+    # The grader's reference solutions computed the stored answers: they must pass the checks that read them.
+    from assignments.references import ch05 as ref
+
+    check_gaussian_kl(ref.gaussian_kl)
+    check_negative_elbo(ref.negative_elbo)
+    assert capsys.readouterr().out.count("Correct") == 2

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_active_units, check_bits_per_dim, check_iwae_from_log_weights
+from genai_checks import CheckError, check_active_units, check_bits_per_dim, check_iwae_from_log_weights
 
 # ----- Exercise 6.1 ----------------------------------------------------------------------------------------
 
@@ -105,3 +105,16 @@ def test_active_units_accepts_correct_solutions(capsys):
 def test_active_units_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_active_units(wrong)
+
+
+# ----- The stored answers ----------------------------------------------------------------------------------
+
+
+def test_reference_solutions_pass_the_checks(capsys):
+    # The grader's reference solutions computed the stored answers: they must pass the checks that read them.
+    from assignments.references import ch06 as ref
+
+    check_iwae_from_log_weights(ref.iwae_from_log_weights)
+    check_bits_per_dim(ref.to_bits_per_dim)
+    check_active_units(ref.active_units)
+    assert capsys.readouterr().out.count("Correct") == 3

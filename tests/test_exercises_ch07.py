@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_codebook_perplexity, check_nearest_code, check_straight_through
+from genai_checks import CheckError, check_codebook_perplexity, check_nearest_code, check_straight_through
 from genai_lib.models.vqvae import VectorQuantizer, VQVAEConfig
 
 # ----- Exercise 7.1 ----------------------------------------------------------------------------------------
@@ -146,3 +146,13 @@ def _per_code(i, K):
 def test_codebook_perplexity_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_codebook_perplexity(wrong)
+
+
+def test_codebook_perplexity_names_a_mean_over_codes():
+    def mean_over_codes(i, K):
+        p = torch.bincount(i.flatten(), minlength=K).double() / i.numel()
+        p = p[p > 0]
+        return torch.exp(-(p * p.log()).mean())
+
+    with pytest.raises(CheckError, match="averaged -p log p over the codes"):
+        check_codebook_perplexity(mean_over_codes)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.exercises import (CheckError, check_nats_to_bpc_and_perplexity, check_sample_bigram,
+from genai_checks import (CheckError, check_nats_to_bpc_and_perplexity, check_sample_bigram,
                                  check_smoothed_bigram_nll)
 
 # ----- Exercise 8.1 ----------------------------------------------------------------------------------------

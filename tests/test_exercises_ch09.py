@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_lib.exercises import CheckError, check_causal_attention, check_split_merge_heads
+from genai_checks import CheckError, check_causal_attention, check_split_merge_heads
 
 # ----- Exercise 9.1 ----------------------------------------------------------------------------------------
 

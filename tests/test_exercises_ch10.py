@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_apply_temperature, check_loss_per_char, check_top_p_probs
+from genai_checks import CheckError, check_apply_temperature, check_loss_per_char, check_top_p_probs
 from genai_lib.sample import filtered_probs
 
 # ----- Exercise 10.1 ----------------------------------------------------------------------------------------

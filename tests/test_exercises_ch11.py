@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_add_noise, check_ddim_step
+from genai_checks import CheckError, check_add_noise, check_ddim_step
 
 
 def good_add_noise(x_0, eps, t, betas):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_drop_labels, check_guided_eps
+from genai_checks import CheckError, check_drop_labels, check_guided_eps
 
 # ----- Exercise 12.1 ----------------------------------------------------------------------------------------
 

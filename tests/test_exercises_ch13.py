@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_latent_scale, check_masked_cross_attention
+from genai_checks import CheckError, check_latent_scale, check_masked_cross_attention
 
 # ----- Exercise 13.1 ---------------------------------------------------------------------------------------
 

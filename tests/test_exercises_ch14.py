@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_ar_sequences, check_guided_logits, check_positions_processed
+from genai_checks import CheckError, check_ar_sequences, check_guided_logits, check_positions_processed
 
 # ----- Exercise 14.1 ----------------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_exact_match, check_wilson_interval
+from genai_checks import CheckError, check_exact_match, check_wilson_interval
 from genai_lib.metrics import caption_accuracy
 
 # ----- Exercise 15.1 ---------------------------------------------------------------------------------------

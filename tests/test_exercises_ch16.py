@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genai_lib.exercises import CheckError, check_longest_verbatim, check_memorisation_rate
+from genai_checks import CheckError, check_longest_verbatim, check_memorisation_rate
 
 # ----- Exercise 16.2 ---------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_lib.exercises import CheckError, check_fgsm, check_watermark_zscore
+from genai_checks import CheckError, check_fgsm, check_watermark_zscore
 
 # ----- Exercise 17.1 ----------------------------------------------------------------------------------------
 

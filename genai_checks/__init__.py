@@ -1,0 +1,149 @@
+"""Exercise checks (`check_*`), one module per chapter of the book; not part of genai_lib.
+
+An exercise in a chapter is three cells: a Markdown question headed
+``### Exercise N.k — title (easy|medium|hard, ~M min)``; a code cell whose solution lies between
+``# BEGIN SOLUTION`` and ``# END SOLUTION`` (otter-grader's markers, so a student version replaces it
+with ``...``); and a cell calling the matching ``check_*`` function, which prints what is correct or
+raises :class:`CheckError` saying what is wrong. The checks hold no reference solutions: they compare
+with stored values (``genai_checks/answers/``) or test properties of the answer.
+"""
+
+from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
+from genai_checks.appendix_b import (
+    check_combine_shard_gradients,
+    check_amdahl_speedup,
+)
+from genai_checks.ch00 import (
+    check_class_means,
+    check_accuracy,
+)
+from genai_checks.ch01 import (
+    check_gaussian_mle,
+    check_kl_gaussians,
+    check_sample_mixture,
+)
+from genai_checks.ch02 import (
+    check_optimal_discriminator,
+    check_non_saturating_loss,
+    check_jsd,
+)
+from genai_checks.ch03 import (
+    check_conv_transpose_size,
+    check_slerp,
+)
+from genai_checks.ch04 import (
+    check_fd_diagonal,
+    check_spectral_norm_power,
+)
+from genai_checks.ch05 import (
+    check_gaussian_kl,
+    check_reparameterize,
+    check_negative_elbo,
+)
+from genai_checks.ch06 import (
+    check_iwae_from_log_weights,
+    check_bits_per_dim,
+    check_active_units,
+)
+from genai_checks.ch07 import (
+    check_nearest_code,
+    check_straight_through,
+    check_codebook_perplexity,
+)
+from genai_checks.ch08 import (
+    check_nats_to_bpc_and_perplexity,
+    check_smoothed_bigram_nll,
+    check_sample_bigram,
+)
+from genai_checks.ch09 import (
+    check_causal_attention,
+    check_split_merge_heads,
+)
+from genai_checks.ch10 import (
+    check_apply_temperature,
+    check_top_p_probs,
+    check_loss_per_char,
+)
+from genai_checks.ch11 import (
+    check_add_noise,
+    check_ddim_step,
+)
+from genai_checks.ch12 import (
+    check_guided_eps,
+    check_drop_labels,
+)
+from genai_checks.ch13 import (
+    check_masked_cross_attention,
+    check_latent_scale,
+)
+from genai_checks.ch14 import (
+    check_ar_sequences,
+    check_guided_logits,
+    check_positions_processed,
+)
+from genai_checks.ch15 import (
+    check_exact_match,
+    check_wilson_interval,
+)
+from genai_checks.ch16 import (
+    check_memorisation_rate,
+    check_longest_verbatim,
+)
+from genai_checks.ch17 import (
+    check_fgsm,
+    check_watermark_zscore,
+)
+
+__all__ = [
+    "CheckError",
+    "expect",
+    "expect_answer",
+    "expect_close",
+    "passed",
+    "check_combine_shard_gradients",
+    "check_amdahl_speedup",
+    "check_class_means",
+    "check_accuracy",
+    "check_gaussian_mle",
+    "check_kl_gaussians",
+    "check_sample_mixture",
+    "check_optimal_discriminator",
+    "check_non_saturating_loss",
+    "check_jsd",
+    "check_conv_transpose_size",
+    "check_slerp",
+    "check_fd_diagonal",
+    "check_spectral_norm_power",
+    "check_gaussian_kl",
+    "check_reparameterize",
+    "check_negative_elbo",
+    "check_iwae_from_log_weights",
+    "check_bits_per_dim",
+    "check_active_units",
+    "check_nearest_code",
+    "check_straight_through",
+    "check_codebook_perplexity",
+    "check_nats_to_bpc_and_perplexity",
+    "check_smoothed_bigram_nll",
+    "check_sample_bigram",
+    "check_causal_attention",
+    "check_split_merge_heads",
+    "check_apply_temperature",
+    "check_top_p_probs",
+    "check_loss_per_char",
+    "check_add_noise",
+    "check_ddim_step",
+    "check_guided_eps",
+    "check_drop_labels",
+    "check_masked_cross_attention",
+    "check_latent_scale",
+    "check_ar_sequences",
+    "check_guided_logits",
+    "check_positions_processed",
+    "check_exact_match",
+    "check_wilson_interval",
+    "check_memorisation_rate",
+    "check_longest_verbatim",
+    "check_fgsm",
+    "check_watermark_zscore",
+]
