@@ -99,7 +99,7 @@ def _train(path, steps, config=NetConfig()):
         x, y = batch
         with ctx.autocast():
             loss = (model(x) - y).square().mean()
-        ctx.update(loss)
+        ctx.backward_step(loss)
         ema.update(model)
         return {"loss": loss}
 

@@ -48,7 +48,7 @@ def test_warmup_cosine_sets_the_lr_and_resumes_in_fit(tmp_path):
 
         def step(batch, ctx):
             loss = (model(batch) ** 2).mean()
-            ctx.update(loss)
+            ctx.backward_step(loss)
             return {"loss": loss.detach(), "lr": opt.param_groups[0]["lr"]}
 
         h = gl.fit(step, models=model, optimizers=opt, schedulers=sched, data=lambda: x,

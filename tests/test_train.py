@@ -1,3 +1,4 @@
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,7 +88,7 @@ def test_nan_loss_stops_training_with_advice(tmp_path):
     def step(batch, ctx):
         x, y = batch
         loss = F.mse_loss(model(x), y) * (float("nan") if ctx.step == 4 else 1.0)
-        ctx.update(loss)
+        ctx.backward_step(loss)
         return {"loss": loss}
 
     cfg = gl.TrainConfig(steps=10, log_every=3)
@@ -103,7 +104,7 @@ def test_evaluation_does_not_change_the_training_stream(tmp_path):
         def step(batch, ctx, model=model):
             x, y = batch
             loss = F.mse_loss(model(x), y)
-            ctx.update(loss)
+            ctx.backward_step(loss)
             return {"loss": loss}
 
         history = gl.fit(step, models=model, optimizers=opt, data=data, evaluate=evaluate,
@@ -127,13 +128,13 @@ def test_two_optimizers_as_in_a_gan_step():
         d_loss = F.binary_cross_entropy_with_logits(D(x), torch.ones(len(x), 1)) + \
             F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(x), 1))
         g_before = [p.clone() for p in G.parameters()]
-        ctx.update(d_loss, "D")
+        ctx.backward_step(d_loss, "D")
         seen["G untouched by D step"] = all(torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
         # generator: maximise log D(G(z)) (the non-saturating loss)
         g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(len(x), 1))
-        ctx.update(g_loss, "G")
-        with pytest.raises(ValueError, match="name one in ctx.update"):
-            ctx.update(g_loss.detach().requires_grad_())
+        ctx.backward_step(g_loss, "G")
+        with pytest.raises(ValueError, match="name one in ctx.backward_step"):
+            ctx.backward_step(g_loss.detach().requires_grad_())
         return {"d_loss": d_loss, "g_loss": g_loss}
 
     history = gl.fit(gan_step, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D},
@@ -149,7 +150,7 @@ def test_gradient_clipping_bounds_the_update():
 
     def step(x, ctx):
         loss = (1000 * w(x)).pow(2).mean()
-        norms.append(float(ctx.update(loss)))
+        norms.append(float(ctx.backward_step(loss)))
         return {"loss": loss}
 
     before = w.weight.detach().clone()
@@ -195,7 +196,7 @@ def test_fp16_scaler_with_two_updates_of_one_optimizer_and_steps_without_update(
             return {}  # a step that updates nothing
         for _ in range(2):  # e.g. several critic updates per step
             loss = F.mse_loss(model(x), y)
-            ctx.update(loss)
+            ctx.backward_step(loss)
         return {"loss": loss}
 
     history = gl.fit(step, models=model, optimizers=opt, data=data,
@@ -208,3 +209,30 @@ def test_a_checkpoint_without_loss_scaling_resumes_with_it(monkeypatch, tmp_path
     monkeypatch.setattr(gl.device, "grad_scaler", lambda device, precision: EnabledScaler())
     _, history = train(tmp_path / "c.pt", steps=10)  # as if moved to a T4 with fp16
     assert history.steps("loss")[-1] == 10
+
+
+def test_the_old_name_ctx_update_warns_and_does_what_backward_step_does():
+    runs = []
+    for name in ("backward_step", "update"):
+        model, opt, _, data = make_run()
+
+        def step(batch, ctx, model=model, name=name):
+            x, y = batch
+            loss = F.mse_loss(model(x), y)
+            getattr(ctx, name)(loss)
+            return {"loss": loss}
+
+        with pytest.warns(DeprecationWarning, match=r"ctx.update\(loss, ...\) is now called ctx.backward_step") \
+                if name == "update" else contextlib.nullcontext():
+            gl.fit(step, models=model, optimizers=opt, data=data, config=gl.TrainConfig(steps=4, progress=False))
+        runs.append(model)
+    assert same_weights(*runs)
+
+
+def test_the_names_train_exported_before_its_helpers_moved_out_still_import_from_it():
+    from genai_lib import batch_source, history, rng, step_context
+    from genai_lib.train import Batch, History, StepContext, StepFn, TrainConfig, fit, rng_state, set_rng_state
+
+    assert History is history.History and StepContext is step_context.StepContext and StepFn is step_context.StepFn
+    assert rng_state is rng.rng_state and set_rng_state is rng.set_rng_state and Batch is batch_source.Batch
+    assert gl.fit is fit and gl.TrainConfig is TrainConfig and gl.History is History

@@ -29,7 +29,7 @@ if __name__ == "__main__":  # python -m torch.distributed.run ... ddp_tiny.py CK
 
     def step(batch, ctx):
         loss = F.mse_loss(model(batch[0]), batch[1])
-        ctx.update(loss)
+        ctx.backward_step(loss)
         return {"loss": loss}
 
     try:

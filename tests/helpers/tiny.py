@@ -54,7 +54,7 @@ def train(ckpt_path, steps: int, *, ckpt_every: int = 5, hook=None, config: Tiny
         x, y = batch
         with ctx.autocast():
             loss = F.mse_loss(model(x), y)
-        ctx.update(loss)
+        ctx.backward_step(loss)
         return {"loss": loss}
 
     cfg = gl.TrainConfig(steps=steps, log_every=3, ckpt_every=ckpt_every, ckpt_path=str(ckpt_path))
