@@ -15,7 +15,7 @@ import genai_lib as gl  # first, so that its OpenMP setting takes effect before 
 import torch
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
-from genai_lib.diffusion import NoiseSchedule
+from genai_lib.diffusion import NoiseSchedule, diffusion_step, sample_diffusion
 from genai_lib.ema import EMA
 from genai_lib.models.classifier import embed
 from genai_lib.models.unet import UNet, UNetConfig
@@ -55,14 +55,7 @@ def run(budget: str, out_dir: Path, guidance: float = 2.0) -> dict:
     net = UNet(config)
     ema = EMA(net, decay=cfg.ema_decay)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-
-    def step(batch, ctx):
-        x0, y = batch
-        with ctx.autocast():
-            loss = schedule.loss(net, x0, cond=y, p_uncond=cfg.p_uncond, null_cond=net.null_cond)
-        ctx.update(loss)
-        ema.update(net)
-        return {"loss": loss}
+    step = diffusion_step(net, schedule, p_uncond=cfg.p_uncond, ema=ema)  # labels dropped to net.null_cond
 
     start = time.perf_counter()
     history = gl.fit(step, models={"model": net, "ema": ema}, optimizers=optimizer,
@@ -74,9 +67,9 @@ def run(budget: str, out_dir: Path, guidance: float = 2.0) -> dict:
         """Guided samples in [0, 1] and the seconds they took."""
         _sync(session.device)
         t0 = time.perf_counter()
-        x0 = schedule.sample(ema, (len(labels), *train.shape), cond=labels, guidance_scale=guidance,
-                             null_cond=net.null_cond, sampler=sampler, num_inference_steps=steps, clip_sample=1.0,
-                             generator=generator)
+        x0 = sample_diffusion(ema, schedule, (len(labels), *train.shape), cond=labels, guidance_scale=guidance,
+                              null_cond=net.null_cond, sampler=sampler, num_inference_steps=steps, clip_sample=1.0,
+                              generator=generator)
         _sync(session.device)
         return ((x0.cpu() + 1) / 2).clamp(0, 1), time.perf_counter() - t0
 

@@ -1,5 +1,7 @@
-"""The diffusion process: schedules, q(x_t | x_0), the posterior, DDPM/DDIM steps, guidance, a 2-D training run."""
+"""The diffusion process: schedules, q(x_t | x_0), the posterior, DDPM/DDIM steps, guidance, the step factory,
+a 2-D training run."""
 
+import copy
 import math
 
 import numpy as np
@@ -8,7 +10,8 @@ import torch
 from torch import nn
 
 import genai_lib as gl
-from genai_lib.diffusion import NoiseSchedule
+from genai_lib.diffusion import NoiseSchedule, diffusion_step, ema_decay, sample_diffusion
+from genai_lib.ema import EMA
 from genai_lib.nn import timestep_embedding
 
 
@@ -133,15 +136,15 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="outside \\(0, 1\\)"):
         NoiseSchedule(num_timesteps=10, kind="linear")  # 0.02 · 1000/10 = 2 is no probability
     with pytest.raises(ValueError, match="Unknown sampler 'euler'"):
-        s.sample(Toy(), (3, 2), sampler="euler")
+        sample_diffusion(Toy(), s, (3, 2), sampler="euler")
     with pytest.raises(ValueError, match="num_inference_steps must be an integer in \\[1, T=10\\]"):
-        s.sample(Toy(), (3, 2), num_inference_steps=11)
+        sample_diffusion(Toy(), s, (3, 2), num_inference_steps=11)
     with pytest.raises(ValueError, match="eta belongs to DDIM"):
-        s.sample(Toy(), (3, 2), eta=0.5)
+        sample_diffusion(Toy(), s, (3, 2), eta=0.5)
     with pytest.raises(ValueError, match="x_T must have shape \\(3, 2\\)"):
-        s.sample(Toy(), (3, 2), x_T=torch.zeros(2, 2))
+        sample_diffusion(Toy(), s, (3, 2), x_T=torch.zeros(2, 2))
     with pytest.raises(ValueError, match="null_cond"):
-        s.sample(Toy(), (3, 2), cond=torch.zeros(3, dtype=torch.long), guidance_scale=3.0)
+        sample_diffusion(Toy(), s, (3, 2), cond=torch.zeros(3, dtype=torch.long), guidance_scale=3.0)
     with pytest.raises(ValueError, match="batch size 3"):
         s.loss(Toy(), x, cond=torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match="p_uncond > 0 needs the null condition"):
@@ -194,21 +197,22 @@ def test_context_dropout_replaces_whole_sequences_and_their_masks():
 def test_ddim_with_eta_zero_is_deterministic_given_x_T():
     s, model = NoiseSchedule(num_timesteps=100), Toy()
     x_T = torch.randn(8, 2)
-    a = s.sample(model, (8, 2), sampler="ddim", num_inference_steps=20, x_T=x_T,
-                 generator=torch.Generator().manual_seed(1))
-    b = s.sample(model, (8, 2), sampler="ddim", num_inference_steps=20, x_T=x_T,
-                 generator=torch.Generator().manual_seed(2))
+    a = sample_diffusion(model, s, (8, 2), sampler="ddim", num_inference_steps=20, x_T=x_T,
+                         generator=torch.Generator().manual_seed(1))
+    b = sample_diffusion(model, s, (8, 2), sampler="ddim", num_inference_steps=20, x_T=x_T,
+                         generator=torch.Generator().manual_seed(2))
     assert torch.equal(a, b)
-    c = s.sample(model, (8, 2), sampler="ddim", eta=1.0, num_inference_steps=20, x_T=x_T,
-                 generator=torch.Generator().manual_seed(2))
+    c = sample_diffusion(model, s, (8, 2), sampler="ddim", eta=1.0, num_inference_steps=20, x_T=x_T,
+                         generator=torch.Generator().manual_seed(2))
     assert not torch.allclose(a, c)  # η > 0 draws noise
 
 
 def test_ddim_with_eta_one_on_every_step_is_ddpm():
     s, model = NoiseSchedule(num_timesteps=50, kind="cosine"), Toy()
     x_T = torch.randn(16, 2)
-    ddpm = s.sample(model, (16, 2), x_T=x_T, generator=torch.Generator().manual_seed(3))
-    ddim = s.sample(model, (16, 2), sampler="ddim", eta=1.0, x_T=x_T, generator=torch.Generator().manual_seed(3))
+    ddpm = sample_diffusion(model, s, (16, 2), x_T=x_T, generator=torch.Generator().manual_seed(3))
+    ddim = sample_diffusion(model, s, (16, 2), sampler="ddim", eta=1.0, x_T=x_T,
+                            generator=torch.Generator().manual_seed(3))
     assert torch.allclose(ddpm, ddim, atol=1e-4)
 
 
@@ -225,7 +229,7 @@ def test_guidance_scale_zero_is_unconditional_and_one_is_conditional():
     labels, null = torch.tensor([0, 1, 2, 0]), torch.full((4,), 3)
 
     def run(**kw):
-        return s.sample(model, (4, 2), generator=torch.Generator().manual_seed(7), **kw)
+        return sample_diffusion(model, s, (4, 2), generator=torch.Generator().manual_seed(7), **kw)
 
     assert torch.equal(run(cond=labels, guidance_scale=0.0, null_cond=3), run(cond=null))
     assert torch.equal(run(cond=labels, guidance_scale=1.0, null_cond=3), run(cond=labels))
@@ -247,18 +251,70 @@ def test_sample_restores_the_mode_and_tracks_no_gradients():
     s, model = NoiseSchedule(num_timesteps=5, kind="cosine"), Toy()
     seen_modes = []
     model.register_forward_pre_hook(lambda m, args: seen_modes.append(m.training))
-    out, traj = s.sample(model.train(), (3, 2), return_trajectory=True)
+    out, traj = sample_diffusion(model.train(), s, (3, 2), return_trajectory=True)
     assert model.training and not any(seen_modes) and not out.requires_grad
     assert len(traj) == 6 and torch.equal(traj[-1], out)
-    s.sample(model.eval(), (3, 2))
+    sample_diffusion(model.eval(), s, (3, 2))
     assert not model.training
 
 
 def test_clip_sample_bounds_the_final_sample():
     s = NoiseSchedule(num_timesteps=20, kind="cosine")
-    out = s.sample(lambda x_t, t: -5 * torch.ones_like(x_t), (6, 2), clip_sample=1.0, sampler="ddim",
-                   num_inference_steps=5)
+    out = sample_diffusion(lambda x_t, t: -5 * torch.ones_like(x_t), s, (6, 2), clip_sample=1.0, sampler="ddim",
+                           num_inference_steps=5)
     assert out.abs().max() <= 1.0 + 1e-6
+
+
+def test_the_old_sample_method_warns_and_draws_the_same_numbers():
+    s, model = NoiseSchedule(num_timesteps=10, kind="cosine"), Toy()
+    kw = dict(cond=torch.tensor([0, 1, 2]), guidance_scale=2.0, null_cond=3, sampler="ddim", eta=0.5)
+    with pytest.warns(DeprecationWarning, match="sample_diffusion"):
+        old = s.sample(model, (3, 2), generator=torch.Generator().manual_seed(0), **kw)
+    new = sample_diffusion(model, s, (3, 2), generator=torch.Generator().manual_seed(0), **kw)
+    assert torch.equal(old, new)
+
+
+# ----- the training step ------------------------------------------------------------------------------------
+
+def test_diffusion_step_is_the_loss_its_gradient_and_one_ema_update():
+    s, model = NoiseSchedule(num_timesteps=20, kind="cosine"), Toy()
+    twin, ema = copy.deepcopy(model), EMA(model, decay=0.9)
+    x0, y = torch.randn(16, 2), torch.randint(0, 3, (16,))
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        history = gl.fit(diffusion_step(model, s, p_uncond=0.5, null_cond=3, ema=ema),
+                         models={"model": model, "ema": ema}, optimizers=torch.optim.SGD(model.parameters(), lr=0.1),
+                         data=lambda: (x0, y),
+                         config=gl.TrainConfig(steps=1, grad_clip=None, device="cpu", progress=False))
+    with torch.random.fork_rng():
+        torch.manual_seed(1)  # the same draws of t, ε and the dropped labels
+        loss = s.loss(twin, x0, cond=y, p_uncond=0.5, null_cond=3)
+    loss.backward()
+    assert history["loss"] == [loss.item()]
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        assert torch.equal(p.grad, q.grad)
+    assert int(ema.num_updates) == 1
+    assert (model.seen[-1] == 3).any() and not (model.seen[-1] == 3).all()  # some labels, not all, dropped
+
+
+def test_diffusion_step_takes_bare_images_and_finds_the_null_class_on_the_model():
+    s, model = NoiseSchedule(num_timesteps=20, kind="cosine"), Toy()
+    model.null_cond = 3
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1)
+    gl.fit(diffusion_step(model, s), models=model, optimizers=sgd, data=lambda: torch.randn(8, 2),
+           config=gl.TrainConfig(steps=1, device="cpu", progress=False))
+    assert model.seen[-1] is None  # no labels in the batch: the unconditional call model(x_t, t)
+    gl.fit(diffusion_step(model, s, p_uncond=1.0), models=model, optimizers=sgd,
+           data=lambda: (torch.randn(8, 2), torch.zeros(8, dtype=torch.long)),
+           config=gl.TrainConfig(steps=1, device="cpu", progress=False))
+    assert (model.seen[-1] == 3).all()
+    with pytest.raises(ValueError, match="p_uncond > 0 needs the null condition"):
+        diffusion_step(Toy(), s, p_uncond=0.1)
+
+
+def test_ema_decay_is_one_rule_for_short_and_long_runs():
+    assert ema_decay(20) == ema_decay(4_999) == 0.995
+    assert ema_decay(5_000) == ema_decay(30_000) == 0.999
 
 
 # ----- a tiny training run through gl.fit ------------------------------------------------------------------
@@ -274,16 +330,11 @@ def test_training_on_two_blobs_lowers_the_loss_and_ddim_samples_land_on_them():
     def data():
         return centres[torch.randint(0, 2, (256,))] + 0.2 * torch.randn(256, 2)
 
-    def step(x0, ctx):
-        with ctx.autocast():
-            loss = s.loss(model, x0)
-        ctx.update(loss)
-        return {"loss": loss}
-
-    history = gl.fit(step, models=model, optimizers=opt, data=data,
+    history = gl.fit(diffusion_step(model, s), models=model, optimizers=opt, data=data,
                      config=gl.TrainConfig(steps=600, log_every=100, device="cpu", progress=False))
     assert history["loss"][-1] < 0.7 * history["loss"][0]
-    x = s.sample(model, (500, 2), sampler="ddim", num_inference_steps=25, generator=torch.Generator().manual_seed(0))
+    x = sample_diffusion(model, s, (500, 2), sampler="ddim", num_inference_steps=25,
+                         generator=torch.Generator().manual_seed(0))
     dist = torch.cdist(x, centres)                       # (500, 2)
     near = dist.min(dim=1).values < 0.75
     assert near.float().mean() > 0.8, near.float().mean()  # 0.88-0.91 over seeds 0-3

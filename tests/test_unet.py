@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import genai_lib as gl
-from genai_lib.diffusion import NoiseSchedule
+from genai_lib.diffusion import NoiseSchedule, diffusion_step, sample_diffusion
 from genai_lib.models.unet import SpatialTransformer, UNet, UNetConfig
 
 SMALL = UNetConfig(image_shape=(1, 8, 8), base_channels=16, channel_mults=(1, 2), num_res_blocks=1, n_heads=2)
@@ -107,18 +107,11 @@ def test_a_class_conditional_dry_run_trains_samples_with_guidance_and_checkpoint
     def data():
         return torch.rand(4, 1, 8, 8) * 2 - 1, torch.randint(0, 3, (4,))
 
-    def step(batch, ctx):
-        x0, y = batch
-        with ctx.autocast():
-            loss = sched.loss(model, x0, cond=y, p_uncond=0.2, null_cond=model.null_cond)
-        ctx.update(loss)
-        return {"loss": loss}
-
     path = tmp_path / "unet.pt"
-    gl.fit(step, models=model, optimizers=opt, data=data,
+    gl.fit(diffusion_step(model, sched, p_uncond=0.2), models=model, optimizers=opt, data=data,
            config=gl.TrainConfig(steps=3, log_every=1, device="cpu", progress=False, ckpt_path=str(path)))
-    x = sched.sample(model, (3, 1, 8, 8), cond=torch.tensor([0, 1, 2]), guidance_scale=2.0,
-                     null_cond=model.null_cond, sampler="ddim", num_inference_steps=3, clip_sample=1.0)
+    x = sample_diffusion(model, sched, (3, 1, 8, 8), cond=torch.tensor([0, 1, 2]), guidance_scale=2.0,
+                         null_cond=model.null_cond, sampler="ddim", num_inference_steps=3, clip_sample=1.0)
     assert x.shape == (3, 1, 8, 8) and torch.isfinite(x).all() and x.abs().max() <= 1 + 1e-6
     gl.save_model(model, tmp_path / "w.pt")  # the config (tuples included) survives a weights_only load
     gl.load_model(UNet(dataclasses.replace(SMALL, n_classes=3)), tmp_path / "w.pt")

@@ -13,10 +13,11 @@ import torch
 from torch import nn
 
 from genai_lib.data.caption_grammar import CaptionTokenizer
-from genai_lib.diffusion import NoiseSchedule
+from genai_lib.diffusion import NoiseSchedule, sample_diffusion
 from genai_lib.models.text_encoder import TextEncoder
 from genai_lib.models.unet import UNet
 from genai_lib.models.vqvae import VQVAE
+from genai_lib.nn.modes import evaluating
 
 
 class CaptionConditionedUNet(nn.Module):
@@ -50,8 +51,7 @@ class TextToImageDiffusion(nn.Module):
         self.autoencoder = autoencoder
         if autoencoder is not None:
             autoencoder.requires_grad_(False).eval()  # frozen: trained first, in Part II's way
-            C, H, W = autoencoder.config.image_shape
-            expected = (autoencoder.config.code_dim, H // 4, W // 4)
+            expected = autoencoder.config.latent_shape
         else:
             expected = denoiser.unet.config.image_shape
         if tuple(denoiser.unet.config.image_shape) != tuple(expected):
@@ -116,21 +116,17 @@ class TextToImageDiffusion(nn.Module):
         ids = self.tokenizer.encode(list(prompts))                  # (N, S); raises on unknown words
         device = self.null_ids.device
         encoder, unet = self.denoiser.text_encoder, self.denoiser.unet
-        was_training = encoder.training
-        encoder.eval()
-        try:
+        with evaluating(encoder):
             # The captions do not change while the noise is removed: encode them once, not at every step.
             null_context, null_pad = encoder(self.null_ids[None])   # (1, S, D), (1, S)
             out = []
             for i in range(0, len(ids), batch_size):
                 context, pad = encoder(ids[i:i + batch_size].to(device))   # (B, S, D), (B, S)
-                z = self.schedule.sample(unet, (len(context), *self.latent_shape), cond=(context, pad),
-                                         guidance_scale=guidance_scale, null_cond=(null_context[0], null_pad[0]),
-                                         sampler=sampler, num_inference_steps=num_inference_steps,
-                                         generator=generator, device=device,
-                                         clip_sample=1.0 if self.autoencoder is None else None)
+                z = sample_diffusion(unet, self.schedule, (len(context), *self.latent_shape), cond=(context, pad),
+                                     guidance_scale=guidance_scale, null_cond=(null_context[0], null_pad[0]),
+                                     sampler=sampler, num_inference_steps=num_inference_steps,
+                                     generator=generator, device=device,
+                                     clip_sample=1.0 if self.autoencoder is None else None)
                 out.append(self.from_latent(z))
-        finally:
-            encoder.train(was_training)
         return torch.cat(out)
 

@@ -1,24 +1,27 @@
-"""Denoising diffusion (Ho et al., 2020): the noise schedule and process, DDPM and DDIM steps, guidance.
+"""The noise schedule of denoising diffusion (Ho et al., 2020): q(x_t | x_0), its posterior, the loss, one step.
 
-No network lives here: `loss` and `sample` take the ε-prediction network as an argument, called as
-`model(x_t, t)` or `model(x_t, t, cond)`, so one process serves every denoiser (improved-diffusion's habit).
-Timesteps are 0-based: code index t in [0, T) is the paper's t + 1, and t_prev = -1 means "x_0".
+As a diffusers scheduler does, `NoiseSchedule` holds the mathematics of one step (`add_noise`, `step`,
+`timesteps`); the loop from x_T to x_0 lives in `genai_lib.diffusion.sampling`. No network lives here: `loss`
+takes the ε-prediction network as an argument, called as `model(x_t, t)` or `model(x_t, t, cond)`, so one
+process serves every denoiser (improved-diffusion's habit). Timesteps are 0-based: code index t in [0, T) is
+the paper's t + 1, and t_prev = -1 means "x_0".
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+
+from genai_lib.diffusion.conditions import Cond, check_cond, null_like, where_dropped
 
 KINDS = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
-Cond = Any  # a tensor (labels (B,), a context (B, S, D)) or a tuple of tensors (context, key padding mask)
 
 
 def _betas(T: int, kind: str, beta_start: float | None, beta_end: float | None, s: float,
@@ -85,12 +88,6 @@ class NoiseSchedule:
             raise ValueError(f"t must be a scalar or have shape (B,) = ({B},), one timestep per example; "
                              f"got {tuple(t.shape)}.")
 
-    @staticmethod
-    def _randn(shape, generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
-        # Draw where the generator lives: a CPU generator then gives the same numbers on any device.
-        where = generator.device if generator is not None else device
-        return torch.randn(shape, generator=generator, device=where).to(device)
-
     # ----- the forward process -------------------------------------------------------------------------------
 
     def add_noise(self, x_0: torch.Tensor, eps: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
@@ -150,18 +147,18 @@ class NoiseSchedule:
         B, dev = x_0.size(0), x_0.device
         t = torch.randint(0, self.num_timesteps, (B,), generator=generator,
                           device=generator.device if generator is not None else dev).to(dev)
-        eps = self._randn(x_0.shape, generator, dev)
+        eps = randn(x_0.shape, generator, dev)
         ab = self._ab(t, x_0)  # add_noise without its range check, which would sync a GPU every step
         x_t = ab.sqrt() * x_0 + (1 - ab).sqrt() * eps
         if cond is not None:
-            _check_batch(cond, B)
+            check_cond(cond, B)
             if p_uncond > 0:
                 if null_cond is None:
                     raise ValueError("p_uncond > 0 needs the null condition: pass null_cond= (for class labels the "
                                      "extra index n_classes, for contexts the null context).")
                 drop = torch.rand(B, generator=generator,
                                   device=generator.device if generator is not None else dev).to(dev) < p_uncond
-                cond = _where(drop, _broadcast_null(null_cond, cond), cond)
+                cond = where_dropped(drop, null_like(null_cond, cond), cond)
         eps_hat = model(x_t, t) if cond is None else model(x_t, t, cond)
         if eps_hat.shape != eps.shape:
             raise ValueError(f"The network must predict ε with the shape of x_t {tuple(eps.shape)}, "
@@ -212,106 +209,19 @@ class NoiseSchedule:
             mean = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - var, 0.0)) * eps
         if t_prev < 0 or var == 0.0:
             return mean  # the last step returns the mean: no noise is added to x_0
-        return mean + math.sqrt(var) * self._randn(x_t.shape, generator, x_t.device)
+        return mean + math.sqrt(var) * randn(x_t.shape, generator, x_t.device)
 
-    @torch.no_grad()
-    def sample(self, model: nn.Module, shape: tuple[int, ...], *, cond: Cond = None, guidance_scale: float = 1.0,
-               null_cond: Cond = None, sampler: str = "ddpm", num_inference_steps: int | None = None,
-               eta: float = 0.0, clip_sample: float | None = None, generator: torch.Generator | None = None,
-               x_T: torch.Tensor | None = None, device: torch.device | str | None = None,
-               return_trajectory: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        """Draw x_0 of `shape` from x_T ~ N(0, I) by DDPM or DDIM steps, with classifier-free guidance.
+    def sample(self, model: Callable[..., torch.Tensor], shape: tuple[int, ...], **kwargs: Any):
+        """Deprecated: use `genai_lib.diffusion.sample_diffusion(model, schedule, shape, ...)`."""
+        warnings.warn("NoiseSchedule.sample is deprecated and will be removed in the next release; use "
+                      "genai_lib.diffusion.sample_diffusion(model, schedule, shape, ...) instead.",
+                      DeprecationWarning, stacklevel=2)
+        from genai_lib.diffusion.sampling import sample_diffusion  # here: that module imports this one
 
-        ε̃ = ε(x_t, ∅) + w (ε(x_t, cond) - ε(x_t, ∅)) with w = guidance_scale (Ho & Salimans, 2022): w = 0 is
-        the unconditional model, w = 1 the conditional one; otherwise both passes run as one batch of 2B.
-        With `return_trajectory`, also returns [x_T, ..., x_0] on the CPU. Caution: the clipped cosine schedule
-        ends at ᾱ ≈ 0 (2e-7 for T = 100), so DDIM's first x̂_0 multiplies errors in ε̂ by 1/sqrt(ᾱ); clip x̂_0
-        (`clip_sample=1.0` for images in [-1, 1]) or use the linear schedule for unbounded data.
-        """
-        if sampler not in SAMPLERS:
-            raise ValueError(f"Unknown sampler {sampler!r}; choose one of {SAMPLERS}.")
-        if sampler == "ddpm" and eta != 0.0:
-            raise ValueError("eta belongs to DDIM (eta=1 is DDPM's noise level); use sampler='ddim' to set it.")
-        if len(shape) < 2:
-            raise ValueError(f"shape must be (B, ...) with a batch dimension, got {tuple(shape)}.")
-        ts = self.timesteps(num_inference_steps)
-        if device is None:
-            p = next(iter(model.parameters()), None) if isinstance(model, nn.Module) else None
-            device = p.device if p is not None else torch.device("cpu")
-        B = shape[0]
-        if cond is not None:
-            _check_batch(cond, B)
-            cond = _to(cond, device)
-            if guidance_scale != 1.0:
-                if null_cond is None:
-                    raise ValueError(f"guidance_scale={guidance_scale} needs the unconditional prediction: pass "
-                                     "null_cond= (the null class index n_classes, or the null context).")
-                null = _to(_broadcast_null(null_cond, cond), device)
-        if x_T is None:
-            x = self._randn(tuple(shape), generator, torch.device(device))
-        elif tuple(x_T.shape) != tuple(shape):
-            raise ValueError(f"x_T must have shape {tuple(shape)}, got {tuple(x_T.shape)}.")
-        else:
-            x = x_T.to(device)
-        trajectory = [x.cpu()] if return_trajectory else None
-        training = model.training if isinstance(model, nn.Module) else None
-        if training is not None:
-            model.eval()
-        try:
-            for i, t in enumerate(ts.tolist()):
-                t_prev = ts[i + 1].item() if i + 1 < len(ts) else -1
-                tb = torch.full((B,), t, device=device, dtype=torch.long)
-                if cond is None:
-                    eps = model(x, tb)
-                elif guidance_scale == 1.0:
-                    eps = model(x, tb, cond)
-                elif guidance_scale == 0.0:
-                    eps = model(x, tb, null)
-                else:
-                    eps_c, eps_u = model(torch.cat([x, x]), torch.cat([tb, tb]), _cat(cond, null)).chunk(2)
-                    eps = eps_u + guidance_scale * (eps_c - eps_u)
-                x = self.step(eps, t, x, t_prev=t_prev, sampler=sampler, eta=eta, clip_sample=clip_sample,
-                              generator=generator)
-                if trajectory is not None:
-                    trajectory.append(x.cpu())
-        finally:
-            if training is not None:
-                model.train(training)
-        return (x, trajectory) if return_trajectory else x
+        return sample_diffusion(model, self, shape, **kwargs)
 
 
-# ----- conditions: a tensor, or a tuple of tensors (context, key padding mask) -----------------------------
-
-def _check_batch(cond: Cond, B: int) -> None:
-    for c in (cond if isinstance(cond, tuple) else (cond,)):
-        if not isinstance(c, torch.Tensor) or c.dim() == 0 or c.size(0) != B:
-            got = tuple(c.shape) if isinstance(c, torch.Tensor) else type(c).__name__
-            raise ValueError(f"cond must be a tensor (or a tuple of tensors) with batch size {B} first, got {got}.")
-
-
-def _broadcast_null(null: Cond, cond: Cond) -> Cond:
-    """The null condition expanded to cond's shape: an int label, a (S, D) or (1, S, D) context, or a tuple."""
-    if isinstance(cond, tuple):
-        if not isinstance(null, tuple) or len(null) != len(cond):
-            raise ValueError(f"cond is a tuple of {len(cond)} tensors, so null_cond must be a tuple of as many.")
-        return tuple(_broadcast_null(n, c) for n, c in zip(null, cond))
-    null = torch.as_tensor(null, device=cond.device, dtype=cond.dtype)
-    try:
-        return null.expand_as(cond)
-    except RuntimeError:
-        raise ValueError(f"null_cond of shape {tuple(null.shape)} does not broadcast to cond's shape "
-                         f"{tuple(cond.shape)}.") from None
-
-
-def _where(drop: torch.Tensor, null: Cond, cond: Cond) -> Cond:
-    if isinstance(cond, tuple):
-        return tuple(_where(drop, n, c) for n, c in zip(null, cond))
-    return torch.where(drop.reshape(-1, *[1] * (cond.dim() - 1)), null, cond)  # drop: (B,) -> (B, 1, ...)
-
-
-def _cat(a: Cond, b: Cond) -> Cond:
-    return tuple(_cat(x, y) for x, y in zip(a, b)) if isinstance(a, tuple) else torch.cat([a, b])
-
-
-def _to(cond: Cond, device) -> Cond:
-    return tuple(_to(c, device) for c in cond) if isinstance(cond, tuple) else cond.to(device)
+def randn(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str) -> torch.Tensor:
+    """N(0, I) noise of `shape` on `device`, drawn on the generator's device (same numbers on any device)."""
+    where = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, device=where).to(device)
