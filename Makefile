@@ -14,17 +14,20 @@ STAMP := $(VENV)/.installed
 # `make book OFFLINE=1`: the pages load MathJax from the build instead of a CDN (book/_ext/genai_book.py).
 OFFLINE ?=
 MATHJAX := _build/mathjax/node_modules/mathjax/es5
-# Every notebook of the book: the chapters, and the appendix pages that are MyST notebooks (they
-# carry a jupytext header); plain Markdown appendix pages such as a_reference.md are not notebooks.
-CHAPTERS := $(shell find book -name '[0-9][0-9]_*.md' | sort) \
-	$(shell grep -l '^ *format_name: myst' book/appendices/*.md 2>/dev/null | sort)
+# Every notebook of the book in the order of _toc.yml (the chapters and the notebook appendices;
+# plain pages such as a_reference.md are not notebooks), as book/chapters.py reads it with the system
+# python3. Expanded only by the targets that use it; a notebook missing from _toc.yml, or an entry
+# with no file, stops them with book/chapters.py's message instead of running part of the book.
+NOTEBOOKS = $(or $(shell $(PYTHON) book/chapters.py --notebooks),$(error the notebooks of the book could not be listed: fix what book/chapters.py says above))
 
-.PHONY: help book test unit nbval book-check lab sync strip clean student mathjax browser
+.PHONY: help book test unit lint format lab sync clean student mathjax browser
 
 help:
 	@echo "make book   execute every chapter (standard budget) and build _build/html/index.html"
 	@echo "            (make book OFFLINE=1: MathJax served from the build, for reading offline)"
 	@echo "make test   unit tests, notebook pairing checks, strict book build, nbval (smoke budget)"
+	@echo "make lint   ruff (lint and format check) and mypy over the Python code; CI runs it before the tests"
+	@echo "make format format the Python code with ruff (what make lint expects)"
 	@echo "make lab    JupyterLab that opens the .md chapters as notebooks"
 	@echo "make sync   regenerate every chapter's .ipynb from its .md (outputs stripped)"
 	@echo "make student  student version (no solutions) and otter grader of every chapter in _build/student/"
@@ -52,7 +55,17 @@ book: $(STAMP) $(if $(OFFLINE),mathjax)
 test: $(STAMP) mathjax browser
 	rm -rf _build/test-checkpoints
 	GENAI_BUDGET=smoke GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope \
-		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(CHAPTERS:.md=.ipynb)
+		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(NOTEBOOKS:.md=.ipynb)
+
+# Style, formatting and types (pyproject.toml: [tool.ruff], [tool.mypy]); CI runs it before `make test`.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix --select I .
+	$(VENV)/bin/ruff format .
 
 unit: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) tests
@@ -89,8 +102,8 @@ student: $(STAMP)
 	$(PY) -m assignments --out _build/student --jobs $(WORKERS)
 
 sync: $(STAMP)
-	$(VENV)/bin/jupytext --to ipynb --update $(CHAPTERS)
-	$(VENV)/bin/nbstripout --keep-id $(CHAPTERS:.md=.ipynb)
+	$(VENV)/bin/jupytext --to ipynb --update $(NOTEBOOKS)
+	$(VENV)/bin/nbstripout --keep-id $(NOTEBOOKS:.md=.ipynb)
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache

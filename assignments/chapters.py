@@ -6,7 +6,7 @@ written solutions of exercises. Each piece knows the exercise it belongs to (if 
 - ``solution``: a code cell holding ``# BEGIN SOLUTION`` ... ``# END SOLUTION``, or, in an exercise,
   a Markdown dropdown (```` ```{admonition} Solution ```` with ``:class: dropdown``, or a
   ``{dropdown}``) that reveals an answer; dropdowns titled "Hint..." are not solutions;
-- ``check``: a code cell calling a ``check_*`` function of ``genai_lib.exercises``;
+- ``check``: a code cell calling a ``check_*`` function of ``genai_checks``;
 - ``hidden-check``: a code cell tagged ``hidden-check``, a check the student never sees;
 - ``other``: everything else (prose, the chapter's own code).
 """
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from book.chapters import notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE_HEADING = re.compile(
@@ -64,11 +66,9 @@ class Piece:
 
 
 def chapter_sources(root: Path = ROOT) -> list[Path]:
-    """Every notebook of the book: the chapters (book/<part>/<nn>_<topic>.md) in order, then any other
-    page that is a notebook (an .md with an .ipynb twin, such as a notebook appendix)."""
-    chapters = sorted(root.glob("book/*/[0-9][0-9]_*.md"), key=lambda p: (p.name, str(p)))
-    others = sorted(p for p in root.glob("book/*/*.md") if p.with_suffix(".ipynb").exists() and p not in chapters)
-    return chapters + others
+    """The .md of every notebook of the book (chapters and notebook appendices), in the order of
+    _toc.yml, as book/chapters.py lists them for nbval."""
+    return [page.path for page in notebooks(root)]
 
 
 def check_calls(source: str) -> list[ast.Call]:

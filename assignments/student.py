@@ -85,16 +85,16 @@ class _ToEnv(ast.NodeTransformer):
 def otter_test_cell(exercise: Exercise, calls: list[ast.Call], hidden: bool) -> nbformat.NotebookNode:
     """An otter test (exception-based) that makes the exercise's check calls in the graded namespace."""
     names = sorted({call.func.id for call in calls})
-    import genai_lib.exercises  # noqa: PLC0415 (imports torch)
+    import genai_checks  # noqa: PLC0415 (imports torch)
 
-    unknown = [n for n in names if not hasattr(genai_lib.exercises, n)]
+    unknown = [n for n in names if not hasattr(genai_checks, n)]
     if unknown:  # the grader imports checks from the library, so a student cannot redefine them
         raise ValueError(f"{exercise.chapter.name}, exercise {exercise.number} calls {unknown}, which "
-                         "genai_lib.exercises does not export: put the check there.")
+                         "genai_checks does not export: put the check there.")
     suffix = "_hidden" if hidden else ""
     body = [f"def test_{exercise.name}{suffix}(env):",
             f'    """Exercise {exercise.number}: the {"hidden " if hidden else ""}check of the chapter."""',
-            f"    from genai_lib.exercises import {', '.join(names)}"]
+            f"    from genai_checks import {', '.join(names)}"]
     body += ["    " + ast.unparse(_ToEnv().visit(ast.parse(ast.unparse(call), mode="eval").body))
              for call in calls]
     return nbformat.v4.new_code_cell(("# HIDDEN\n" if hidden else "") + "\n".join(body))

@@ -1,7 +1,9 @@
-"""Shared fixtures: an isolated data cache, the repository root, and the shared data folder if present."""
+"""Shared fixtures: an isolated data cache, the repository root, and the shared data folder if present;
+the repository root on sys.path."""
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see genai_lib/__init__.py
 
@@ -10,6 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The repository's own tools are imported from its root, as `make` runs them: book.chapters (which
+# pages are notebooks and chapters, from _toc.yml) and assignments.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 

@@ -29,13 +29,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from book.chapters import chapters as toc_chapters
+from book.chapters import notebooks as toc_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "_config.yml"
 TOC = ROOT / "_toc.yml"
 BIB = ROOT / "book" / "references.bib"
-# book/<part>/<nn>_<topic>: a chapter, i.e. a MyST Markdown notebook paired with a .ipynb; the
-# appendices that are notebooks too (B and C; A is a plain page) have a Colab button as well.
-CHAPTER = re.compile(r"^book/([^/]+/\d\d_[^/]+|appendices/(b_scaling|c_glossary))$")
+# The pages that are MyST notebooks paired with a .ipynb (book/chapters.py, from _toc.yml): the
+# chapters and the notebook appendices (B and C; A is a plain page), each with a Colab button.
+NOTEBOOK_PAGES = {page.docname for page in toc_notebooks(ROOT)}
 # Pages Sphinx writes on its own, beside the pages of the table of contents.
 GENERATED_PAGES = {"genindex", "search", "index"}  # index.html redirects to the root page
 BUILD_TIMEOUT_S = 600
@@ -70,8 +73,7 @@ def write_config_without_execution(path: Path, execute: tuple[str, ...] = ()) ->
     if execute:
         execution["execute_notebooks"] = "force"
         execution["exclude_patterns"] = [
-            path.relative_to(ROOT).as_posix() for path in sorted(ROOT.glob("book/*/[0-9][0-9]_*.md"))
-            if path.relative_to(ROOT).with_suffix("").as_posix() not in execute
+            page.path.relative_to(ROOT).as_posix() for page in toc_chapters(ROOT) if page.docname not in execute
         ]
     else:
         execution["execute_notebooks"] = "off"
@@ -266,8 +268,8 @@ def test_chapters_have_a_colab_button_that_opens_their_notebook(pages):
         "_config.yml: repository.branch must be 'main' and repository.path_to_book '' (the book "
         "is built from the repository root), or every launch button opens a file that does not exist."
     )
-    chapters = [name for name in pages if CHAPTER.match(name)]
-    assert chapters, "_toc.yml lists no chapter of the form book/<part>/<nn>_<topic>."
+    chapters = [name for name in pages if name in NOTEBOOK_PAGES]
+    assert chapters, "The build has no page of a notebook that _toc.yml lists (book/chapters.py)."
     for name in chapters:
         expected = f"{colab}/github/{repo}/blob/{branch}/{name}.ipynb"
         found = [link for link in pages[name].links if link.startswith(f"{colab}/")]

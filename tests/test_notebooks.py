@@ -1,8 +1,17 @@
-"""Every chapter is a MyST notebook with a stripped, in-sync .ipynb twin and the book's chapter format."""
+"""Every notebook of the book is listed in _toc.yml, run by `make test`, a MyST notebook with a stripped,
+in-sync .ipynb twin, and (for a chapter) in the book's chapter format.
+
+Which pages are notebooks and chapters is book/chapters.py's answer, read from _toc.yml; the Makefile,
+assignments/ and the part maps ask it too. Plain Markdown pages (book/appendices/a_reference.md) are
+not notebooks and are not checked here.
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jupytext
@@ -10,15 +19,13 @@ import nbformat
 import pytest
 import yaml
 
+from book import chapters as registry
+
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(ROOT.glob("book/*/[0-9][0-9]_*.md"))
-# Appendix pages that are MyST notebooks (a jupytext header), as the Makefile's CHAPTERS finds them;
-# plain Markdown pages (book/appendices/a_reference.md) are not notebooks and are not checked here.
-APPENDIX_NOTEBOOKS = sorted(md for md in ROOT.glob("book/appendices/*.md")
-                            if re.search(r"^\s*format_name: myst", md.read_text(encoding="utf-8"), re.M))
-NOTEBOOKS = CHAPTERS + APPENDIX_NOTEBOOKS
-# Reference pages that execute but teach nothing to exercise: no parameters, summary or exercises.
-REFERENCE_NOTEBOOKS = {"c_glossary"}
+NOTEBOOKS = [page.path for page in registry.notebooks(ROOT)]
+CHAPTERS = [page.path for page in registry.chapters(ROOT)]
+# Notebooks that execute but teach nothing to exercise: no parameters, summary or exercises.
+REFERENCE_NOTEBOOKS = {page.path for page in registry.notebooks(ROOT) if page.kind == "reference"}
 
 
 def cells_of(notebook) -> list[tuple[str, str, list[str]]]:
@@ -42,7 +49,14 @@ def pairing_problems(md: Path) -> list[str]:
 
 def test_there_are_chapters():
     assert len(CHAPTERS) >= 2
-    assert {"b_scaling", "c_glossary"} <= {md.stem for md in APPENDIX_NOTEBOOKS}  # not a_reference, a plain page
+    appendices = {md.stem for md in NOTEBOOKS if md.parent.name == "appendices"}
+    assert appendices == {"b_scaling", "c_glossary"}  # not a_reference, a plain page
+    assert {md.stem for md in REFERENCE_NOTEBOOKS} == {"c_glossary"}
+    kinds = {page.docname: page.kind for page in registry.pages(ROOT)}
+    for docname in registry.REFERENCE_NOTEBOOKS:  # a renamed or deleted page leaves no stale name there
+        assert kinds.get(docname) == "reference", (
+            f"REFERENCE_NOTEBOOKS in book/chapters.py names {docname}, which is not a notebook of "
+            "_toc.yml: correct or remove the name.")
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
@@ -78,7 +92,7 @@ def test_chapter_format(md):
     assert "google.colab" in install.source and f"git+{repository_url()}" in install.source, \
         "the Colab install cell must install genai_lib from the repository named in _config.yml"
     assert "gl.setup(" in setup.source, "the second code cell must call gl.setup(seed=...)"
-    if md.stem in REFERENCE_NOTEBOOKS:
+    if md in REFERENCE_NOTEBOOKS:
         return
     params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1, "one code cell tagged `parameters` states the hyper-parameters of each budget"
@@ -92,8 +106,139 @@ def test_chapter_format(md):
         assert re.search(r"\((easy|medium|hard), ~\d+ min\)$", h), f"mark '{h}' with (easy|medium|hard, ~N min)"
 
 
-def test_every_chapter_is_in_the_table_of_contents():
-    toc = (ROOT / "_toc.yml").read_text()
-    listed = set(re.findall(r"file:\s*(\S+)", toc))
-    chapters = {str(md.relative_to(ROOT).with_suffix("")) for md in NOTEBOOKS}
-    assert chapters <= listed, f"chapters missing from _toc.yml: {sorted(chapters - listed)}"
+# --------------------------------------------------------------------------------------------
+# _toc.yml is the whole book: every notebook is listed, every entry is a file, nbval runs them all
+
+
+def test_every_notebook_is_in_the_table_of_contents_and_every_entry_is_a_file():
+    assert registry.problems(ROOT) == []
+
+
+def yaml_toc_files(entries: list[dict]) -> list[str]:
+    """The `file` of every entry of a _toc.yml list read by PyYAML, each followed by its sections."""
+    return [name for entry in entries
+            for name in ([entry["file"]] if "file" in entry else []) + yaml_toc_files(entry.get("sections", []))]
+
+
+def test_the_toc_reader_finds_what_yaml_finds():
+    """book/chapters.py reads _toc.yml without PyYAML (the Makefile runs it before the venv exists)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))
+    expected = [("", toc["root"])] + [(part["caption"], name) for part in toc["parts"]
+                                      for name in yaml_toc_files(part["chapters"])]
+    assert registry.toc_entries(ROOT) == expected
+
+
+MYST_HEADER = ("---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+               "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n")
+TINY_TOC = ("format: jb-book\nroot: book/intro\nparts:\n  - caption: \"Part 0 — Start\"  # a comment\n"
+            "    chapters:\n      - file: book/part0/index\n        title: About this part\n"
+            "      - file: book/part0/00_start\n")
+
+
+def tiny_book(root: Path) -> Path:
+    """A repository with a toc, an introduction, a part page and one chapter."""
+    files = {
+        "_toc.yml": TINY_TOC,
+        "book/intro.md": "# Intro\n",
+        "book/part0/index.md": "# Part 0\n",
+        "book/part0/00_start.md": MYST_HEADER + "# Start\n",
+    }
+    for relative, text in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text, encoding="utf8")
+    return root
+
+
+def test_a_new_chapter_of_any_name_is_reported_until_the_toc_lists_it(tmp_path):
+    root = tiny_book(tmp_path)
+    assert registry.problems(root) == []
+    assert [page.docname for page in registry.chapters(root)] == ["book/part0/00_start"]
+
+    # A new chapter whose name matches no pattern, in a new folder: not listed, so reported.
+    new = root / "book" / "flows" / "Normalising flows.md"
+    new.parent.mkdir()
+    new.write_text(MYST_HEADER + "# Flows\n", encoding="utf8")
+    (root / "book" / "flows" / "notes.md").write_text("# Not a notebook\n", encoding="utf8")
+    found = registry.problems(root)
+    assert len(found) == 1 and "book/flows/Normalising flows.md is a MyST notebook" in found[0], found
+    assert "add `- file: book/flows/Normalising flows` to _toc.yml" in found[0]
+
+    # Listed: a chapter, a notebook, and no longer a problem.
+    (root / "_toc.yml").write_text(TINY_TOC + "  - caption: Flows\n    chapters:\n"
+                                   "      - file: book/flows/Normalising flows\n", encoding="utf8")
+    assert registry.problems(root) == []
+    assert [page.path for page in registry.notebooks(root)] == [root / "book/part0/00_start.md", new]
+    last = registry.pages(root)[-1]
+    assert (last.kind, last.part, last.folder, last.number) == ("chapter", "Flows", "flows", None)
+
+    # A notebook saved only as .ipynb is reported too.
+    (root / "book" / "flows" / "draft.ipynb").write_text("{}", encoding="utf8")
+    assert any("draft.ipynb has no MyST twin" in message for message in registry.problems(root))
+
+
+def test_a_copy_of_this_book_with_an_unlisted_chapter_fails_the_check(tmp_path):
+    shutil.copy(ROOT / "_toc.yml", tmp_path / "_toc.yml")
+    for md in (ROOT / "book").rglob("*.md"):
+        (tmp_path / md.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(md, tmp_path / md.relative_to(ROOT))
+    assert registry.problems(tmp_path) == []
+    # Chapter 18 as somebody might name it: no pattern the old globs knew ([0-9][0-9]_*, appendices/).
+    shutil.copy(CHAPTERS[0], tmp_path / "book" / "part5" / "18-flows.md")
+    assert [message.split(" is ")[0] for message in registry.problems(tmp_path)] == ["book/part5/18-flows.md"]
+    assert tmp_path / "book" / "part5" / "18-flows.md" not in [page.path for page in registry.notebooks(tmp_path)]
+
+
+def test_a_toc_entry_without_a_file_is_reported(tmp_path):
+    root = tiny_book(tmp_path)
+    (root / "_toc.yml").write_text(TINY_TOC + "      - file: book/part0/01_missing\n", encoding="utf8")
+    found = registry.problems(root)
+    assert found == ["_toc.yml lists book/part0/01_missing, but book/part0/01_missing.md does not exist: "
+                     "create it, or correct or remove the entry."]
+    with pytest.raises(registry.TocError, match="01_missing.md does not exist"):
+        registry.notebooks(root)
+
+
+@pytest.mark.parametrize("line", ["  - {file: book/part0/00_start}\n", "  - glob: book/part0/*\n"])
+def test_a_toc_line_the_reader_cannot_read_is_an_error_not_a_skipped_page(tmp_path, line):
+    root = tiny_book(tmp_path)
+    (root / "_toc.yml").write_text(TINY_TOC + line, encoding="utf8")
+    with pytest.raises(registry.TocError, match="line 9"):
+        registry.toc_entries(root)
+    assert len(registry.problems(root)) == 1
+
+
+def test_the_command_line_lists_nothing_when_the_toc_has_a_problem(tmp_path):
+    root = tiny_book(tmp_path)
+    script = [sys.executable, str(ROOT / "book" / "chapters.py"), "--root", str(root)]
+    listed = subprocess.run([*script, "--notebooks"], capture_output=True, text=True, check=False)
+    assert (listed.returncode, listed.stdout, listed.stderr) == (0, "book/part0/00_start.md\n", "")
+    (root / "book" / "part0" / "extra.md").write_text(MYST_HEADER, encoding="utf8")
+    broken = subprocess.run([*script, "--notebooks"], capture_output=True, text=True, check=False)
+    assert broken.returncode == 1 and broken.stdout == "", broken
+    assert "book/part0/extra.md is a MyST notebook that _toc.yml does not list" in broken.stderr
+
+
+def make_dry_run(target: str) -> list[str]:
+    """The words of `make -n <target>` (the commands it would run, none of them run)."""
+    if not shutil.which("make"):
+        pytest.skip("make is not installed")
+    result = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"make -n {target} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout.split()
+
+
+def test_make_test_runs_nbval_on_every_notebook_and_make_sync_pairs_them():
+    relative = [md.relative_to(ROOT).as_posix() for md in NOTEBOOKS]
+    assert len(relative) >= 20
+    words = make_dry_run("test")
+    assert [w for w in words if w.endswith(".ipynb")] == [md.removesuffix(".md") + ".ipynb" for md in relative]
+    assert "--nbval-lax" in words
+    assert [w for w in make_dry_run("sync") if w.endswith(".md")] == relative
+
+
+def test_the_makefile_phony_targets_are_its_targets():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf8")
+    phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.MULTILINE).group(1).split())
+    targets = set(re.findall(r"^([a-z][\w-]*):(?!=)", makefile, re.MULTILINE))  # not `VAR := ...`
+    assert phony == targets, (f"Makefile: .PHONY names {sorted(phony - targets)}, which are no targets, "
+                              f"and misses {sorted(targets - phony)}.")

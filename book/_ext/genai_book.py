@@ -37,12 +37,21 @@ import pkgutil
 import posixpath
 import re
 import shutil
+import sys
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
+
+# Which pages are chapters is read from _toc.yml by book/chapters.py, the one module the Makefile,
+# the tests and assignments/ ask too; it is imported from the repository root, this file's grandparent.
+REPOSITORY = Path(__file__).resolve().parents[2]
+if str(REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY))
+from book.chapters import TocError
+from book.chapters import chapters as toc_chapters
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +88,8 @@ CHAPTER_BUILDS_ON: dict[str, list[str]] = {
 
 # Modules every chapter uses (genai_lib.config: setup and budget) are named once under the map
 # instead of drawn for every chapter; the exercise checks are each chapter's own and not drawn.
-NOT_DRAWN_PREFIXES = ("genai_lib.exercises",)
+NOT_DRAWN_PREFIXES = ("genai_checks",)
 
-CHAPTER_FILE = re.compile(r"^(\d\d)_\w+\.md$")
 CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 
 
@@ -166,26 +174,17 @@ def genai_lib_modules_used(path: Path) -> set[str]:
     return {name for name in used if name != "genai_lib"}
 
 
-def part_chapters(srcdir: Path, part: str, found_docs) -> list[tuple[str, str, str]]:
-    """(number, docname, title) of each chapter of book/<part>/ that the book builds."""
-    chapters = []
-    for path in sorted((srcdir / "book" / part).glob("*.md")):
-        match = CHAPTER_FILE.match(path.name)
-        docname = f"book/{part}/{path.stem}"
-        if match and docname in found_docs:
-            chapters.append((match.group(1), docname, chapter_title(path)))
-    return chapters
+def part_chapters(srcdir: Path, part: str, found_docs) -> list[tuple[str | None, str, str]]:
+    """(number, docname, title) of each chapter of book/<part>/ that the book builds, in the order of
+    _toc.yml (book/chapters.py); the number is None for a chapter whose file name has none."""
+    return [(page.number, page.docname, chapter_title(page.path)) for page in toc_chapters(srcdir)
+            if page.folder == part and page.docname in found_docs]
 
 
 def all_chapters(srcdir: Path, found_docs) -> dict[str, tuple[str, str]]:
-    """Chapter number -> (docname, title), for every chapter the book builds."""
-    chapters = {}
-    for path in sorted((srcdir / "book").glob("*/*.md")):
-        match = CHAPTER_FILE.match(path.name)
-        docname = f"book/{path.parent.name}/{path.stem}"
-        if match and docname in found_docs:
-            chapters[match.group(1)] = (docname, chapter_title(path))
-    return chapters
+    """Chapter number -> (docname, title), for every numbered chapter the book builds."""
+    return {page.number: (page.docname, chapter_title(page.path)) for page in toc_chapters(srcdir)
+            if page.number and page.docname in found_docs}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,11 +287,19 @@ class PartMap(SphinxDirective):
         srcdir = Path(self.env.srcdir)
         part = self.arguments[0]
         found = self.env.found_docs
-        chapters = part_chapters(srcdir, part, found)
-        everything = all_chapters(srcdir, found)
+        try:
+            chapters = part_chapters(srcdir, part, found)
+            everything = all_chapters(srcdir, found)
+        except TocError as error:  # a page of _toc.yml with no file: the build reports it too
+            raise self.error(f"genai-part-map: {error}") from error
         if not chapters:
             raise self.error(f"genai-part-map: no chapter of book/{part}/ is in _toc.yml.")
         for number, docname, _ in chapters:
+            if number is None:
+                raise self.error(
+                    f"genai-part-map: the chapter {docname} has no number: name its file "
+                    f"book/{part}/<nn>_<topic>.md (the map and CHAPTER_BUILDS_ON in "
+                    "book/_ext/genai_book.py know chapters by number), and its .ipynb twin alike.")
             if number not in CHAPTER_BUILDS_ON:
                 raise self.error(
                     f"genai-part-map: chapter {number} ({docname}) has no entry in CHAPTER_BUILDS_ON "
@@ -322,7 +329,7 @@ class PartMap(SphinxDirective):
             "chapter to each chapter that builds on it. A dot marks a genai_lib module that the "
             "chapter's code uses, read from its code cells when the book is built. "
             + (f"Every chapter also uses {', '.join(sorted(everywhere))}; " if everywhere else "")
-            + "each chapter's exercise checks live in genai_lib.exercises."))
+            + "each chapter's exercise checks live in genai_checks."))
         container += caption
 
         listing = nodes.bullet_list(classes=["genai-part-map-list"])
