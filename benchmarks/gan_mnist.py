@@ -14,7 +14,7 @@ import torch
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
 from genai_lib.models.gan import (Discriminator, GANConfig, Generator, from_gan_range, gan_step, init_dcgan_weights,
-                                  sample, to_gan_range)
+                                  to_gan_range)
 from common import header, mnist_measuring_stick, parser, save_result
 
 # The model and full settings of book/part1/04_gan_training.md; standard trains twice as long as the chapter's
@@ -50,7 +50,7 @@ def run(budget: str, out_dir: Path) -> dict:
     classifier, reference, labels, candidates, g = mnist_measuring_stick(train, test, n_eval=cfg.n_eval,
                                                                          clf_steps=cfg.clf_steps, device=session.device)
     n = len(labels)
-    candidates["model"] = (from_gan_range(sample(G, n, y=labels, rng=g)).cpu(), labels)
+    candidates["model"] = (from_gan_range(G.sample(n, y=labels, generator=g)).cpu(), labels)
     rows = {r["name"]: r for r in sq.measure(classifier, reference, candidates)}
     model, floor = rows["model"], rows[sq.FLOOR]
     ratio = sq.fd_ratio(list(rows.values()), "model")

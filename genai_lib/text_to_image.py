@@ -104,7 +104,7 @@ def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float):
     def step(batch, ctx):
         with ctx.autocast():
             loss = model.loss(*batch, p_uncond=p_uncond)
-        ctx.update(loss)
+        ctx.backward_step(loss)
         return {"loss": loss}
 
     return step
@@ -134,7 +134,7 @@ def build_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | N
     """Caption encoder + U-Net + schedule, in the VQ-VAE's latent space, or in pixel space when vq is None."""
     tok = data.tokenizer
     S = cfg.image_size
-    shape = (3, S, S) if vq is None else (cfg.code_dim, S // 4, S // 4)
+    shape = (3, S, S) if vq is None else vq.config.latent_shape
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         encoder = TextEncoder(TextEncoderConfig(vocab_size=tok.vocab_size, max_len=tok.length, n_embd=cfg.text_width,

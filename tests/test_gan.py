@@ -7,9 +7,10 @@ import torch
 
 import genai_lib as gl
 from genai_lib.data import Batches
+from genai_lib.models import gan as gan_module
 from genai_lib.losses import gan_d_loss, gan_g_loss, gradient_penalty, hinge_d_loss, hinge_g_loss
 from genai_lib.models.gan import (Discriminator, GANConfig, Generator, dcgan_stages, from_gan_range, gan_step,
-                                  init_dcgan_weights, sample, to_gan_range)
+                                  init_dcgan_weights, to_gan_range)
 
 
 @pytest.mark.parametrize("shape, stages", [((1, 8, 8), 1), ((1, 28, 28), 2), ((3, 32, 32), 3), ((3, 64, 64), 4)])
@@ -97,7 +98,7 @@ class RecordingCtx:
     def autocast(self):
         return contextlib.nullcontext()
 
-    def update(self, loss, name):
+    def backward_step(self, loss, name):
         for m in (self.G, self.D):
             m.zero_grad(set_to_none=True)
         loss.backward()
@@ -132,7 +133,7 @@ def test_a_conditional_gan_learns_two_class_conditional_gaussians_through_fit(tm
     assert "d_loss" in hist and "g_loss" in hist
     rng = torch.Generator().manual_seed(1)
     for label, mean in [(0, -2.0), (1, 2.0)]:
-        s = sample(G, 2000, y=torch.full((2000,), label), rng=rng)
+        s = G.sample(2000, y=torch.full((2000,), label), generator=rng)
         # A GAN's samples oscillate around their target; an unconditioned G would put both classes near 0.
         assert abs(s.mean().item() - mean) < 0.4, f"class {label}: sample mean {s.mean().item():.2f}, expected {mean}"
         # Within a class, G must still use z: a collapsed generator draws one point per class (std ~0.05).
@@ -142,3 +143,15 @@ def test_a_conditional_gan_learns_two_class_conditional_gaussians_through_fit(tm
 def test_range_conversions_round_trip():
     x = torch.rand(3, 1, 4, 4)
     assert torch.allclose(from_gan_range(to_gan_range(x)), x)
+
+
+def test_sample_is_a_method_of_G_and_the_old_function_still_works_with_a_warning():
+    G = Generator(GANConfig(data_shape=(1, 28, 28), latent_dim=8, width=8))
+    G.train()
+    new = G.sample(3, generator=torch.Generator().manual_seed(0))
+    assert new.shape == (3, 1, 28, 28) and G.training, "sample must restore training mode"
+    with pytest.warns(DeprecationWarning, match="G.sample"):
+        old = gan_module.sample(G, 3, rng=torch.Generator().manual_seed(0))
+    assert torch.equal(new, old)
+    with pytest.raises(TypeError, match="torch.Generator"):
+        G.sample(3, generator=G)

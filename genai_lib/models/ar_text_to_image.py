@@ -18,6 +18,7 @@ from genai_lib.data.caption_grammar import CaptionTokenizer
 from genai_lib.models.gpt import GPT, IGNORE_INDEX, GPTConfig
 from genai_lib.models.vqvae import VQVAE
 from genai_lib.sample import check_sampling_args, sample_next
+from genai_lib.nn.modes import evaluating
 
 
 class ARTextToImage(nn.Module):
@@ -27,8 +28,7 @@ class ARTextToImage(nn.Module):
                  n_embd: int = 128, dropout: float = 0.0) -> None:
         super().__init__()
         self.tokenizer, self.vqvae = tokenizer, vqvae.requires_grad_(False).eval()
-        C, H, W = vqvae.config.image_shape
-        self.grid = (H // 4, W // 4)                        # (h, w) of the token grid
+        self.grid = vqvae.config.latent_shape[1:]           # (h, w) of the token grid
         self.S = tokenizer.length                           # caption tokens per sequence
         self.offset = tokenizer.vocab_size                  # image token k has id offset + k
         n_image = self.grid[0] * self.grid[1]
@@ -78,9 +78,7 @@ class ARTextToImage(nn.Module):
         ids = self.tokenizer.encode(list(prompts)).to(self.null_ids.device)  # (N, S)
         N, guided = len(ids), guidance_scale != 1.0
         seq = torch.cat([ids, self.null_ids.expand(N, -1)]) if guided else ids  # (2N or N, S)
-        was_training = self.gpt.training
-        self.gpt.eval()
-        try:
+        with evaluating(self.gpt):
             for _ in range(self.grid[0] * self.grid[1]):
                 logits = self.gpt(seq)[0][:, -1, self.offset:]                   # (2N or N, K): image codes only
                 if guided:
@@ -88,8 +86,6 @@ class ARTextToImage(nn.Module):
                     logits = uncond + guidance_scale * (cond - uncond)          # (N, K)
                 code = sample_next(logits, temperature=temperature, top_k=top_k, generator=generator)  # (N, 1)
                 seq = torch.cat([seq, (code + self.offset).repeat(2 if guided else 1, 1)], dim=1)
-        finally:
-            self.gpt.train(was_training)
         return (seq[:N, self.S:] - self.offset).view(N, *self.grid)
 
     @torch.no_grad()

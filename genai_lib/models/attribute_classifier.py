@@ -7,19 +7,16 @@ equal the ones their prompt asked for.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genai_lib.checkpoint import load_model, save_model
 from genai_lib.data.caption_grammar import GRAMMARS
 from genai_lib.data.captions import CaptionedImages, load_captioned
-from genai_lib.data.download import cache_dir
+from genai_lib.models.cached import trained_once
+from genai_lib.nn.modes import evaluating
 
 JUDGE_SEED = 1234  # the seed of the judge's own real images: no generator in the book trains on it
 
@@ -68,25 +65,17 @@ class AttributeClassifier(nn.Module):
         if x.dim() != 4 or tuple(x.shape[1:]) != (3, S, S):
             raise ValueError(f"The attribute classifier expects RGB images (B, 3, {S}, {S}) in [0, 1], got "
                              f"{tuple(x.shape)}.")
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             dev = next(self.parameters()).device
             return torch.cat([self.body(x[i:i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
-        finally:
-            self.train(was_training)
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, batch_size: int = 500) -> dict[str, torch.Tensor]:
         """Predicted value index per attribute, {attribute: (N,)}, computed in eval mode batch by batch."""
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             dev = next(self.parameters()).device
             parts = [self(x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
             return {a: torch.cat([p[a].argmax(1).cpu() for p in parts]) for a in self.values}
-        finally:
-            self.train(was_training)
 
 
 def _real_images(dataset: str, n: int) -> CaptionedImages:
@@ -101,19 +90,12 @@ def attribute_classifier(dataset: str = "shapes", *, n: int = 3000, steps: int =
                          ) -> AttributeClassifier:
     """The caption-accuracy judge for `dataset`, trained on its own real images once and cached."""
     config = AttributeClassifierConfig(dataset=dataset)
-    key = json.dumps({"config": asdict(config), "n": n, "steps": steps, "seed": JUDGE_SEED, "version": 1},
-                     sort_keys=True)
-    path = Path(cache_dir()) / "classifiers" / f"attributes-{dataset}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
-    with torch.random.fork_rng(devices=[]):  # the same judge everywhere, and the caller's random stream untouched
-        torch.manual_seed(0)
-        model = AttributeClassifier(config)
-        if path.exists():
-            load_model(model, path)
-            return model.eval()
+    recipe = {"config": asdict(config), "n": n, "steps": steps, "seed": JUDGE_SEED, "version": 1}
+
+    def train(model: AttributeClassifier) -> None:
         data = _real_images(dataset, n)
         if verbose:
-            print(f"Training the attribute classifier for {dataset!r} on {len(data):,} real images (once; cached in "
-                  f"{path}).")
+            print(f"Training the attribute classifier for {dataset!r} on {len(data):,} real images (once; cached).")
         opt = torch.optim.Adam(model.parameters(), lr=2e-3)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
         for _ in range(steps):
@@ -124,5 +106,7 @@ def attribute_classifier(dataset: str = "shapes", *, n: int = 3000, steps: int =
             loss.backward()
             opt.step()
             sched.step()
-    save_model(model, path, key=key)
-    return model.eval()
+
+    with torch.random.fork_rng(devices=[]):  # the same judge everywhere, and the caller's random stream untouched
+        torch.manual_seed(0)
+        return trained_once(AttributeClassifier(config), recipe, name=f"attributes-{dataset}", train=train)

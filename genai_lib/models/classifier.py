@@ -7,18 +7,15 @@ samples are judged by its predictions.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genai_lib.checkpoint import load_model, save_model
-from genai_lib.data.download import cache_dir
 from genai_lib.data.images import load_images
+from genai_lib.models.cached import trained_once
+from genai_lib.nn.modes import evaluating
 
 
 @dataclass
@@ -65,14 +62,10 @@ class Classifier(nn.Module):
 @torch.no_grad()
 def embed(model: Classifier, x: torch.Tensor, *, batch_size: int = 500, logits: bool = False) -> torch.Tensor:
     """Features (or logits) of many images in eval mode, batch by batch, returned on the CPU."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         device = next(model.parameters()).device
         fn = model if logits else model.features
         return torch.cat([fn(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
-    finally:
-        model.train(was_training)
 
 
 def train_classifier(model: Classifier, x: torch.Tensor, y: torch.Tensor, *, steps: int = 1000,
@@ -101,17 +94,12 @@ def feature_classifier(dataset: str = "mnist", *, steps: int = 1000, device: str
     """The metrics' classifier for `dataset`, trained on its training split once and cached in the data cache."""
     train = load_images(dataset, "train")
     config = ClassifierConfig(image_shape=train.shape, n_classes=int(train.y.max()) + 1)
-    # The cache key names everything that changes the weights, including which images were available.
-    key = json.dumps({"config": asdict(config), "steps": steps, "source": train.source, "n": len(train)}, sort_keys=True)
-    path = Path(cache_dir()) / "classifiers" / f"{dataset}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.pt"
     with torch.random.fork_rng(devices=[]):  # the same weights on every machine, and the caller's stream untouched
         torch.manual_seed(0)
         model = Classifier(config).to(device)
-    if path.exists():
-        load_model(model, path, map_location=device)
-        return model.eval()
-    if verbose:
-        print(f"Training the feature classifier for {dataset!r} on {len(train):,} images (once; cached in {path}).")
-    train_classifier(model, train.x, train.y, steps=steps)
-    save_model(model, path, key=key)
-    return model.eval()
+    # The recipe names everything that changes the weights, including which images were available.
+    recipe = {"config": asdict(config), "steps": steps, "source": train.source, "n": len(train)}
+    announce = (f"Training the feature classifier for {dataset!r} on {len(train):,} images (once; cached in {{path}})."
+                if verbose else None)
+    return trained_once(model, recipe, name=dataset, map_location=device, announce=announce,
+                        train=lambda m: train_classifier(m, train.x, train.y, steps=steps))

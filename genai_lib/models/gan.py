@@ -8,6 +8,7 @@ Images live in [-1, 1] (the generator ends in tanh); `to_gan_range` and `from_ga
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +17,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from genai_lib.losses import gan_d_loss, gan_g_loss, gradient_penalty, hinge_d_loss, hinge_g_loss
+from genai_lib.nn.modes import evaluating
 
 ARCHITECTURES = ("mlp", "dcgan")
 LOSSES = ("bce", "hinge", "wgan-gp")
@@ -112,6 +114,21 @@ class Generator(nn.Module):
         return torch.tanh(out) if c.tanh else out
 
 
+    @torch.no_grad()
+    def sample(self, n: int, *, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+        """n samples G(z), z ~ N(0, I), in eval mode (BatchNorm uses its running statistics), on G's device."""
+        if isinstance(generator, nn.Module):
+            raise TypeError("generator= is the torch.Generator of the random numbers; call sample on the GAN's "
+                            "generator network itself: G.sample(n, generator=torch.Generator().manual_seed(0)).")
+        with evaluating(self):
+            device = next(self.parameters()).device
+            # z is drawn on the random generator's device, so a CPU generator gives the same z on every device
+            z = torch.randn(n, self.config.latent_dim, generator=generator,
+                            device=generator.device if generator else device).to(device)
+            return self(z, None if y is None else y.to(device))
+
+
 class Discriminator(nn.Module):
     """D(x, y): samples ``(B, *data_shape)`` [and labels (B,)] -> one logit per sample (B,); D = sigmoid(logit)."""
 
@@ -169,18 +186,11 @@ def init_dcgan_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-@torch.no_grad()
-def sample(generator: Generator, n: int, *, y: torch.Tensor | None = None,
-           rng: torch.Generator | None = None) -> torch.Tensor:
-    """n samples of G in eval mode (BatchNorm uses its running statistics), on G's device."""
-    was_training = generator.training
-    generator.eval()
-    try:
-        device = next(generator.parameters()).device
-        z = torch.randn(n, generator.config.latent_dim, generator=rng, device=rng.device if rng else device).to(device)
-        return generator(z, None if y is None else y.to(device))
-    finally:
-        generator.train(was_training)
+def sample(G: Generator, n: int, *, y: torch.Tensor | None = None, rng: torch.Generator | None = None) -> torch.Tensor:
+    """Deprecated: use ``G.sample(n, y=y, generator=rng)``."""
+    warnings.warn("genai_lib.models.gan.sample(G, n, rng=...) is deprecated; use G.sample(n, generator=...).",
+                  DeprecationWarning, stacklevel=2)
+    return G.sample(n, y=y, generator=rng)
 
 
 def gan_step(G: Generator, D: Discriminator, *, loss: str = "bce", saturating: bool = False,
@@ -217,7 +227,7 @@ def gan_step(G: Generator, D: Discriminator, *, loss: str = "bce", saturating: b
                     d_loss = fake_logits.mean() - real_logits.mean()
             if loss == "wgan-gp":
                 d_loss = d_loss + gp_weight * gradient_penalty(D, x, fake.float(), y)
-            ctx.update(d_loss, "D")
+            ctx.backward_step(d_loss, "D")
         # ----- generator: minimise -log D(G(z)) (non-saturating) or log(1 - D(G(z))) (saturating) -----
         D.requires_grad_(False)  # D's weights are constants here; skip their gradients
         z = torch.randn(B, G.config.latent_dim, device=x.device)
@@ -227,7 +237,7 @@ def gan_step(G: Generator, D: Discriminator, *, loss: str = "bce", saturating: b
                 g_loss = gan_g_loss(fake_logits, saturating=saturating)
             else:
                 g_loss = hinge_g_loss(fake_logits)  # -E[D(G(z))]: the same for hinge and Wasserstein
-        ctx.update(g_loss, "G")
+        ctx.backward_step(g_loss, "G")
         D.requires_grad_(True)
         # D(x) and D(G(z)) as probabilities for the BCE game; the raw critic scores for the others
         score = torch.sigmoid if loss == "bce" else (lambda t: t)

@@ -13,6 +13,7 @@ from torch import nn
 from genai_lib.nn.embeddings import LearnedPositionalEmbedding
 from genai_lib.nn.transformer import BlockConfig, TransformerBlock
 from genai_lib.sample import check_sampling_args, sample_next
+from genai_lib.nn.modes import evaluating
 
 IGNORE_INDEX = -1  # targets equal to this are left out of the loss (padding)
 
@@ -131,31 +132,23 @@ class GPT(nn.Module):
         if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}.")
         self._check(idx[..., -self.config.block_size:], None)  # a longer prompt is fine: it is cropped below
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             for _ in range(max_new_tokens):
                 logits, _ = self(idx[:, -self.config.block_size:])  # (B, T', V), T' <= block_size
                 next_id = sample_next(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p,
                                       generator=generator)           # (B, 1)
                 idx = torch.cat([idx, next_id.to(idx.dtype)], dim=1)  # (B, T + 1)
-        finally:
-            self.train(was_training)
         return idx
 
     @torch.no_grad()
     def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
         """The attention weights of every layer for idx (B, T), each (B, nh, T, T), computed in eval mode."""
         self._check(idx, None)
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             x, maps = self.pos_emb(self.tok_emb(idx)), []
             for block in self.blocks:
                 x, weights = block(x, return_weights=True)
                 maps.append(weights["self"])
-        finally:
-            self.train(was_training)
         return maps
 
     def estimate_flops_per_token(self, *, seq_len: int | None = None) -> float:
@@ -178,7 +171,7 @@ def lm_step(model: nn.Module):
         x, y = batch
         with ctx.autocast():
             _, loss = model(x, y)
-        ctx.update(loss)
+        ctx.backward_step(loss)
         return {"loss": loss.detach()}
 
     return step
@@ -190,9 +183,7 @@ def evaluate_loss(model: nn.Module, batches: Iterable, n_batches: int) -> float:
     if n_batches < 1:
         raise ValueError(f"n_batches must be >= 1, got {n_batches}.")
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         it, total = iter(batches), 0.0
         for i in range(n_batches):
             try:
@@ -201,6 +192,4 @@ def evaluate_loss(model: nn.Module, batches: Iterable, n_batches: int) -> float:
                 raise ValueError(f"The batches ran out after {i} of n_batches={n_batches}; ask for fewer.") from None
             _, loss = model(x.to(device), y.to(device))
             total += loss.float().item()
-    finally:
-        model.train(was_training)
     return total / n_batches

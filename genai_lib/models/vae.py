@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from genai_lib.losses import bernoulli_nll, gaussian_kl, gaussian_nll
+from genai_lib.nn.modes import evaluating
 
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -138,9 +139,7 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, mean: bool = True) -> torch.Tensor:
         """n images from p(z)p(x|z): the decoder's mean (default) or a draw from p(x|z); values in [0, 1] for Bernoulli."""
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             device = next(self.parameters()).device
             z = torch.randn(n, self.config.latent_dim, generator=generator, device=device)
             recon = self.decode(z)
@@ -149,8 +148,6 @@ class VAE(nn.Module):
                 return probs if mean else torch.bernoulli(probs, generator=generator)
             sigma = math.exp(self.config.log_sigma)
             return recon if mean else recon + sigma * torch.randn(recon.shape, generator=generator, device=device)
-        finally:
-            self.train(was_training)
 
 
 def vae_step(model: VAE, *, beta: float = 1.0):
@@ -161,7 +158,7 @@ def vae_step(model: VAE, *, beta: float = 1.0):
         with ctx.autocast():
             log_px, kl = model.elbo(x)
             loss = (-log_px + beta * kl).mean()
-        ctx.update(loss)
+        ctx.backward_step(loss)
         return {"loss": loss, "recon": -log_px.mean(), "kl": kl.mean()}
 
     return step

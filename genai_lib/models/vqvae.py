@@ -11,10 +11,12 @@ from torch import nn
 
 from genai_lib.models.vae import check_unit_range
 
+DOWNSAMPLE = 4  # the encoder's two stride-2 convolutions: an (H, W) image becomes an (H/4, W/4) grid
+
 
 @dataclass
 class VQVAEConfig:
-    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W); H and W multiples of 4
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W); H and W multiples of DOWNSAMPLE
     hidden: int = 64          # channels of the encoder and decoder
     codebook_size: int = 64   # K, the number of codes
     code_dim: int = 16        # D, the width of a code
@@ -25,8 +27,15 @@ class VQVAEConfig:
     def __post_init__(self) -> None:
         self.image_shape = tuple(self.image_shape)
         _, H, W = self.image_shape
-        if H % 4 or W % 4:
-            raise ValueError(f"The VQ-VAE halves the image twice, so H and W must be multiples of 4; got {H}x{W}.")
+        f = DOWNSAMPLE
+        if H % f or W % f:
+            raise ValueError(f"The VQ-VAE halves the image twice, so H and W must be multiples of {f}; got {H}x{W}.")
+
+    @property
+    def latent_shape(self) -> tuple[int, int, int]:
+        """(D, h, w): the grid of code vectors that one image becomes (h = H / DOWNSAMPLE)."""
+        _, H, W = self.image_shape
+        return (self.code_dim, H // DOWNSAMPLE, W // DOWNSAMPLE)
 
 
 class Quantized(NamedTuple):
@@ -174,7 +183,7 @@ def vqvae_step(model: VQVAE, *, revive_every: int | None = 100):
             out = model(x)
             recon = F.binary_cross_entropy_with_logits(out.recon, x)
             loss = recon + out.vq_loss
-        ctx.update(loss)
+        ctx.backward_step(loss)
         if revive_every and model.config.ema and (ctx.step + 1) % revive_every == 0:
             model.quantizer.revive_dead_codes(model.encode(x).detach())
         return {"loss": loss, "recon": recon, "perplexity": out.perplexity}

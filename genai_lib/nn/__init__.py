@@ -1,12 +1,13 @@
-"""Shared neural-network blocks: attention, the Transformer block, position and timestep embeddings."""
+"""Shared neural-network blocks: attention, the Transformer block, position and timestep embeddings; eval mode."""
 
 from genai_lib.nn.attention import AttentionConfig, MultiHeadAttention, causal_mask, scaled_dot_product_attention
 from genai_lib.nn.embeddings import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding, sinusoidal_encoding,
                                      timestep_embedding)
+from genai_lib.nn.modes import evaluating
 from genai_lib.nn.transformer import MLP, BlockConfig, TransformerBlock
 
 __all__ = [
     "AttentionConfig", "MultiHeadAttention", "causal_mask", "scaled_dot_product_attention",
     "LearnedPositionalEmbedding", "SinusoidalPositionalEncoding", "sinusoidal_encoding", "timestep_embedding",
-    "BlockConfig", "MLP", "TransformerBlock",
+    "BlockConfig", "MLP", "TransformerBlock", "evaluating",
 ]
