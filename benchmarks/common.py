@@ -9,8 +9,9 @@ import os
 import time
 from pathlib import Path
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 import torch
+
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import sample_quality as sq
 from genai_lib.device import describe
 from genai_lib.models.classifier import feature_classifier

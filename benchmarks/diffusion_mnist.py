@@ -11,15 +11,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 import torch
+from common import header, mnist_measuring_stick, parser, save_result
+
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
 from genai_lib.diffusion import NoiseSchedule, diffusion_step, sample_diffusion
 from genai_lib.ema import EMA
 from genai_lib.models.classifier import embed
 from genai_lib.models.unet import UNet, UNetConfig
-from common import header, mnist_measuring_stick, parser, save_result
 
 # The model and full settings of book/part4/12_guidance.md (cosine schedule, p_uncond 0.15, EMA, DDIM with
 # x̂_0 clipped to [-1, 1]). The chapter's standard budget uses 8x8 digits; here standard is 28x28 MNIST with a

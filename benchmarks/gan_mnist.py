@@ -9,13 +9,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 import torch
+from common import header, mnist_measuring_stick, parser, save_result
+
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
-from genai_lib.models.gan import (Discriminator, GANConfig, Generator, from_gan_range, gan_step, init_dcgan_weights,
-                                  to_gan_range)
-from common import header, mnist_measuring_stick, parser, save_result
+from genai_lib.models.gan import (
+    Discriminator,
+    GANConfig,
+    Generator,
+    from_gan_range,
+    gan_step,
+    init_dcgan_weights,
+    to_gan_range,
+)
 
 # The model and full settings of book/part1/04_gan_training.md; standard trains twice as long as the chapter's
 # standard budget (a script need not fit in a notebook's few minutes).

@@ -20,16 +20,17 @@ import statistics
 import time
 from pathlib import Path
 
-import genai_lib as gl  # first: it makes OpenMP threads sleep, not spin, on a shared CPU (before torch loads)
 import torch
 import torch.nn.functional as F
+from common import parser as cli_parser
+from common import save_result
 from torch import nn
 
+import genai_lib as gl  # first: it makes OpenMP threads sleep, not spin, on a shared CPU (before torch loads)
+from genai_lib import optim
 from genai_lib.data import CharTokenizer, SequenceBatches, load_text, train_val_split
 from genai_lib.device import autocast, describe, maybe_compile, precision_for, unwrap
-from genai_lib import optim
 from genai_lib.models.gpt import GPT, GPTConfig, evaluate_loss, lm_step
-from common import parser as cli_parser, save_result
 
 # nanoGPT's two character-level runs. warmup_iters=100 comes from its config file, which both runs load.
 CONFIGS = {
@@ -122,7 +123,7 @@ class RefGPT(nn.Module):
         self.wpe.weight.copy_(gpt.pos_emb.weight)
         pairs = [("ln_1", "ln1"), ("attn.qkv", "qkv"), ("attn.proj", "out"), ("ln_2", "ln2"), ("mlp.fc", "up"),
                  ("mlp.proj", "down")]
-        for ours, ref in zip(gpt.blocks, self.blocks):
+        for ours, ref in zip(gpt.blocks, self.blocks, strict=True):
             for a, b in pairs:
                 src, dst = ours.get_submodule(a), ref.get_submodule(b)
                 dst.weight.copy_(src.weight)
@@ -320,7 +321,7 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
         }
         # On a shared machine a burst of load can land on either run's turn; the median of the paired chunk
         # ratios is robust to it, the ratio of the sums less so.
-        ratios = [a / b for a, b in zip(times["ours"], times["reference"])]
+        ratios = [a / b for a, b in zip(times["ours"], times["reference"], strict=True)]
         result["time_ratio_ours_over_reference"] = round(seconds / ref_seconds, 3)
         result["time_ratio_median_of_chunks"] = round(statistics.median(ratios), 3)
         result["chunk_seconds"] = {who: [round(t, 3) for t in ts] for who, ts in times.items()}

@@ -20,13 +20,14 @@ from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 import torch
+from common import header, parser, save_result
+
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import text_to_image as t2i
 from genai_lib.data.captions import load_captioned
 from genai_lib.metrics import caption_accuracy, frechet_distance, wilson_interval
 from genai_lib.models.attribute_classifier import attribute_classifier
-from common import header, parser, save_result
 
 # How each budget is measured (the models' own settings are t2i.PRESETS[budget]): prompts per split, diffusion
 # sampling steps (DDPM, chapter 13's sampler),

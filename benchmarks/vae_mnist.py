@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 import torch
+from common import header, parser, save_result
+
+import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib.data import Batches, load_mnist
 from genai_lib.metrics import bits_per_dim, iwae_bound
 from genai_lib.models.vae import VAE, VAEConfig, vae_step
-from common import header, parser, save_result
 
 CONFIGS = dict(
     smoke=dict(steps=60, batch_size=128, latent_dim=16, hidden=256, architecture="mlp", lr=1e-3, k=10, n_test=200),

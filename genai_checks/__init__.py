@@ -8,14 +8,13 @@ raises :class:`CheckError` saying what is wrong. The checks hold no reference so
 with stored values (``genai_checks/answers/``) or test properties of the answer.
 """
 
-from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 from genai_checks.appendix_b import (
-    check_combine_shard_gradients,
     check_amdahl_speedup,
+    check_combine_shard_gradients,
 )
 from genai_checks.ch00 import (
-    check_class_means,
     check_accuracy,
+    check_class_means,
 )
 from genai_checks.ch01 import (
     check_gaussian_mle,
@@ -23,9 +22,9 @@ from genai_checks.ch01 import (
     check_sample_mixture,
 )
 from genai_checks.ch02 import (
-    check_optimal_discriminator,
-    check_non_saturating_loss,
     check_jsd,
+    check_non_saturating_loss,
+    check_optimal_discriminator,
 )
 from genai_checks.ch03 import (
     check_conv_transpose_size,
@@ -37,23 +36,23 @@ from genai_checks.ch04 import (
 )
 from genai_checks.ch05 import (
     check_gaussian_kl,
-    check_reparameterize,
     check_negative_elbo,
+    check_reparameterize,
 )
 from genai_checks.ch06 import (
-    check_iwae_from_log_weights,
-    check_bits_per_dim,
     check_active_units,
+    check_bits_per_dim,
+    check_iwae_from_log_weights,
 )
 from genai_checks.ch07 import (
+    check_codebook_perplexity,
     check_nearest_code,
     check_straight_through,
-    check_codebook_perplexity,
 )
 from genai_checks.ch08 import (
     check_nats_to_bpc_and_perplexity,
-    check_smoothed_bigram_nll,
     check_sample_bigram,
+    check_smoothed_bigram_nll,
 )
 from genai_checks.ch09 import (
     check_causal_attention,
@@ -61,20 +60,20 @@ from genai_checks.ch09 import (
 )
 from genai_checks.ch10 import (
     check_apply_temperature,
-    check_top_p_probs,
     check_loss_per_char,
+    check_top_p_probs,
 )
 from genai_checks.ch11 import (
     check_add_noise,
     check_ddim_step,
 )
 from genai_checks.ch12 import (
-    check_guided_eps,
     check_drop_labels,
+    check_guided_eps,
 )
 from genai_checks.ch13 import (
-    check_masked_cross_attention,
     check_latent_scale,
+    check_masked_cross_attention,
 )
 from genai_checks.ch14 import (
     check_ar_sequences,
@@ -86,13 +85,14 @@ from genai_checks.ch15 import (
     check_wilson_interval,
 )
 from genai_checks.ch16 import (
-    check_memorisation_rate,
     check_longest_verbatim,
+    check_memorisation_rate,
 )
 from genai_checks.ch17 import (
     check_fgsm,
     check_watermark_zscore,
 )
+from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
 __all__ = [
     "CheckError",

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from genai_lib.config import config_diff, config_dict, get_budget
+from genai_lib.config import config_dict, config_diff, get_budget
 from genai_lib.device import unwrap
 
 

@@ -201,7 +201,7 @@ def average_gradients(params: Iterable[torch.Tensor]) -> None:
         dist.all_reduce(flat)
         seen, flat = flat[:len(group)], flat[len(group):] / n
         i = 0
-        for p, count in zip(group, seen.tolist()):
+        for p, count in zip(group, seen.tolist(), strict=True):
             if count > 0:
                 g = flat[i:i + p.numel()].view_as(p).to(p.device)
                 if p.grad is None:
@@ -218,7 +218,7 @@ def average_scalars(values: Mapping[str, float]) -> dict[str, float]:
     keys = sorted(values)
     t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=_comm_device())
     dist.all_reduce(t)
-    return {k: v / world_size() for k, v in zip(keys, t.tolist())}
+    return {k: v / world_size() for k, v in zip(keys, t.tolist(), strict=True)}
 
 
 def seed_rank_streams() -> None:

@@ -152,7 +152,7 @@ def caption_accuracy(predicted: dict[str, torch.Tensor], asked: dict[str, torch.
                              f"and {tuple(q.shape)}.")
         right.append(p == q)
     hits = torch.stack(right)                                  # (attributes, N)
-    out = {a: float(h.float().mean()) for a, h in zip(asked, hits)}
+    out = {a: float(h.float().mean()) for a, h in zip(asked, hits, strict=True)}
     out["exact"] = float(hits.all(dim=0).float().mean())
     return out
 

@@ -5,9 +5,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genai_lib.nn import (AttentionConfig, BlockConfig, LearnedPositionalEmbedding, MultiHeadAttention,
-                          SinusoidalPositionalEncoding, TransformerBlock, causal_mask, scaled_dot_product_attention,
-                          sinusoidal_encoding, timestep_embedding)
+from genai_lib.nn import (
+    AttentionConfig,
+    BlockConfig,
+    LearnedPositionalEmbedding,
+    MultiHeadAttention,
+    SinusoidalPositionalEncoding,
+    TransformerBlock,
+    causal_mask,
+    scaled_dot_product_attention,
+    sinusoidal_encoding,
+    timestep_embedding,
+)
 
 
 def randn(*shape, seed=0):

@@ -26,8 +26,8 @@ import gpt_char  # noqa: E402
 import torch  # noqa: E402
 from conftest import SHARED_DATA  # noqa: E402
 
-from genai_lib.models.gpt import GPT, GPTConfig  # noqa: E402
 from genai_lib.metrics import wilson_interval  # noqa: E402
+from genai_lib.models.gpt import GPT, GPTConfig  # noqa: E402
 
 
 def test_gpt_char_benchmark_trains_ours_and_the_reference_side_by_side(tmp_path, monkeypatch):

@@ -1,11 +1,18 @@
 import pytest
 import torch
-
-from genai_lib.data import (Batches, CharTokenizer, SequenceBatches, availability, load_images, load_mnist,
-                            load_text, train_val_split)
-from genai_lib.data.text import TINYSHAKESPEARE_SHA256
-
 from conftest import SHARED_DATA
+
+from genai_lib.data import (
+    Batches,
+    CharTokenizer,
+    SequenceBatches,
+    availability,
+    load_images,
+    load_mnist,
+    load_text,
+    train_val_split,
+)
+from genai_lib.data.text import TINYSHAKESPEARE_SHA256
 
 
 def test_digits_are_8x8_in_unit_range_with_a_balanced_fixed_split():

@@ -14,7 +14,6 @@ from genai_lib.diffusion import NoiseSchedule, diffusion_step, ema_decay, sample
 from genai_lib.ema import EMA
 from genai_lib.nn import timestep_embedding
 
-
 # ----- toy networks ---------------------------------------------------------------------------------------
 
 class Toy(nn.Module):

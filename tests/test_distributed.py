@@ -47,7 +47,7 @@ def test_two_processes_end_with_the_weights_of_one_process_on_the_global_batch(t
     for name, w in single.state_dict().items():
         torch.testing.assert_close(r0["weights"][name], w, rtol=1e-4, atol=1e-5, msg=name)
     # The logged loss is the mean over both shards, i.e. the global batch's loss, and survives the resume.
-    steps, losses = zip(*r0["loss"])
+    steps, losses = zip(*r0["loss"], strict=True)
     assert list(steps) == history.steps("loss")
     torch.testing.assert_close(torch.tensor(losses), torch.tensor(history["loss"]), rtol=1e-4, atol=1e-6)
     # Only rank 0 prints: one resume notice and one summary per fit call, not two.

@@ -16,9 +16,9 @@ class NetConfig:
 
 
 class Net(nn.Module):
-    def __init__(self, config: NetConfig = NetConfig()) -> None:
+    def __init__(self, config: NetConfig | None = None) -> None:
         super().__init__()
-        self.config = config
+        self.config = config = config or NetConfig()
         self.fc = nn.Linear(3, config.width)
         self.bn = nn.BatchNorm1d(config.width)
         self.drop = nn.Dropout(0.5)
@@ -51,7 +51,7 @@ def test_warmup_uses_the_smaller_decay_early_on():
         decays.append(ema.current_decay())
         ema.update(model)
     assert decays[0] == pytest.approx(0.1) and decays[1] == pytest.approx(2 / 11)
-    assert decays[-1] == 0.99 and all(a <= b for a, b in zip(decays, decays[1:]))
+    assert decays[-1] == 0.99 and all(a <= b for a, b in zip(decays, decays[1:], strict=False))
 
 
 def test_the_copy_is_frozen_independent_and_in_eval_mode():
@@ -85,7 +85,7 @@ def test_clear_errors():
         ema.update(nn.Linear(2, 3))
 
 
-def _train(path, steps, config=NetConfig()):
+def _train(path, steps, config=None):
     torch.manual_seed(0)
     model = Net(config)
     ema = EMA(model, decay=0.9)
@@ -114,7 +114,7 @@ def test_the_average_is_checkpointed_and_resumed_through_fit_bit_identically(tmp
     _train(tmp_path / "run.pt", 6)             # stopped half-way ...
     _, resumed = _train(tmp_path / "run.pt", 12)  # ... and resumed from its checkpoint
     assert int(resumed.num_updates) == 12
-    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     with pytest.raises(ValueError, match="width: 16 here, 8 in the checkpoint"):
         _train(tmp_path / "run.pt", 14, config=NetConfig(width=16))

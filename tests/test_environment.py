@@ -1,8 +1,8 @@
 """environment.yml must ask for the same packages, with the same version ranges, as pyproject.toml."""
 
 import re
-import tomllib
 
+import tomllib
 import yaml
 
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name, where they differ

@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_checks import (CheckError, check_nats_to_bpc_and_perplexity, check_sample_bigram,
-                                 check_smoothed_bigram_nll)
+from genai_checks import CheckError, check_nats_to_bpc_and_perplexity, check_sample_bigram, check_smoothed_bigram_nll
 
 # ----- Exercise 8.1 ----------------------------------------------------------------------------------------
 
@@ -55,7 +54,7 @@ def good_nll(counts, tokens, alpha):
 def loop_nll(counts, tokens, alpha):  # a slow but correct version with Python loops and floats
     V = len(counts)
     total = 0.0
-    for a, b in zip(tokens[:-1].tolist(), tokens[1:].tolist()):
+    for a, b in zip(tokens[:-1].tolist(), tokens[1:].tolist(), strict=True):
         total -= math.log((counts[a, b].item() + alpha) / (counts[a].sum().item() + V * alpha))
     return total / (len(tokens) - 1)
 

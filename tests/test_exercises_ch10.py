@@ -120,7 +120,7 @@ def test_loss_per_char_accepts_correct_solutions(capsys):
     (lambda losses, texts: ..., "write your solution"),
     (lambda losses, texts: losses.mean(), "mean loss per \\*token\\*"),
     (lambda losses, texts: losses.sum() / sum(len(s) for s in texts) / math.log(2), "in bits"),
-    (lambda losses, texts: sum(l / len(s) for l, s in zip(losses.tolist(), texts)) / len(texts),
+    (lambda losses, texts: sum(l / len(s) for l, s in zip(losses.tolist(), texts, strict=True)) / len(texts),
      "weights short tokens too much"),
     (lambda losses, texts: losses.sum() / sum(len(s.encode()) for s in texts), "counted UTF-8 bytes"),
     (lambda losses, texts: losses.mean() / sum(len(s) for s in texts), "divided the mean loss per token"),

@@ -7,10 +7,18 @@ import torch
 
 import genai_lib as gl
 from genai_lib.data import Batches
-from genai_lib.models import gan as gan_module
 from genai_lib.losses import gan_d_loss, gan_g_loss, gradient_penalty, hinge_d_loss, hinge_g_loss
-from genai_lib.models.gan import (Discriminator, GANConfig, Generator, dcgan_stages, from_gan_range, gan_step,
-                                  init_dcgan_weights, to_gan_range)
+from genai_lib.models import gan as gan_module
+from genai_lib.models.gan import (
+    Discriminator,
+    GANConfig,
+    Generator,
+    dcgan_stages,
+    from_gan_range,
+    gan_step,
+    init_dcgan_weights,
+    to_gan_range,
+)
 
 
 @pytest.mark.parametrize("shape, stages", [((1, 8, 8), 1), ((1, 28, 28), 2), ((3, 32, 32), 3), ((3, 64, 64), 4)])

@@ -33,7 +33,7 @@ def test_warmup_cosine_factor_shape():
     assert f(10) == pytest.approx(1.0) and f(60) == pytest.approx(0.55) and f(110) == pytest.approx(0.1)
     assert f(500) == pytest.approx(0.1)
     values = [f(s) for s in range(10, 111)]
-    assert all(a >= b for a, b in zip(values, values[1:]))  # never increases after the warm-up
+    assert all(a >= b for a, b in zip(values, values[1:], strict=False))  # never increases after the warm-up
     assert warmup_cosine_factor(0, warmup_steps=0, total_steps=10) == pytest.approx(1.0)
 
 

@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from genai_lib.metrics import (conditional_accuracy, copy_rate, frechet_distance, nn_distances,
-                               precision_recall)
+from genai_lib.metrics import conditional_accuracy, copy_rate, frechet_distance, nn_distances, precision_recall
 from genai_lib.models.classifier import Classifier, ClassifierConfig, embed, feature_classifier
 
 
@@ -95,7 +94,7 @@ def test_feature_classifier_is_trained_once_then_loaded_from_the_cache(tmp_path,
     assert "Training the feature classifier" in capsys.readouterr().out
     again = feature_classifier("digits", steps=300)
     assert capsys.readouterr().out == ""  # loaded, not retrained
-    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values(), strict=True))
     from genai_lib.data import load_images
     test = load_images("digits", "test")
     acc = conditional_accuracy(embed(again, test.x, logits=True), test.y)

@@ -14,7 +14,6 @@ nbval (`make test`) already proves that every solution notebook passes its check
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -179,7 +178,7 @@ def test_student_version_fails_every_check_and_runs_everything_else(made, chapte
     code_pieces = [p for p in pieces if p.cell.cell_type == "code"]
     assert len(cells) == len(code_pieces)
     asked: set[str] = set()
-    for cell, piece in zip(cells, code_pieces):
+    for cell, piece in zip(cells, code_pieces, strict=True):
         raised = errors(cell)
         if piece.exercise is not None and piece.role in ("check", "solution") and check_calls(cell.source):
             asked.add(piece.exercise.number)

@@ -8,18 +8,17 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers.tiny import TinyConfig, make_run, train
 from torch import nn
 
 import genai_lib as gl
 from genai_lib.data import Batches
 
-from helpers.tiny import Tiny, TinyConfig, make_run, train
-
 HELPERS = Path(__file__).parent / "helpers"
 
 
 def same_weights(a: nn.Module, b: nn.Module) -> bool:
-    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
 
 
 def test_training_reduces_the_loss_and_logs_history(tmp_path):
@@ -129,7 +128,7 @@ def test_two_optimizers_as_in_a_gan_step():
             F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(x), 1))
         g_before = [p.clone() for p in G.parameters()]
         ctx.backward_step(d_loss, "D")
-        seen["G untouched by D step"] = all(torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
+        seen["G untouched by D step"] = all(torch.equal(a, b) for a, b in zip(g_before, G.parameters(), strict=True))
         # generator: maximise log D(G(z)) (the non-saturating loss)
         g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(len(x), 1))
         ctx.backward_step(g_loss, "G")

@@ -81,7 +81,7 @@ def test_iwae_k1_is_the_elbo_and_the_bound_tightens_with_k():
         elbo_mc = vae.log_likelihood(vae.decode(z), x) + log_normal_diag(z, 0 * z, 0 * z) - log_normal_diag(z, mu, logvar)
         assert torch.allclose(iwae1, elbo_mc, atol=1e-4)
         # and in expectation it equals the ELBO with the closed-form KL
-        log_px, kl = zip(*(vae.elbo(x, generator=torch.Generator().manual_seed(s)) for s in range(200)))
+        log_px, kl = zip(*(vae.elbo(x, generator=torch.Generator().manual_seed(s)) for s in range(200)), strict=True)
         elbo = (torch.stack(log_px).mean(0) - kl[0]).mean()
         iwae1_mean = torch.stack([iwae_bound(vae, x, k=1, generator=torch.Generator().manual_seed(100 + s))
                                   for s in range(200)]).mean()

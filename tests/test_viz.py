@@ -33,7 +33,9 @@ def test_plot_history_draws_one_line_per_key():
 
 
 def test_plot_density_2d_shades_a_normalised_density():
-    log_prob = lambda x: torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2)).log_prob(x)
+    def log_prob(x):
+        return torch.distributions.MultivariateNormal(torch.zeros(2), torch.eye(2)).log_prob(x)
+
     ax = viz.plot_density_2d(log_prob, lim=4.0, n=101, samples=torch.randn(50, 2))
     density = ax.images[0].get_array()
     cell = (8.0 / 100) ** 2

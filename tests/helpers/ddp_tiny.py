@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from tiny import TinyConfig, train
 
 import genai_lib as gl
 from genai_lib import distributed
 from genai_lib.data import Batches
-from tiny import TinyConfig, train
 
 DETERMINISTIC = TinyConfig(dropout=0.0)  # no dropout, so one process and two can be compared
 

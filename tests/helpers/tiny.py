@@ -32,8 +32,9 @@ class Tiny(nn.Module):
         return self.net(x).squeeze(-1)
 
 
-def make_run(config: TinyConfig = TinyConfig(), seed: int = 0):
+def make_run(config: TinyConfig | None = None, seed: int = 0):
     """Model, optimizer, scheduler and resumable data, all built from a seed."""
+    config = config or TinyConfig()
     gl.setup(seed, quiet=True)
     g = torch.Generator().manual_seed(1234)
     x = torch.randn(64, config.n_in, generator=g)
@@ -44,7 +45,7 @@ def make_run(config: TinyConfig = TinyConfig(), seed: int = 0):
     return model, opt, sched, Batches(x, y, batch_size=16, seed=seed)
 
 
-def train(ckpt_path, steps: int, *, ckpt_every: int = 5, hook=None, config: TinyConfig = TinyConfig()):
+def train(ckpt_path, steps: int, *, ckpt_every: int = 5, hook=None, config: TinyConfig | None = None):
     """Build a fresh run and fit it; `hook(step)` runs inside each step (to interrupt or crash it)."""
     model, opt, sched, data = make_run(config)
 
