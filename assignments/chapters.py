@@ -78,8 +78,11 @@ def check_calls(source: str) -> list[ast.Call]:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name) and node.func.id.startswith("check_")]
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("check_")
+    ]
 
 
 def is_solution(block: list[str]) -> bool:
@@ -137,8 +140,14 @@ def read_pieces(chapter: Path) -> tuple[list[Piece], list[Exercise]]:
                 first = text.splitlines()[0]
                 heading = EXERCISE_HEADING.match(first)
                 if heading:
-                    current = Exercise(chapter, heading["number"], heading["title"], heading["difficulty"],
-                                       int(heading["minutes"]), first.removeprefix("### "))
+                    current = Exercise(
+                        chapter,
+                        heading["number"],
+                        heading["title"],
+                        heading["difficulty"],
+                        int(heading["minutes"]),
+                        first.removeprefix("### "),
+                    )
                     exercises.append(current)
                 elif HEADING.match(first):
                     current = None

@@ -59,8 +59,10 @@ def table(root: Path = ROOT, page: Path = PAGE) -> str:
         name = chapter_title(chapter).replace("|", r"\|")
         for e in exercises_of(chapter):
             title = e.title.replace("|", r"\|")
-            lines.append(f"| [{e.number} {title}]({link}#{heading_anchor(e.heading)}) | {name} | "
-                         f"{e.difficulty} | {e.minutes} | {kind(e)} |")
+            lines.append(
+                f"| [{e.number} {title}]({link}#{heading_anchor(e.heading)}) | {name} | "
+                f"{e.difficulty} | {e.minutes} | {kind(e)} |"
+            )
             count[e.difficulty] += 1
             minutes[e.difficulty] += e.minutes
     total = ", ".join(f"{count[d]} {d} ({minutes[d] / 60:.1f} h)" for d in ("easy", "medium", "hard"))

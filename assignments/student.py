@@ -75,10 +75,10 @@ class _ToEnv(ast.NodeTransformer):
         return ast.Subscript(ast.Name("env", ast.Load()), ast.Constant(node.id), ast.Load())
 
     def generic_visit(self, node: ast.AST) -> ast.AST:
-        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
-                             ast.NamedExpr)):
-            raise ValueError(f"a check call may not define names ({ast.unparse(node)}); "
-                             "pass the student's objects by name")
+        if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)):
+            raise ValueError(
+                f"a check call may not define names ({ast.unparse(node)}); pass the student's objects by name"
+            )
         return super().generic_visit(node)
 
 
@@ -89,21 +89,25 @@ def otter_test_cell(exercise: Exercise, calls: list[ast.Call], hidden: bool) -> 
 
     unknown = [n for n in names if not hasattr(genai_checks, n)]
     if unknown:  # the grader imports checks from the library, so a student cannot redefine them
-        raise ValueError(f"{exercise.chapter.name}, exercise {exercise.number} calls {unknown}, which "
-                         "genai_checks does not export: put the check there.")
+        raise ValueError(
+            f"{exercise.chapter.name}, exercise {exercise.number} calls {unknown}, which "
+            "genai_checks does not export: put the check there."
+        )
     suffix = "_hidden" if hidden else ""
-    body = [f"def test_{exercise.name}{suffix}(env):",
-            f'    """Exercise {exercise.number}: the {"hidden " if hidden else ""}check of the chapter."""',
-            f"    from genai_checks import {', '.join(names)}"]
-    body += ["    " + ast.unparse(_ToEnv().visit(ast.parse(ast.unparse(call), mode="eval").body))
-             for call in calls]
+    body = [
+        f"def test_{exercise.name}{suffix}(env):",
+        f'    """Exercise {exercise.number}: the {"hidden " if hidden else ""}check of the chapter."""',
+        f"    from genai_checks import {', '.join(names)}",
+    ]
+    body += ["    " + ast.unparse(_ToEnv().visit(ast.parse(ast.unparse(call), mode="eval").body)) for call in calls]
     return nbformat.v4.new_code_cell(("# HIDDEN\n" if hidden else "") + "\n".join(body))
 
 
 def answer_cell() -> nbformat.NotebookNode:
     """Where a student writes the answer that a removed written solution gave (otter's wording)."""
-    return nbformat.v4.new_markdown_cell("_Type your answer here, replacing this text._",
-                                         metadata={"tags": ["otter_answer_cell"]})
+    return nbformat.v4.new_markdown_cell(
+        "_Type your answer here, replacing this text._", metadata={"tags": ["otter_answer_cell"]}
+    )
 
 
 def master_notebook(chapter: Path) -> tuple[nbformat.NotebookNode, list[Exercise]]:
@@ -177,8 +181,14 @@ def make_student_version(chapter: Path, out: Path) -> Made:
     zips = sorted((result / "autograder").glob("*-autograder_*.zip"))
     if zips:  # otter stamps the name with the time; a fixed name is easier to hand around
         grader = zips[-1].rename(result / "autograder" / f"{chapter.stem}-autograder.zip")
-    return Made(chapter.stem, result / "student" / f"{chapter.stem}.ipynb", grader, len(exercises),
-                sum(e.checked for e in exercises), time.perf_counter() - start)
+    return Made(
+        chapter.stem,
+        result / "student" / f"{chapter.stem}.ipynb",
+        grader,
+        len(exercises),
+        sum(e.checked for e in exercises),
+        time.perf_counter() - start,
+    )
 
 
 def _make(args: tuple[Path, Path]) -> Made:
@@ -198,19 +208,23 @@ def make_all(chapters: list[Path], out: Path, jobs: int) -> list[Made]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assignments", description=__doc__.splitlines()[0])
-    parser.add_argument("chapters", nargs="*", type=Path,
-                        help="chapter .md files (default: every book/<part>/<nn>_<topic>.md)")
+    parser.add_argument(
+        "chapters", nargs="*", type=Path, help="chapter .md files (default: every book/<part>/<nn>_<topic>.md)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
-                        help="chapters made at once (default: 2)")
+    parser.add_argument(
+        "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="chapters made at once (default: 2)"
+    )
     args = parser.parse_args(argv)
     chapters = [c.resolve() for c in args.chapters] or chapter_sources()
     start = time.perf_counter()
     made = make_all(chapters, args.out.resolve(), args.jobs)
     for m in made:
         grader = m.grader.relative_to(args.out.resolve()) if m.grader else "no checked exercise, no grader"
-        print(f"{m.chapter:28s} {m.exercises} exercises, {m.checked} checked  "
-              f"-> {m.student.relative_to(args.out.resolve())}, {grader}  ({m.seconds:.1f} s)")
+        print(
+            f"{m.chapter:28s} {m.exercises} exercises, {m.checked} checked  "
+            f"-> {m.student.relative_to(args.out.resolve())}, {grader}  ({m.seconds:.1f} s)"
+        )
     print(f"{len(made)} student versions in {args.out} ({time.perf_counter() - start:.0f} s)")
     return 0
 

@@ -26,15 +26,54 @@ from genai_lib.models.unet import UNet, UNetConfig
 # x̂_0 clipped to [-1, 1]). The chapter's standard budget uses 8x8 digits; here standard is 28x28 MNIST with a
 # small U-Net, about five minutes of 2 CPU cores. speed_steps are the DDIM step counts timed beside DDPM's T steps.
 CONFIGS = dict(
-    smoke=dict(base_channels=8, channel_mults=[1, 2], attention=False, T=50, steps=20, batch_size=32, lr=2e-3,
-               p_uncond=0.15, ema_decay=0.99, sample_steps=10, n_eval=100, n_speed=20, speed_steps=[5, 10],
-               clf_steps=200),
-    standard=dict(base_channels=16, channel_mults=[1, 2], attention=False, T=200, steps=700, batch_size=64,
-                  lr=2e-3, p_uncond=0.15, ema_decay=0.995, sample_steps=25, n_eval=500, n_speed=50,
-                  speed_steps=[10, 25, 50], clf_steps=1_000),
-    full=dict(base_channels=64, channel_mults=[1, 2, 2], attention=True, T=1000, steps=20_000, batch_size=128,
-              lr=2e-4, p_uncond=0.15, ema_decay=0.999, sample_steps=50, n_eval=10_000, n_speed=500,
-              speed_steps=[10, 25, 50], clf_steps=1_500),
+    smoke=dict(
+        base_channels=8,
+        channel_mults=[1, 2],
+        attention=False,
+        T=50,
+        steps=20,
+        batch_size=32,
+        lr=2e-3,
+        p_uncond=0.15,
+        ema_decay=0.99,
+        sample_steps=10,
+        n_eval=100,
+        n_speed=20,
+        speed_steps=[5, 10],
+        clf_steps=200,
+    ),
+    standard=dict(
+        base_channels=16,
+        channel_mults=[1, 2],
+        attention=False,
+        T=200,
+        steps=700,
+        batch_size=64,
+        lr=2e-3,
+        p_uncond=0.15,
+        ema_decay=0.995,
+        sample_steps=25,
+        n_eval=500,
+        n_speed=50,
+        speed_steps=[10, 25, 50],
+        clf_steps=1_000,
+    ),
+    full=dict(
+        base_channels=64,
+        channel_mults=[1, 2, 2],
+        attention=True,
+        T=1000,
+        steps=20_000,
+        batch_size=128,
+        lr=2e-4,
+        p_uncond=0.15,
+        ema_decay=0.999,
+        sample_steps=50,
+        n_eval=10_000,
+        n_speed=500,
+        speed_steps=[10, 25, 50],
+        clf_steps=1_500,
+    ),
 )
 TARGETS = {"conditional_accuracy_at_least": 0.95}  # DESIGN §7 / chapter 12, full budget
 
@@ -49,8 +88,13 @@ def run(budget: str, out_dir: Path, guidance: float = 2.0) -> dict:
     cfg = gl.config.Params(**CONFIGS[budget])
     session = gl.setup(seed=0)
     train, test = load_mnist("train"), load_mnist("test")
-    config = UNetConfig(image_shape=train.shape, base_channels=cfg.base_channels, channel_mults=cfg.channel_mults,
-                        attention=cfg.attention, n_classes=10)
+    config = UNetConfig(
+        image_shape=train.shape,
+        base_channels=cfg.base_channels,
+        channel_mults=cfg.channel_mults,
+        attention=cfg.attention,
+        n_classes=10,
+    )
     schedule = NoiseSchedule(num_timesteps=cfg.T, kind="cosine")
     torch.manual_seed(0)
     net = UNet(config)
@@ -59,24 +103,38 @@ def run(budget: str, out_dir: Path, guidance: float = 2.0) -> dict:
     step = diffusion_step(net, schedule, p_uncond=cfg.p_uncond, ema=ema)  # labels dropped to net.null_cond
 
     start = time.perf_counter()
-    history = gl.fit(step, models={"model": net, "ema": ema}, optimizers=optimizer,
-                     data=Batches(train.x * 2 - 1, train.y, batch_size=cfg.batch_size, seed=0),
-                     config=gl.TrainConfig(steps=cfg.steps, log_every=max(1, cfg.steps // 40), progress=False))
+    history = gl.fit(
+        step,
+        models={"model": net, "ema": ema},
+        optimizers=optimizer,
+        data=Batches(train.x * 2 - 1, train.y, batch_size=cfg.batch_size, seed=0),
+        config=gl.TrainConfig(steps=cfg.steps, log_every=max(1, cfg.steps // 40), progress=False),
+    )
     train_seconds = time.perf_counter() - start
 
     def draw(labels, sampler, steps, generator):
         """Guided samples in [0, 1] and the seconds they took."""
         _sync(session.device)
         t0 = time.perf_counter()
-        x0 = sample_diffusion(ema, schedule, (len(labels), *train.shape), cond=labels, guidance_scale=guidance,
-                              null_cond=net.null_cond, sampler=sampler, num_inference_steps=steps, clip_sample=1.0,
-                              generator=generator)
+        x0 = sample_diffusion(
+            ema,
+            schedule,
+            (len(labels), *train.shape),
+            cond=labels,
+            guidance_scale=guidance,
+            null_cond=net.null_cond,
+            sampler=sampler,
+            num_inference_steps=steps,
+            clip_sample=1.0,
+            generator=generator,
+        )
         _sync(session.device)
         return ((x0.cpu() + 1) / 2).clamp(0, 1), time.perf_counter() - t0
 
     # Quality: n_eval guided DDIM samples, 1/10 of each class, beside the floor and ceilings at the same N.
-    classifier, reference, labels, candidates, g = mnist_measuring_stick(train, test, n_eval=cfg.n_eval,
-                                                                         clf_steps=cfg.clf_steps, device=session.device)
+    classifier, reference, labels, candidates, g = mnist_measuring_stick(
+        train, test, n_eval=cfg.n_eval, clf_steps=cfg.clf_steps, device=session.device
+    )
     n = len(labels)
     images, sample_seconds = draw(labels, "ddim", cfg.sample_steps, g)
     candidates["model"] = (images, labels)
@@ -90,10 +148,14 @@ def run(budget: str, out_dir: Path, guidance: float = 2.0) -> dict:
     for sampler, steps in [("ddpm", cfg.T)] + [("ddim", s) for s in cfg.speed_steps]:
         x, seconds = draw(speed_labels, sampler, steps, torch.Generator().manual_seed(1))
         acc = (embed(classifier, x, logits=True).argmax(1).cpu() == speed_labels).float().mean().item()
-        speed[f"{sampler}_{steps}"] = {"sampler": sampler, "steps": steps, "n": len(speed_labels),
-                                       "seconds": round(seconds, 3),
-                                       "samples_per_second": round(len(speed_labels) / seconds, 2),
-                                       "conditional_accuracy": round(acc, 4)}
+        speed[f"{sampler}_{steps}"] = {
+            "sampler": sampler,
+            "steps": steps,
+            "n": len(speed_labels),
+            "seconds": round(seconds, 3),
+            "samples_per_second": round(len(speed_labels) / seconds, 2),
+            "conditional_accuracy": round(acc, 4),
+        }
     ddpm = speed[f"ddpm_{cfg.T}"]["samples_per_second"]
     for row in speed.values():
         row["speedup_over_ddpm"] = round(row["samples_per_second"] / ddpm, 2)

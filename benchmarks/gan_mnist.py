@@ -29,10 +29,12 @@ from genai_lib.models.gan import (
 # standard budget (a script need not fit in a notebook's few minutes).
 CONFIGS = dict(
     smoke=dict(steps=30, batch_size=32, width=16, latent_dim=64, lr=2e-4, loss="hinge", n_eval=200, clf_steps=200),
-    standard=dict(steps=2_000, batch_size=64, width=32, latent_dim=64, lr=2e-4, loss="hinge", n_eval=1_000,
-                  clf_steps=1_500),
-    full=dict(steps=20_000, batch_size=128, width=64, latent_dim=64, lr=2e-4, loss="hinge", n_eval=10_000,
-              clf_steps=1_500),
+    standard=dict(
+        steps=2_000, batch_size=64, width=32, latent_dim=64, lr=2e-4, loss="hinge", n_eval=1_000, clf_steps=1_500
+    ),
+    full=dict(
+        steps=20_000, batch_size=128, width=64, latent_dim=64, lr=2e-4, loss="hinge", n_eval=10_000, clf_steps=1_500
+    ),
 )
 TARGETS = {"conditional_accuracy_at_least": 0.95, "fd_over_floor_at_most": 3.0}  # DESIGN §7, full budget
 
@@ -47,16 +49,23 @@ def run(budget: str, out_dir: Path) -> dict:
     G, D = Generator(config), Discriminator(config)
     init_dcgan_weights(G)
     init_dcgan_weights(D)
-    optimizers = {"D": torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.999)),
-                  "G": torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(0.5, 0.999))}
+    optimizers = {
+        "D": torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.999)),
+        "G": torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(0.5, 0.999)),
+    }
     start = time.perf_counter()
-    history = gl.fit(gan_step(G, D, loss=cfg.loss), models={"G": G, "D": D}, optimizers=optimizers,
-                     data=Batches(to_gan_range(train.x), train.y, batch_size=cfg.batch_size, seed=0),
-                     config=gl.TrainConfig(steps=cfg.steps, log_every=100, grad_clip=None, progress=False))
+    history = gl.fit(
+        gan_step(G, D, loss=cfg.loss),
+        models={"G": G, "D": D},
+        optimizers=optimizers,
+        data=Batches(to_gan_range(train.x), train.y, batch_size=cfg.batch_size, seed=0),
+        config=gl.TrainConfig(steps=cfg.steps, log_every=100, grad_clip=None, progress=False),
+    )
     train_seconds = time.perf_counter() - start
 
-    classifier, reference, labels, candidates, g = mnist_measuring_stick(train, test, n_eval=cfg.n_eval,
-                                                                         clf_steps=cfg.clf_steps, device=session.device)
+    classifier, reference, labels, candidates, g = mnist_measuring_stick(
+        train, test, n_eval=cfg.n_eval, clf_steps=cfg.clf_steps, device=session.device
+    )
     n = len(labels)
     candidates["model"] = (from_gan_range(G.sample(n, y=labels, generator=g)).cpu(), labels)
     rows = {r["name"]: r for r in sq.measure(classifier, reference, candidates)}
@@ -80,8 +89,10 @@ def run(budget: str, out_dir: Path) -> dict:
         "final_d_loss": round(history.last("d_loss"), 4),
         "final_g_loss": round(history.last("g_loss"), 4),
         "targets_full_budget": TARGETS,
-        "targets_met": {"conditional_accuracy": model["accuracy"] >= TARGETS["conditional_accuracy_at_least"],
-                        "fd_over_floor": ratio <= TARGETS["fd_over_floor_at_most"]},
+        "targets_met": {
+            "conditional_accuracy": model["accuracy"] >= TARGETS["conditional_accuracy_at_least"],
+            "fd_over_floor": ratio <= TARGETS["fd_over_floor_at_most"],
+        },
         "table": sq.format_table(list(rows.values())).splitlines(),
     }
     save_result(result, out_dir, f"gan_mnist-{budget}-{session.device.type}")

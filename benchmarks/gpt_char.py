@@ -34,28 +34,80 @@ from genai_lib.models.gpt import GPT, GPTConfig, evaluate_loss, lm_step
 
 # nanoGPT's two character-level runs. warmup_iters=100 comes from its config file, which both runs load.
 CONFIGS = {
-    "nanogpt-cpu": dict(n_layer=4, n_head=4, n_embd=128, block_size=64, batch_size=12, dropout=0.0, bias=False,
-                        max_iters=2000, lr=1e-3, min_lr=1e-4, warmup_iters=100, lr_decay_iters=2000,
-                        beta1=0.9, beta2=0.99, weight_decay=0.1, grad_clip=1.0, eval_iters=20,
-                        precise_eval_iters=200, compile=False),
-    "shakespeare-char": dict(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=64, dropout=0.2,
-                             bias=False, max_iters=5000, lr=1e-3, min_lr=1e-4, warmup_iters=100,
-                             lr_decay_iters=5000, beta1=0.9, beta2=0.99, weight_decay=0.1, grad_clip=1.0,
-                             eval_iters=200, precise_eval_iters=200, compile=True),
+    "nanogpt-cpu": dict(
+        n_layer=4,
+        n_head=4,
+        n_embd=128,
+        block_size=64,
+        batch_size=12,
+        dropout=0.0,
+        bias=False,
+        max_iters=2000,
+        lr=1e-3,
+        min_lr=1e-4,
+        warmup_iters=100,
+        lr_decay_iters=2000,
+        beta1=0.9,
+        beta2=0.99,
+        weight_decay=0.1,
+        grad_clip=1.0,
+        eval_iters=20,
+        precise_eval_iters=200,
+        compile=False,
+    ),
+    "shakespeare-char": dict(
+        n_layer=6,
+        n_head=6,
+        n_embd=384,
+        block_size=256,
+        batch_size=64,
+        dropout=0.2,
+        bias=False,
+        max_iters=5000,
+        lr=1e-3,
+        min_lr=1e-4,
+        warmup_iters=100,
+        lr_decay_iters=5000,
+        beta1=0.9,
+        beta2=0.99,
+        weight_decay=0.1,
+        grad_clip=1.0,
+        eval_iters=200,
+        precise_eval_iters=200,
+        compile=True,
+    ),
 }
 # What each budget changes. smoke: a few steps of a tiny model, so the test suite runs it in seconds.
-SMOKE = dict(n_layer=2, n_head=2, n_embd=32, block_size=32, batch_size=4, max_iters=20, warmup_iters=2,
-             lr_decay_iters=20, eval_iters=2, precise_eval_iters=4, compile=False)
+SMOKE = dict(
+    n_layer=2,
+    n_head=2,
+    n_embd=32,
+    block_size=32,
+    batch_size=4,
+    max_iters=20,
+    warmup_iters=2,
+    lr_decay_iters=20,
+    eval_iters=2,
+    precise_eval_iters=4,
+    compile=False,
+)
 BUDGETS = {
     "nanogpt-cpu": dict(smoke=SMOKE, standard={}, full={}),  # the published CPU run is short: standard = full
-    "shakespeare-char": dict(smoke=SMOKE, standard=dict(max_iters=500, warmup_iters=10, lr_decay_iters=500),
-                             full={}),
+    "shakespeare-char": dict(smoke=SMOKE, standard=dict(max_iters=500, warmup_iters=10, lr_decay_iters=500), full={}),
 }
 PUBLISHED_VAL_LOSS = {"nanogpt-cpu": 1.88, "shakespeare-char": 1.4697}
 # Dense bf16 peak FLOP/s by GPU name (vendor data sheets), for MFU; --peak-flops overrides.
-PEAK_BF16_FLOPS = {"H100 80GB HBM3": 989e12, "H100 SXM": 989e12, "H200": 989e12, "H100 PCIe": 756e12,
-                   "H100 NVL": 835e12, "A100": 312e12, "L4": 121e12, "A10G": 70e12}
-EVAL_SEED = 1234      # the validation batches: the same ones for both models
+PEAK_BF16_FLOPS = {
+    "H100 80GB HBM3": 989e12,
+    "H100 SXM": 989e12,
+    "H200": 989e12,
+    "H100 PCIe": 756e12,
+    "H100 NVL": 835e12,
+    "A100": 312e12,
+    "L4": 121e12,
+    "A10G": 70e12,
+}
+EVAL_SEED = 1234  # the validation batches: the same ones for both models
 
 
 def lr_at(it: int, c) -> float:
@@ -70,11 +122,13 @@ def lr_at(it: int, c) -> float:
 
 def adamw(model: nn.Module, c, device: torch.device) -> torch.optim.AdamW:
     """genai_lib's AdamW (decay on matrices only) with this config's settings; fused kernels on CUDA."""
-    return optim.adamw(model, lr=c.lr, weight_decay=c.weight_decay, betas=(c.beta1, c.beta2),
-                       fused=device.type == "cuda")
+    return optim.adamw(
+        model, lr=c.lr, weight_decay=c.weight_decay, betas=(c.beta1, c.beta2), fused=device.type == "cuda"
+    )
 
 
 # ----- the plain-PyTorch reference: the same architecture, written out in one screen ------------------------
+
 
 class RefBlock(nn.Module):
     def __init__(self, c, n_embd: int) -> None:
@@ -91,8 +145,9 @@ class RefBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
         heads = self.qkv(self.ln1(x)).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)
-        a = F.scaled_dot_product_attention(heads[0], heads[1], heads[2], is_causal=True,
-                                           dropout_p=self.p if self.training else 0.0)
+        a = F.scaled_dot_product_attention(
+            heads[0], heads[1], heads[2], is_causal=True, dropout_p=self.p if self.training else 0.0
+        )
         x = x + self.drop(self.out(a.transpose(1, 2).reshape(B, T, C)))
         return x + self.drop(self.down(F.gelu(self.up(self.ln2(x)))))
 
@@ -121,8 +176,14 @@ class RefGPT(nn.Module):
         """Take genai_lib GPT's weights, so both runs start from the same point."""
         self.wte.weight.copy_(gpt.tok_emb.weight)
         self.wpe.weight.copy_(gpt.pos_emb.weight)
-        pairs = [("ln_1", "ln1"), ("attn.qkv", "qkv"), ("attn.proj", "out"), ("ln_2", "ln2"), ("mlp.fc", "up"),
-                 ("mlp.proj", "down")]
+        pairs = [
+            ("ln_1", "ln1"),
+            ("attn.qkv", "qkv"),
+            ("attn.proj", "out"),
+            ("ln_2", "ln2"),
+            ("mlp.fc", "up"),
+            ("mlp.proj", "down"),
+        ]
         for ours, ref in zip(gpt.blocks, self.blocks, strict=True):
             for a, b in pairs:
                 src, dst = ours.get_submodule(a), ref.get_submodule(b)
@@ -147,8 +208,8 @@ class RefTrainer:
     def get_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         T = self.c.block_size
         starts = torch.randint(len(self.train) - T, (self.c.batch_size,), generator=self.gen).tolist()
-        x = torch.stack([self.train[i:i + T] for i in starts])
-        y = torch.stack([self.train[i + 1:i + 1 + T] for i in starts])
+        x = torch.stack([self.train[i : i + T] for i in starts])
+        y = torch.stack([self.train[i + 1 : i + 1 + T] for i in starts])
         return x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
 
     def run(self, n: int) -> None:
@@ -171,6 +232,7 @@ class RefTrainer:
 
 # ----- the benchmark ---------------------------------------------------------------------------------------------
 
+
 def config_for(name: str, budget: str) -> gl.config.Params:
     if name not in CONFIGS:
         raise ValueError(f"Unknown config {name!r}; choose one of {', '.join(CONFIGS)}.")
@@ -184,9 +246,18 @@ def peak_flops_for(device: torch.device) -> float | None:
     return next((v for k, v in PEAK_BF16_FLOPS.items() if k in name), None)
 
 
-def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chunk: int = 50,
-        corpus: str = "tinyshakespeare", peak_flops: float | None = None, seed: int = 0,
-        init_std: float | None = None) -> dict:
+def run(
+    config: str,
+    budget: str,
+    out_dir: Path,
+    *,
+    reference: bool = True,
+    chunk: int = 50,
+    corpus: str = "tinyshakespeare",
+    peak_flops: float | None = None,
+    seed: int = 0,
+    init_std: float | None = None,
+) -> dict:
     """Train `config` at `budget` with genai_lib (and the reference, alternating chunks of `chunk` iterations)."""
     c = config_for(config, budget)
     session = gl.setup(seed=seed)
@@ -196,13 +267,25 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
     tok = CharTokenizer.from_text(text)
     data = torch.tensor(tok.encode(text), dtype=torch.long)
     train, val = train_val_split(data, 0.1)  # nanoGPT: the first 90% for training, the last 10% for validation
-    print(f"{config} / {budget}: {len(train):,} training and {len(val):,} validation characters, "
-          f"vocabulary {tok.vocab_size}; {c.max_iters} iterations of {c.batch_size} x {c.block_size} tokens on "
-          f"{describe(dev)} in {precision.name}{' with torch.compile' if c.compile and dev.type == 'cuda' else ''}",
-          flush=True)
+    print(
+        f"{config} / {budget}: {len(train):,} training and {len(val):,} validation characters, "
+        f"vocabulary {tok.vocab_size}; {c.max_iters} iterations of {c.batch_size} x {c.block_size} tokens on "
+        f"{describe(dev)} in {precision.name}{' with torch.compile' if c.compile and dev.type == 'cuda' else ''}",
+        flush=True,
+    )
 
-    ours = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=c.block_size, n_layer=c.n_layer, n_head=c.n_head,
-                         n_embd=c.n_embd, dropout=c.dropout, bias=c.bias, init_std=init_std)).to(dev)
+    ours = GPT(
+        GPTConfig(
+            vocab_size=tok.vocab_size,
+            block_size=c.block_size,
+            n_layer=c.n_layer,
+            n_head=c.n_head,
+            n_embd=c.n_embd,
+            dropout=c.dropout,
+            bias=c.bias,
+            init_std=init_std,
+        )
+    ).to(dev)
     use_compile = bool(c.compile) and dev.type == "cuda"
     model = maybe_compile(ours, use_compile)
     optimizer = adamw(ours, c, dev)
@@ -243,9 +326,16 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
             t = time.perf_counter()
             if who == "ours":
                 with contextlib.redirect_stdout(io.StringIO()):  # fit's summary line, once per chunk: noise here
-                    history = gl.fit(step, models=model, optimizers=optimizer, schedulers=scheduler, data=batches,
-                                     config=gl.TrainConfig(steps=n, grad_clip=c.grad_clip, log_every=n,
-                                                           progress=False, device=str(dev)))
+                    history = gl.fit(
+                        step,
+                        models=model,
+                        optimizers=optimizer,
+                        schedulers=scheduler,
+                        data=batches,
+                        config=gl.TrainConfig(
+                            steps=n, grad_clip=c.grad_clip, log_every=n, progress=False, device=str(dev)
+                        ),
+                    )
                 train_loss = history.last("loss")
             else:
                 ref_trainer.run(n)
@@ -257,8 +347,11 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
         done, k = done + n, k + 1
         rates = "  ".join(f"{who} {losses[who][-1]:.4f} ({sum(times[who]):.1f} s)" for who in times if times[who])
         tps = n * c.batch_size * c.block_size / times["ours"][-1]
-        print(f"iter {done:>5}/{c.max_iters}  mean train loss of the chunk (time so far)  {rates}  |  ours "
-              f"{tps:,.0f} tokens/s  load {loads[-1]:.2f}", flush=True)
+        print(
+            f"iter {done:>5}/{c.max_iters}  mean train loss of the chunk (time so far)  {rates}  |  ours "
+            f"{tps:,.0f} tokens/s  load {loads[-1]:.2f}",
+            flush=True,
+        )
 
     def val_losses(m: nn.Module) -> dict:
         """nanoGPT's protocol (the mean over eval_iters random validation batches), repeated on fresh batches up
@@ -267,9 +360,11 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
         n = max(1, c.precise_eval_iters // c.eval_iters)
         with autocast(dev, precision):
             groups = [evaluate_loss(m, batches, c.eval_iters) for _ in range(n)]
-        return {f"val_loss_{c.eval_iters}_batches": round(groups[0], 4),
-                f"val_loss_{n * c.eval_iters}_batches": round(sum(groups) / n, 4),
-                f"val_loss_{c.eval_iters}_batches_range_over_{n}_draws": [round(min(groups), 4), round(max(groups), 4)]}
+        return {
+            f"val_loss_{c.eval_iters}_batches": round(groups[0], 4),
+            f"val_loss_{n * c.eval_iters}_batches": round(sum(groups) / n, 4),
+            f"val_loss_{c.eval_iters}_batches_range_over_{n}_draws": [round(min(groups), 4), round(max(groups), 4)],
+        }
 
     tokens = c.max_iters * c.batch_size * c.block_size
     seconds = sum(times["ours"])
@@ -305,11 +400,15 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
         **ours_losses,
         # nanoGPT's number after the same iterations, on its protocol (eval_iters random validation batches)
         "published_val_loss": published,
-        "meets_published_val_loss": None if published is None else ours_losses[f"val_loss_{c.eval_iters}_batches"]
-        <= published,
+        "meets_published_val_loss": None
+        if published is None
+        else ours_losses[f"val_loss_{c.eval_iters}_batches"] <= published,
         "train_loss_per_chunk": losses["ours"],
-        "load_average_1min": {"mean": round(sum(loads) / len(loads), 2), "min": round(min(loads), 2),
-                              "max": round(max(loads), 2)},
+        "load_average_1min": {
+            "mean": round(sum(loads) / len(loads), 2),
+            "min": round(min(loads), 2),
+            "max": round(max(loads), 2),
+        },
     }
     if ref_trainer is not None:
         ref_seconds = sum(times["reference"])
@@ -326,8 +425,11 @@ def run(config: str, budget: str, out_dir: Path, *, reference: bool = True, chun
         result["time_ratio_median_of_chunks"] = round(statistics.median(ratios), 3)
         result["chunk_seconds"] = {who: [round(t, 3) for t in ts] for who, ts in times.items()}
     result["wall_seconds"] = round(time.perf_counter() - start, 2)
-    shown = {k: ({kk: vv for kk, vv in v.items() if "chunk" not in kk} if k == "reference" else v)
-             for k, v in result.items() if "chunk" not in k}
+    shown = {
+        k: ({kk: vv for kk, vv in v.items() if "chunk" not in kk} if k == "reference" else v)
+        for k, v in result.items()
+        if "chunk" not in k
+    }
     name = f"gpt_char-{config}-{budget}-{dev.type}{f'-seed{seed}' if seed else ''}"
     save_result(result, out_dir, name + (f"-init{init_std:g}" if init_std is not None else ""), shown=shown)
     return result
@@ -340,8 +442,20 @@ if __name__ == "__main__":
     parser.add_argument("--chunk", type=int, default=50, help="iterations per turn when alternating the two runs")
     parser.add_argument("--peak-flops", type=float, default=None, help="the GPU's dense bf16 peak FLOP/s, for MFU")
     parser.add_argument("--seed", type=int, default=0, help="initial weights and training batches")
-    parser.add_argument("--init-std", type=float, default=None,
-                        help="σ of the initial weights (default: genai_lib's 1/sqrt(3C); 0.02 is nanoGPT's)")
+    parser.add_argument(
+        "--init-std",
+        type=float,
+        default=None,
+        help="σ of the initial weights (default: genai_lib's 1/sqrt(3C); 0.02 is nanoGPT's)",
+    )
     args = parser.parse_args()
-    run(args.config, args.budget or gl.get_budget(), args.out, reference=not args.no_reference, chunk=args.chunk,
-        peak_flops=args.peak_flops, seed=args.seed, init_std=args.init_std)
+    run(
+        args.config,
+        args.budget or gl.get_budget(),
+        args.out,
+        reference=not args.no_reference,
+        chunk=args.chunk,
+        peak_flops=args.peak_flops,
+        seed=args.seed,
+        init_std=args.init_std,
+    )

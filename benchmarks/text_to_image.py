@@ -62,52 +62,76 @@ def run(budget: str, out_dir: Path, guidance_latent: float = 3.0, guidance_ar: f
 
     # The measuring stick: the judge on real images (ceiling) and real-vs-real Fréchet distances (floor).
     n_ref = min(len(data["train"]), max(n, 2))
-    reference = {"test": judge.features(data["train"].images[:n_ref]),
-                 "heldout": judge.features(load_captioned(tcfg.dataset, "heldout", n_ref, seed=tcfg.seed + 1).images)}
+    reference = {
+        "test": judge.features(data["train"].images[:n_ref]),
+        "heldout": judge.features(load_captioned(tcfg.dataset, "heldout", n_ref, seed=tcfg.seed + 1).images),
+    }
     ceiling, floor = {}, {}
     for split in ("test", "heldout"):
         d = data[split]
         ceiling[split] = caption_accuracy(judge.predict(d.images[:n]), {a: v[:n] for a, v in d.labels.items()})
         floor[split] = frechet_distance(judge.features(d.images[:n]), reference[split])
 
-    models = {"latent_diffusion": (latent, latent_hist, tcfg.diffusion_steps,
-                                   dict(guidance_scale=guidance_latent, sampler="ddpm",
-                                        num_inference_steps=ev["sample_steps"])),
-              "autoregressive": (ar, ar_hist, tcfg.ar_steps, dict(guidance_scale=guidance_ar))}
+    models = {
+        "latent_diffusion": (
+            latent,
+            latent_hist,
+            tcfg.diffusion_steps,
+            dict(guidance_scale=guidance_latent, sampler="ddpm", num_inference_steps=ev["sample_steps"]),
+        ),
+        "autoregressive": (ar, ar_hist, tcfg.ar_steps, dict(guidance_scale=guidance_ar)),
+    }
     per_model = {}
     for name, (model, history, steps, kwargs) in models.items():
         model.to(session.device)
         model.generate(data["test"].captions[:2], generator=torch.Generator().manual_seed(1), **kwargs)  # warm-up
-        row = {"parameters": sum(p.numel() for p in model.parameters()),
-               "train_seconds_per_step": round(history.seconds / max(1, steps), 4), "generate_kwargs": kwargs}
+        row = {
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "train_seconds_per_step": round(history.seconds / max(1, steps), 4),
+            "generate_kwargs": kwargs,
+        }
         for split, label in (("test", "seen"), ("heldout", "heldout")):
             _sync(session.device)
             r = t2i.evaluate(model, judge, data[split], n=n, **kwargs)
             _sync(session.device)
             fd = frechet_distance(judge.features(r["images"]), reference[split])
             interval = wilson_interval(round(r["exact"] * n), n)
-            row[label] = {**{a: round(r[a], 4) for a in data[split].grammar.attributes},
-                          "exact": round(r["exact"], 4), "exact_wilson_95": [round(b, 4) for b in interval],
-                          "frechet_distance": round(fd, 3), "fd_over_floor": round(fd / floor[split], 3),
-                          "samples_per_second": round(r["samples_per_s"], 2)}
+            row[label] = {
+                **{a: round(r[a], 4) for a in data[split].grammar.attributes},
+                "exact": round(r["exact"], 4),
+                "exact_wilson_95": [round(b, 4) for b in interval],
+                "frechet_distance": round(fd, 3),
+                "fd_over_floor": round(fd / floor[split], 3),
+                "samples_per_second": round(r["samples_per_s"], 2),
+            }
         per_model[name] = row
 
     best = max(per_model, key=lambda m: per_model[m]["seen"]["exact"] + per_model[m]["heldout"]["exact"])
     source = SimpleNamespace(source=f"{tcfg.dataset} (generated; train seed {tcfg.seed}, {tcfg.n_train} images)")
     result = {
-        **header("text_to_image", budget, session, source, gl.config.Params(**json.loads(json.dumps({**asdict(tcfg), **ev}))),
-                 start=start, train_seconds=train_seconds),
+        **header(
+            "text_to_image",
+            budget,
+            session,
+            source,
+            gl.config.Params(**json.loads(json.dumps({**asdict(tcfg), **ev}))),
+            start=start,
+            train_seconds=train_seconds,
+        ),
         "guidance_scale": {"latent_diffusion": guidance_latent, "autoregressive": guidance_ar},
         "n_prompts_per_split": n,
         "judge": "attribute_classifier: trained on real images of all combinations, seed of its own",
-        "judge_on_real_images": {("seen" if s == "test" else s): {k: round(v, 4) for k, v in c.items()}
-                                 for s, c in ceiling.items()},
+        "judge_on_real_images": {
+            ("seen" if s == "test" else s): {k: round(v, 4) for k, v in c.items()} for s, c in ceiling.items()
+        },
         "fd_floor_real_vs_real": {("seen" if s == "test" else s): round(v, 3) for s, v in floor.items()},
         "models": per_model,
         "better_model": best,
         "targets_full_budget": TARGETS,
-        "targets_met": {"exact_seen": per_model[best]["seen"]["exact"] >= TARGETS["exact_seen_at_least"],
-                        "exact_heldout": per_model[best]["heldout"]["exact"] >= TARGETS["exact_heldout_at_least"]},
+        "targets_met": {
+            "exact_seen": per_model[best]["seen"]["exact"] >= TARGETS["exact_seen_at_least"],
+            "exact_heldout": per_model[best]["heldout"]["exact"] >= TARGETS["exact_heldout_at_least"],
+        },
     }
     save_result(result, out_dir, f"text_to_image-{budget}-{session.device.type}")
     return result
@@ -115,8 +139,9 @@ def run(budget: str, out_dir: Path, guidance_latent: float = 3.0, guidance_ar: f
 
 if __name__ == "__main__":
     p = parser(__doc__)
-    p.add_argument("--guidance-latent", type=float, default=3.0, help="guidance scale of the diffusion model (3.0, "
-                   "chapter 13's)")
+    p.add_argument(
+        "--guidance-latent", type=float, default=3.0, help="guidance scale of the diffusion model (3.0, chapter 13's)"
+    )
     p.add_argument("--guidance-ar", type=float, default=2.0, help="guidance scale of the AR model (2.0, chapter 14's)")
     args = p.parse_args()
     run(args.budget or gl.get_budget(), args.out, guidance_latent=args.guidance_latent, guidance_ar=args.guidance_ar)

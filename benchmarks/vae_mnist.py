@@ -15,10 +15,12 @@ from genai_lib.models.vae import VAE, VAEConfig, vae_step
 
 CONFIGS = dict(
     smoke=dict(steps=60, batch_size=128, latent_dim=16, hidden=256, architecture="mlp", lr=1e-3, k=10, n_test=200),
-    standard=dict(steps=4_000, batch_size=128, latent_dim=32, hidden=512, architecture="mlp", lr=1e-3, k=100,
-                  n_test=1_000),
-    full=dict(steps=100_000, batch_size=128, latent_dim=32, hidden=512, architecture="mlp", lr=1e-3, k=1_000,
-              n_test=10_000),
+    standard=dict(
+        steps=4_000, batch_size=128, latent_dim=32, hidden=512, architecture="mlp", lr=1e-3, k=100, n_test=1_000
+    ),
+    full=dict(
+        steps=100_000, batch_size=128, latent_dim=32, hidden=512, architecture="mlp", lr=1e-3, k=1_000, n_test=10_000
+    ),
 )
 
 
@@ -28,8 +30,9 @@ def run(budget: str, out_dir: Path) -> dict:
     session = gl.setup(seed=0)
     train, test = load_mnist("train"), load_mnist("test")
     x_test = torch.bernoulli(test.x[: cfg.n_test], generator=torch.Generator().manual_seed(0))
-    model = VAE(VAEConfig(image_shape=(1, 28, 28), latent_dim=cfg.latent_dim, hidden=cfg.hidden,
-                          architecture=cfg.architecture))
+    model = VAE(
+        VAEConfig(image_shape=(1, 28, 28), latent_dim=cfg.latent_dim, hidden=cfg.hidden, architecture=cfg.architecture)
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     elbo_step = vae_step(model)
@@ -38,8 +41,13 @@ def run(budget: str, out_dir: Path) -> dict:
         return elbo_step(torch.bernoulli(x), ctx)  # a fresh binarisation every time: less overfitting
 
     start = time.perf_counter()
-    gl.fit(step, models=model, optimizers=optimizer, data=Batches(train.x, batch_size=cfg.batch_size, seed=0),
-           config=gl.TrainConfig(steps=cfg.steps, log_every=100, progress=False))
+    gl.fit(
+        step,
+        models=model,
+        optimizers=optimizer,
+        data=Batches(train.x, batch_size=cfg.batch_size, seed=0),
+        config=gl.TrainConfig(steps=cfg.steps, log_every=100, progress=False),
+    )
     train_seconds = time.perf_counter() - start
 
     model.eval()

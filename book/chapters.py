@@ -77,7 +77,7 @@ def _scalar(value: str) -> str:
     if value[:1] in ("'", '"'):
         quote = value[0]
         end = value.find(quote, 1)
-        while quote == "'" and end != -1 and value[end + 1:end + 2] == "'":  # '' is an escaped '
+        while quote == "'" and end != -1 and value[end + 1 : end + 2] == "'":  # '' is an escaped '
             end = value.find(quote, end + 2)
         if end == -1:
             raise TocError(f"{TOC}: the quote in {value!r} is never closed.")
@@ -103,12 +103,16 @@ def toc_entries(root: Path = ROOT) -> list[tuple[str, str]]:
             continue
         match = TOC_LINE.match(line)
         if not match:
-            raise TocError(f"{TOC}, line {number}: cannot read {line.strip()!r}. Write one `key: value` "
-                           "per line (`- file: book/part1/02_gan_game`), as the other entries are.")
+            raise TocError(
+                f"{TOC}, line {number}: cannot read {line.strip()!r}. Write one `key: value` "
+                "per line (`- file: book/part1/02_gan_game`), as the other entries are."
+            )
         key, value = match["key"], _scalar(match["value"])
         if key == "glob":
-            raise TocError(f"{TOC}, line {number}: `glob: {value}`. List each page with its own "
-                           "`- file:` entry, so that the order of the book is written down.")
+            raise TocError(
+                f"{TOC}, line {number}: `glob: {value}`. List each page with its own "
+                "`- file:` entry, so that the order of the book is written down."
+            )
         if key == "caption":
             part = value
         elif key in ("root", "file"):
@@ -134,8 +138,9 @@ def pages(root: Path = ROOT) -> list[Page]:
     missing = [docname for _, docname in entries if not (root / f"{docname}.md").is_file()]
     if missing:
         raise TocError("\n".join(_missing_message(docname) for docname in missing))
-    return [Page(docname, root / f"{docname}.md", part, _kind(docname, root / f"{docname}.md"))
-            for part, docname in entries]
+    return [
+        Page(docname, root / f"{docname}.md", part, _kind(docname, root / f"{docname}.md")) for part, docname in entries
+    ]
 
 
 def notebooks(root: Path = ROOT) -> list[Page]:
@@ -164,13 +169,17 @@ def unlisted_notebooks(root: Path = ROOT, listed: set[str] | None = None) -> lis
         if docname in listed:
             continue
         if path.suffix == ".md" and is_notebook(path):
-            messages.append(f"{relative.as_posix()} is a MyST notebook that {TOC} does not list, so it is "
-                            f"neither in the book nor run by `make test`: add `- file: {docname}` to {TOC} "
-                            "where it belongs in the book (or delete the file).")
+            messages.append(
+                f"{relative.as_posix()} is a MyST notebook that {TOC} does not list, so it is "
+                f"neither in the book nor run by `make test`: add `- file: {docname}` to {TOC} "
+                "where it belongs in the book (or delete the file)."
+            )
         elif path.suffix == ".ipynb" and not path.with_suffix(".md").exists():
-            messages.append(f"{relative.as_posix()} has no MyST twin {relative.with_suffix('.md').as_posix()}: "
-                            f"pair it (`jupytext --set-formats ipynb,md:myst {relative.as_posix()}`) and add "
-                            f"`- file: {docname}` to {TOC}, or delete it.")
+            messages.append(
+                f"{relative.as_posix()} has no MyST twin {relative.with_suffix('.md').as_posix()}: "
+                f"pair it (`jupytext --set-formats ipynb,md:myst {relative.as_posix()}`) and add "
+                f"`- file: {docname}` to {TOC}, or delete it."
+            )
     return messages
 
 

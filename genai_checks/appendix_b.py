@@ -14,12 +14,16 @@ __all__ = ["check_combine_shard_gradients", "check_amdahl_speedup"]
 
 # ----- Exercise B.1: the global-batch gradient from shards of unequal size --------------------------------
 
+
 def shard_cases() -> list[tuple[str, torch.Tensor, list[int]]]:
     """(description, shard gradients (K, P), shard sizes [n_1, ..., n_K])."""
     g = torch.Generator().manual_seed(0)
     return [
-        ("3 shards of sizes [4, 2, 2] of a 5-parameter model", torch.randn(3, 5, generator=g, dtype=torch.float64),
-         [4, 2, 2]),
+        (
+            "3 shards of sizes [4, 2, 2] of a 5-parameter model",
+            torch.randn(3, 5, generator=g, dtype=torch.float64),
+            [4, 2, 2],
+        ),
         ("2 shards of sizes [7, 1]", torch.randn(2, 3, generator=g, dtype=torch.float64), [7, 1]),
         ("4 shards of equal size 8", torch.randn(4, 6, generator=g, dtype=torch.float64), [8, 8, 8, 8]),
         ("1 shard of size 5 (one process)", torch.randn(1, 4, generator=g, dtype=torch.float64), [5]),
@@ -37,28 +41,48 @@ def check_combine_shard_gradients(combine_shard_gradients: Callable[[torch.Tenso
         total = sum(sizes)
         P = grads.shape[1]
         if got.shape != (P,):
-            hint = (" You reduced over the parameters (dim=1); reduce over the shards (dim=0)."
-                    if got.shape == (len(sizes),) else "")
-            raise CheckError(f"On {what}, the result has shape {tuple(got.shape)}, expected ({P},): one entry per "
-                             f"parameter.{hint}")
+            hint = (
+                " You reduced over the parameters (dim=1); reduce over the shards (dim=0)."
+                if got.shape == (len(sizes),)
+                else ""
+            )
+            raise CheckError(
+                f"On {what}, the result has shape {tuple(got.shape)}, expected ({P},): one entry per parameter.{hint}"
+            )
         unequal = len(set(sizes)) > 1
         if unequal and torch.allclose(got, stored("appendix_b", f"{key}/plain_mean")):
-            raise CheckError(f"On {what}, you took the plain mean of the shard gradients. That is right only when "
-                             "every shard has the same size: weight shard k by its size n_k, then divide by the "
-                             "total number of examples.")
+            raise CheckError(
+                f"On {what}, you took the plain mean of the shard gradients. That is right only when "
+                "every shard has the same size: weight shard k by its size n_k, then divide by the "
+                "total number of examples."
+            )
         if len(sizes) > 1 and torch.allclose(got, stored("appendix_b", f"{key}/sum")):
-            raise CheckError(f"On {what}, you summed the shard gradients. Each g_k is already a mean over its "
-                             "shard; weight by n_k and divide by sum(n_k).")
+            raise CheckError(
+                f"On {what}, you summed the shard gradients. Each g_k is already a mean over its "
+                "shard; weight by n_k and divide by sum(n_k)."
+            )
         if len(sizes) > 1 and torch.allclose(got, stored("appendix_b", f"{key}/weighted_sum")):
-            raise CheckError(f"On {what}, you weighted by the shard sizes but did not divide by the total number "
-                             f"of examples ({total}).")
+            raise CheckError(
+                f"On {what}, you weighted by the shard sizes but did not divide by the total number "
+                f"of examples ({total})."
+            )
         if len(sizes) > 1 and torch.allclose(got, stored("appendix_b", f"{key}/divided_by_shards")):
-            raise CheckError(f"On {what}, you divided by the number of shards ({len(sizes)}); divide by the number "
-                             f"of examples, sum(n_k) = {total}.")
-        expect_close(got, expected, what=f"the gradient on {what}", rtol=1e-6, atol=1e-9,
-                     hint="The global loss is the mean over all examples: sum_k n_k g_k / sum_k n_k.")
-    passed("the global-batch gradient is the size-weighted mean of the shard gradients; with equal shards it is "
-           "the plain mean that data-parallel training all-reduces.")
+            raise CheckError(
+                f"On {what}, you divided by the number of shards ({len(sizes)}); divide by the number "
+                f"of examples, sum(n_k) = {total}."
+            )
+        expect_close(
+            got,
+            expected,
+            what=f"the gradient on {what}",
+            rtol=1e-6,
+            atol=1e-9,
+            hint="The global loss is the mean over all examples: sum_k n_k g_k / sum_k n_k.",
+        )
+    passed(
+        "the global-batch gradient is the size-weighted mean of the shard gradients; with equal shards it is "
+        "the plain mean that data-parallel training all-reduces."
+    )
 
 
 # ----- Exercise B.2: Amdahl's law -----------------------------------------------------------------------------
@@ -77,14 +101,24 @@ def check_amdahl_speedup(amdahl_speedup: Callable[[float, int], float]) -> None:
         what = f"amdahl_speedup(p={p}, N={n})"
         if 0 < p < 1 and n > 1 and abs(got - expected) > 1e-6 * expected:
             if abs(got - stored("appendix_b", f"{key}/time")) < 1e-9:
-                raise CheckError(f"{what} = {got:.4g} is the time of N processes relative to one, not the "
-                                 "speed-up: invert it.")
+                raise CheckError(
+                    f"{what} = {got:.4g} is the time of N processes relative to one, not the speed-up: invert it."
+                )
             if abs(got - stored("appendix_b", f"{key}/swapped")) < 1e-9:
-                raise CheckError(f"{what} = {got:.4g}: you swapped p and 1 - p. p is the fraction that "
-                                 "parallelises (divided by N); 1 - p stays serial.")
+                raise CheckError(
+                    f"{what} = {got:.4g}: you swapped p and 1 - p. p is the fraction that "
+                    "parallelises (divided by N); 1 - p stays serial."
+                )
             if any(abs(got - wrong) < 1e-9 for wrong in stored("appendix_b", f"{key}/multiplied")):
-                raise CheckError(f"{what} = {got:.4g}: the parallel part's time is divided by N, not multiplied "
-                                 "(and the speed-up is one over the total time).")
-        expect_close(got, expected, what=what, rtol=1e-6,
-                     hint="Time with N processes: (1 - p) + p / N (one process takes 1); the speed-up is its inverse.")
+                raise CheckError(
+                    f"{what} = {got:.4g}: the parallel part's time is divided by N, not multiplied "
+                    "(and the speed-up is one over the total time)."
+                )
+        expect_close(
+            got,
+            expected,
+            what=what,
+            rtol=1e-6,
+            hint="Time with N processes: (1 - p) + p / N (one process takes 1); the speed-up is its inverse.",
+        )
     passed("Amdahl's law: with p = 0.95 even infinitely many processes give at most 1 / 0.05 = 20x.")

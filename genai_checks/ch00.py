@@ -27,13 +27,17 @@ def check_class_means(class_means: Callable[[torch.Tensor, torch.Tensor, int], t
     expected = stored("ch00", "class_means")
     expect(isinstance(got, torch.Tensor), f"class_means should return a tensor, got {type(got).__name__}.")
     if got.shape != expected.shape:
-        hint = " Don't flatten the images." if got.numel() == expected.numel() else \
-            " Average over the examples of a class only (dim=0), keeping the image dimensions."
+        hint = (
+            " Don't flatten the images."
+            if got.numel() == expected.numel()
+            else " Average over the examples of a class only (dim=0), keeping the image dimensions."
+        )
         raise CheckError(f"class_means returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}.{hint}")
     overall = x.mean(0, keepdim=True).expand_as(expected)
     if torch.allclose(got.float(), overall):
-        raise CheckError("Every class got the same image: the overall mean. Select the examples of class c "
-                         "first, e.g. x[y == c].")
+        raise CheckError(
+            "Every class got the same image: the overall mean. Select the examples of class c first, e.g. x[y == c]."
+        )
     if torch.allclose(got.float(), stored("ch00", "class_means/sums")):
         raise CheckError("These are the sums of each class's images; divide by the number of images in the class.")
     expect_close(got, expected, what="class_means on a small example")

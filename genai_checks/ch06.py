@@ -37,13 +37,13 @@ def _as_float64(value, what: str) -> torch.Tensor:
 
 # ----- Exercise 6.1: the IWAE estimate from a (k, B) tensor of log weights ---------------------------------
 
+
 def log_weight_cases() -> list[tuple[str, torch.Tensor]]:
     """(what, log_w) with log_w of shape (k, B), float64, for exercise 6.1."""
     g = torch.Generator().manual_seed(6)
-    ordinary = -90.0 + 3.0 * torch.randn(5, 3, generator=g, dtype=torch.float64)   # (k=5, B=3)
-    square = -100.0 + 2.0 * torch.randn(4, 4, generator=g, dtype=torch.float64)    # k = B: the axis must be right
-    return [("log weights of shape (k=5, B=3) near -90 nats", ordinary),
-            ("log weights of shape (k=4, B=4)", square)]
+    ordinary = -90.0 + 3.0 * torch.randn(5, 3, generator=g, dtype=torch.float64)  # (k=5, B=3)
+    square = -100.0 + 2.0 * torch.randn(4, 4, generator=g, dtype=torch.float64)  # k = B: the axis must be right
+    return [("log weights of shape (k=5, B=3) near -90 nats", ordinary), ("log weights of shape (k=4, B=4)", square)]
 
 
 DEEP_LOG_WEIGHTS = [[-800.0, -805.0], [-801.0, -803.0], [-799.0, -810.0]]  # (k=3, B=2): exp() underflows
@@ -56,38 +56,70 @@ def check_iwae_from_log_weights(iwae_from_log_weights: Callable[[torch.Tensor], 
         got = _as_float64(iwae_from_log_weights(log_w.clone()), "iwae_from_log_weights")
         expected = _answer(f"iwae_from_log_weights/{i}")
         if got.shape == (k,) and k != B:
-            raise CheckError(f"On {what}, your answer has shape ({k},), one number per sample: you reduced over "
-                             "the examples (dim=1). Reduce over the k samples, dim=0, to get one bound per example.")
+            raise CheckError(
+                f"On {what}, your answer has shape ({k},), one number per sample: you reduced over "
+                "the examples (dim=1). Reduce over the k samples, dim=0, to get one bound per example."
+            )
         if got.shape != (B,):
-            raise CheckError(f"On {what}, your answer has shape {tuple(got.shape)}, expected ({B},): one bound per "
-                             "example. Reduce over dim=0 (the k samples) only.")
+            raise CheckError(
+                f"On {what}, your answer has shape {tuple(got.shape)}, expected ({B},): one bound per "
+                "example. Reduce over dim=0 (the k samples) only."
+            )
         if _close(got, log_w.mean(dim=0)):
-            raise CheckError(f"On {what}, you returned the mean of the log weights: that is the k-sample average "
-                             "of ELBO estimates, whose expectation is the ELBO, not the IWAE bound. Average the "
-                             "weights, then take the log: logsumexp(log_w, dim=0) - log k.")
+            raise CheckError(
+                f"On {what}, you returned the mean of the log weights: that is the k-sample average "
+                "of ELBO estimates, whose expectation is the ELBO, not the IWAE bound. Average the "
+                "weights, then take the log: logsumexp(log_w, dim=0) - log k."
+            )
         if _close(got, expected + math.log(k)):  # the log of the SUM of the weights
-            raise CheckError(f"On {what}, your bound is too large by exactly log k = {math.log(k):.4f}: logsumexp "
-                             "gives the log of the SUM of the weights; subtract log k to get the log of their mean.")
+            raise CheckError(
+                f"On {what}, your bound is too large by exactly log k = {math.log(k):.4f}: logsumexp "
+                "gives the log of the SUM of the weights; subtract log k to get the log of their mean."
+            )
         if k == B and _close(got, _answer(f"iwae_from_log_weights/{i}/mistake/wrong_axis")):
-            raise CheckError(f"On {what}, you reduced over the wrong axis (dim=1, the examples). The samples z_i "
-                             "run along dim=0: logsumexp(log_w, dim=0) - log k.")
+            raise CheckError(
+                f"On {what}, you reduced over the wrong axis (dim=1, the examples). The samples z_i "
+                "run along dim=0: logsumexp(log_w, dim=0) - log k."
+            )
         if _close(got, expected + 2 * math.log(k)):  # log k added instead of subtracted
-            raise CheckError(f"On {what}, you added log k instead of subtracting it: the mean is the sum divided "
-                             "by k, so its log is logsumexp - log k.")
-        expect_close(got, expected, what=f"The bound on {what}", rtol=1e-6, atol=1e-6,
-                     hint="L_k = logsumexp(log_w, dim=0) - log k.")
+            raise CheckError(
+                f"On {what}, you added log k instead of subtracting it: the mean is the sum divided "
+                "by k, so its log is logsumexp - log k."
+            )
+        expect_close(
+            got,
+            expected,
+            what=f"The bound on {what}",
+            rtol=1e-6,
+            atol=1e-6,
+            hint="L_k = logsumexp(log_w, dim=0) - log k.",
+        )
     # Realistic log weights (about -500 nats for a large image) underflow exp() in float32 and float64 alike.
     deep = torch.tensor(DEEP_LOG_WEIGHTS, dtype=torch.float64)
     got = _as_float64(iwae_from_log_weights(deep.clone()), "iwae_from_log_weights")
     if not torch.isfinite(got).all():
-        raise CheckError("With log weights near -800 your bound is -inf or NaN: exp(-800) underflows to 0 before "
-                         "you take the log. Use torch.logsumexp, which subtracts the largest log weight first.")
-    expect_close(got, _answer("iwae_from_log_weights/deep"), what="The bound for log weights near -800",
-                 rtol=1e-6, atol=1e-6, hint="Use torch.logsumexp(log_w, dim=0) - math.log(k).")
+        raise CheckError(
+            "With log weights near -800 your bound is -inf or NaN: exp(-800) underflows to 0 before "
+            "you take the log. Use torch.logsumexp, which subtracts the largest log weight first."
+        )
+    expect_close(
+        got,
+        _answer("iwae_from_log_weights/deep"),
+        what="The bound for log weights near -800",
+        rtol=1e-6,
+        atol=1e-6,
+        hint="Use torch.logsumexp(log_w, dim=0) - math.log(k).",
+    )
     one = torch.tensor([[-95.0, -87.5]], dtype=torch.float64)
     got = _as_float64(iwae_from_log_weights(one.clone()), "iwae_from_log_weights")
-    expect_close(got, one[0], what="The bound with k = 1", rtol=1e-6, atol=1e-6,
-                 hint="With one sample the bound is the log weight itself: L_1 is the ELBO estimate.")
+    expect_close(
+        got,
+        one[0],
+        what="The bound with k = 1",
+        rtol=1e-6,
+        atol=1e-6,
+        hint="With one sample the bound is the log weight itself: L_1 is the ELBO estimate.",
+    )
     passed("iwae_from_log_weights averages the importance weights inside the log, stably, one bound per example.")
 
 
@@ -111,32 +143,48 @@ def check_bits_per_dim(to_bits_per_dim: Callable[[float, int], float]) -> None:
         expected = _answer("bits_per_dim")[i]
         if not math.isclose(got, expected, rel_tol=1e-6):
             if D > 1 and math.isclose(got, _bpd_mistake("per_image", i), rel_tol=1e-6):
-                raise CheckError(f"{where} you returned {got:.4g} bits: that is bits per IMAGE. Divide by the "
-                                 "number of dimensions D as well.")
+                raise CheckError(
+                    f"{where} you returned {got:.4g} bits: that is bits per IMAGE. Divide by the "
+                    "number of dimensions D as well."
+                )
             if math.isclose(got, _bpd_mistake("times_ln2", i), rel_tol=1e-6):
-                raise CheckError(f"{where} you multiplied by ln 2 (or divided by log2(e)); a bit is ln 2 nats, so "
-                                 "a number of nats is converted to bits by DIVIDING by ln 2.")
+                raise CheckError(
+                    f"{where} you multiplied by ln 2 (or divided by log2(e)); a bit is ln 2 nats, so "
+                    "a number of nats is converted to bits by DIVIDING by ln 2."
+                )
             if math.isclose(got, _bpd_mistake("nats_per_dim", i), rel_tol=1e-6):
-                raise CheckError(f"{where} you returned nats per dimension ({got:.4g}): you forgot to divide by "
-                                 "ln 2 to turn nats into bits.")
-            if math.isclose(got, _bpd_mistake("log10_2", i), rel_tol=1e-6) or \
-                    math.isclose(got, _bpd_mistake("log10_e", i), rel_tol=1e-6):
-                raise CheckError(f"{where} you used a base-10 logarithm; the conversion is nats / (D * ln 2), with "
-                                 "the natural logarithm math.log(2).")
-            if math.isclose(got, _bpd_mistake("log2_of_nats", i), rel_tol=1e-6) or \
-                    math.isclose(got, _bpd_mistake("log2_of_nats_per_dim", i), rel_tol=1e-6):
-                raise CheckError(f"{where} you took log2 of the number of nats. The nats are already a logarithm "
-                                 "(-ln p); change its base by dividing by ln 2, do not take another log.")
+                raise CheckError(
+                    f"{where} you returned nats per dimension ({got:.4g}): you forgot to divide by "
+                    "ln 2 to turn nats into bits."
+                )
+            if math.isclose(got, _bpd_mistake("log10_2", i), rel_tol=1e-6) or math.isclose(
+                got, _bpd_mistake("log10_e", i), rel_tol=1e-6
+            ):
+                raise CheckError(
+                    f"{where} you used a base-10 logarithm; the conversion is nats / (D * ln 2), with "
+                    "the natural logarithm math.log(2)."
+                )
+            if math.isclose(got, _bpd_mistake("log2_of_nats", i), rel_tol=1e-6) or math.isclose(
+                got, _bpd_mistake("log2_of_nats_per_dim", i), rel_tol=1e-6
+            ):
+                raise CheckError(
+                    f"{where} you took log2 of the number of nats. The nats are already a logarithm "
+                    "(-ln p); change its base by dividing by ln 2, do not take another log."
+                )
             if math.isclose(got, _bpd_mistake("times_D", i), rel_tol=1e-6):
-                raise CheckError(f"{where} you multiplied by D; bits per dimension divides the per-image value "
-                                 "by D.")
-        expect(math.isclose(got, expected, rel_tol=1e-6),
-               f"{where} you returned {got:.6g}, expected {expected:.6g}: bits/dim = nats / (D * ln 2).")
-    passed("to_bits_per_dim divides by D and by ln 2: 86 nats on a 28x28 image is "
-           f"{_answer('bits_per_dim')[0]:.4f} bits per dimension.")
+                raise CheckError(f"{where} you multiplied by D; bits per dimension divides the per-image value by D.")
+        expect(
+            math.isclose(got, expected, rel_tol=1e-6),
+            f"{where} you returned {got:.6g}, expected {expected:.6g}: bits/dim = nats / (D * ln 2).",
+        )
+    passed(
+        "to_bits_per_dim divides by D and by ln 2: 86 nats on a 28x28 image is "
+        f"{_answer('bits_per_dim')[0]:.4f} bits per dimension."
+    )
 
 
 # ----- Exercise 6.3: counting active units ---------------------------------------------------------------------
+
 
 def means_case() -> torch.Tensor:
     """Posterior means (N=200, D=7): units with variances about 1, 0.3, 0.02, 0.09, 0.005, 1e-4 and 0 across x."""
@@ -151,26 +199,36 @@ def check_active_units(active_units: Callable[..., tuple[torch.Tensor, int]]) ->
     mu = means_case()
     result = active_units(mu.clone(), threshold=0.01)
     expect_answer(result, "active_units", "(A, count)")
-    expect(isinstance(result, (tuple, list)) and len(result) == 2,
-           f"active_units should return a pair (A, count), got {type(result).__name__}.")
+    expect(
+        isinstance(result, (tuple, list)) and len(result) == 2,
+        f"active_units should return a pair (A, count), got {type(result).__name__}.",
+    )
     A, count = result
     A = _as_float64(A, "active_units's A")
     expect_answer(count, "active_units's count", "the number of active units")
     N, D = mu.shape
     biased, unbiased = _answer("active_units/A/biased"), _answer("active_units/A")
     if A.shape == (N,):
-        raise CheckError(f"A has shape ({N},), one number per image: you took the variance across the units "
-                         "(dim=1). A_u is the variance of unit u across the data: mu.var(dim=0).")
+        raise CheckError(
+            f"A has shape ({N},), one number per image: you took the variance across the units "
+            "(dim=1). A_u is the variance of unit u across the data: mu.var(dim=0)."
+        )
     expect(A.shape == (D,), f"A has shape {tuple(A.shape)}, expected ({D},): one activity per latent unit.")
     if _close(A, mu.mean(dim=0)):
-        raise CheckError("A is the average of each unit's posterior mean. Activity measures how much E_q[z_u|x] "
-                         "CHANGES with x: its variance across the data, mu.var(dim=0).")
+        raise CheckError(
+            "A is the average of each unit's posterior mean. Activity measures how much E_q[z_u|x] "
+            "CHANGES with x: its variance across the data, mu.var(dim=0)."
+        )
     if _close(A, biased.sqrt()) or _close(A, unbiased.sqrt()):
-        raise CheckError("A is the standard deviation of each unit's mean; Burda et al. threshold the variance "
-                         "(the covariance Cov_x), so square it, or use mu.var(dim=0).")
+        raise CheckError(
+            "A is the standard deviation of each unit's mean; Burda et al. threshold the variance "
+            "(the covariance Cov_x), so square it, or use mu.var(dim=0)."
+        )
     if _close(A, mu.square().mean(dim=0)):
-        raise CheckError("A is the mean of mu^2, a second moment: it is not centred, so a unit whose mean is a "
-                         "constant far from 0 looks active. Subtract the mean over the data first (mu.var(dim=0)).")
+        raise CheckError(
+            "A is the mean of mu^2, a second moment: it is not centred, so a unit whose mean is a "
+            "constant far from 0 looks active. Subtract the mean over the data first (mu.var(dim=0))."
+        )
     if not (_close(A, biased, rtol=1e-4) or _close(A, unbiased, rtol=1e-4)):
         expect_close(A, unbiased, what="A", rtol=1e-4, atol=1e-8, hint="A_u = mu.var(dim=0).")
     try:
@@ -179,11 +237,15 @@ def check_active_units(active_units: Callable[..., tuple[torch.Tensor, int]]) ->
         raise CheckError(f"count should be an integer, got {type(count).__name__}.") from err
     right = _answer("active_units/count/0.01")
     if n == D - right:
-        raise CheckError(f"count is {n}: you counted the INACTIVE units (A_u <= threshold). Active units are those "
-                         f"with A_u > threshold; here there are {right}.")
+        raise CheckError(
+            f"count is {n}: you counted the INACTIVE units (A_u <= threshold). Active units are those "
+            f"with A_u > threshold; here there are {right}."
+        )
     expect(n == right, f"count is {n}, expected {right}: the number of units whose A_u exceeds the threshold 0.01.")
     n_strict, right_strict = active_units(mu.clone(), threshold=0.5)[1], _answer("active_units/count/0.5")
-    expect(int(n_strict) == right_strict,
-           f"With threshold=0.5 your count is {int(n_strict)}, expected {right_strict}: use the "
-           "threshold argument rather than a hard-coded 0.01.")
+    expect(
+        int(n_strict) == right_strict,
+        f"With threshold=0.5 your count is {int(n_strict)}, expected {right_strict}: use the "
+        "threshold argument rather than a hard-coded 0.01.",
+    )
     passed(f"active_units measures Var_x(E_q[z_u|x]) per unit; {right} of these {D} units are active at 0.01.")

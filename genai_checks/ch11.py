@@ -18,6 +18,7 @@ def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1
 
 # ----- Exercise 11.2: the closed form q(x_t | x_0) ----------------------------------------------------------
 
+
 def add_noise_case() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Five 3x3 images, their noise, one step each and a 20-step schedule: (x_0, eps, t, betas)."""
     g = torch.Generator().manual_seed(0)
@@ -29,16 +30,28 @@ def add_noise_case() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Te
 
 
 _ADD_NOISE_MISTAKES = [  # (stored answer of a wrong closed form, what it means)
-    ("variances", "You used ᾱ_t and 1 - ᾱ_t as the coefficients; they are the *variances* of the two "
-                  "parts. Take square roots: sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε."),
-    ("alpha_not_alpha_bar", "You used α_t = 1 - β_t, one step's factor, where the closed form needs ᾱ_t = α_0 α_1 ... "
-                            "α_t, the product over all steps up to t (torch.cumprod(1 - betas, 0))."),
-    ("alpha_bar_shifted", "Your ᾱ is off by one step: with 0-based t, ᾱ_t = prod of (1 - β_s) for s = 0..t "
-                          "inclusive, i.e. torch.cumprod(1 - betas, 0)[t]."),
+    (
+        "variances",
+        "You used ᾱ_t and 1 - ᾱ_t as the coefficients; they are the *variances* of the two "
+        "parts. Take square roots: sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε.",
+    ),
+    (
+        "alpha_not_alpha_bar",
+        "You used α_t = 1 - β_t, one step's factor, where the closed form needs ᾱ_t = α_0 α_1 ... "
+        "α_t, the product over all steps up to t (torch.cumprod(1 - betas, 0)).",
+    ),
+    (
+        "alpha_bar_shifted",
+        "Your ᾱ is off by one step: with 0-based t, ᾱ_t = prod of (1 - β_s) for s = 0..t "
+        "inclusive, i.e. torch.cumprod(1 - betas, 0)[t].",
+    ),
     ("swapped", "You swapped x_0 and ε: the signal x_0 is scaled by sqrt(ᾱ_t), the noise ε by sqrt(1 - ᾱ_t)."),
     ("cumprod_of_beta", "You took the cumulative product of β; ᾱ_t is the cumulative product of α = 1 - β."),
-    ("noise_without_sqrt", "The noise coefficient is missing its square root: the noise has variance 1 - ᾱ_t, so "
-                           "multiply ε by sqrt(1 - ᾱ_t)."),
+    (
+        "noise_without_sqrt",
+        "The noise coefficient is missing its square root: the noise has variance 1 - ᾱ_t, so "
+        "multiply ε by sqrt(1 - ᾱ_t).",
+    ),
 ]
 
 
@@ -48,15 +61,20 @@ def check_add_noise(add_noise: Callable[..., torch.Tensor]) -> None:
     try:
         got = add_noise(x_0.clone(), eps.clone(), t.clone(), betas.clone())
     except (TypeError, ValueError, RuntimeError, IndexError) as err:
-        raise CheckError(f"add_noise raised {type(err).__name__}: {err}. x_0 and eps have shape (B, C, H, W) = "
-                         f"{tuple(x_0.shape)} and t has shape (B,): reshape ᾱ_t to (B, 1, 1, 1) so that it "
-                         "broadcasts over each image.") from err
+        raise CheckError(
+            f"add_noise raised {type(err).__name__}: {err}. x_0 and eps have shape (B, C, H, W) = "
+            f"{tuple(x_0.shape)} and t has shape (B,): reshape ᾱ_t to (B, 1, 1, 1) so that it "
+            "broadcasts over each image."
+        ) from err
     expect_answer(got, "add_noise", "x_t")
     expect(isinstance(got, torch.Tensor), f"add_noise should return a tensor, got {type(got).__name__}.")
     got = got.double()
-    expect(got.shape == x_0.shape, f"add_noise returned shape {tuple(got.shape)}, expected {tuple(x_0.shape)} (the "
-                                   "shape of x_0): ᾱ_t must be (B, 1, 1, 1), one value per image, not (B,) "
-                                   "broadcast against the last axis.")
+    expect(
+        got.shape == x_0.shape,
+        f"add_noise returned shape {tuple(got.shape)}, expected {tuple(x_0.shape)} (the "
+        "shape of x_0): ᾱ_t must be (B, 1, 1, 1), one value per image, not (B,) "
+        "broadcast against the last axis.",
+    )
     expected = stored("ch11", "add_noise")
     if _close(got, expected):
         passed("add_noise draws x_t = sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε with ᾱ_t the cumulative product of 1 - β.")
@@ -64,9 +82,14 @@ def check_add_noise(add_noise: Callable[..., torch.Tensor]) -> None:
     for key, message in _ADD_NOISE_MISTAKES:
         if _close(got, stored("ch11", f"add_noise/mistake/{key}")):
             raise CheckError(message)
-    expect_close(got, expected, what="add_noise(x_0, eps, t, betas)", rtol=1e-4, atol=1e-6,
-                 hint="x_t = sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε, ᾱ = torch.cumprod(1 - betas, 0), indexed at each "
-                      "example's own t.")
+    expect_close(
+        got,
+        expected,
+        what="add_noise(x_0, eps, t, betas)",
+        rtol=1e-4,
+        atol=1e-6,
+        hint="x_t = sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε, ᾱ = torch.cumprod(1 - betas, 0), indexed at each example's own t.",
+    )
 
 
 # ----- Exercise 11.3: one DDIM step with η = 0 -------------------------------------------------------------
@@ -86,14 +109,21 @@ def ddim_case() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 _DDIM_MISTAKES = [  # (stored answer of a wrong step, what it means), after "x_t unchanged"
-    ("x0_hat", "You returned x̂_0, the predicted clean point. The DDIM step goes only to t_prev: "
-               "sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev) ε̂."),
+    (
+        "x0_hat",
+        "You returned x̂_0, the predicted clean point. The DDIM step goes only to t_prev: "
+        "sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev) ε̂.",
+    ),
     ("no_sqrt", "The coefficients are missing square roots: sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev) ε̂."),
-    ("renoised_x_t", "You scaled x_t where x̂_0 belongs: first predict x̂_0 = (x_t - sqrt(1 - ᾱ_t) ε̂) / "
-                     "sqrt(ᾱ_t), then re-noise it."),
+    (
+        "renoised_x_t",
+        "You scaled x_t where x̂_0 belongs: first predict x̂_0 = (x_t - sqrt(1 - ᾱ_t) ε̂) / sqrt(ᾱ_t), then re-noise it.",
+    ),
     ("x0_hat_no_sqrt", "x̂_0 is missing square roots: x̂_0 = (x_t - sqrt(1 - ᾱ_t) ε̂) / sqrt(ᾱ_t)."),
-    ("levels_swapped", "You swapped ᾱ_t and ᾱ_prev: x̂_0 uses the current level ᾱ_t, the re-noising the "
-                       "earlier (larger) ᾱ_prev."),
+    (
+        "levels_swapped",
+        "You swapped ᾱ_t and ᾱ_prev: x̂_0 uses the current level ᾱ_t, the re-noising the earlier (larger) ᾱ_prev.",
+    ),
 ]
 
 
@@ -104,29 +134,46 @@ def check_ddim_step(ddim_step: Callable[..., torch.Tensor]) -> None:
         try:
             got = ddim_step(x_t.clone(), eps.clone(), ab, ab_prev)
         except (TypeError, ValueError, RuntimeError) as err:
-            raise CheckError(f"ddim_step raised {type(err).__name__}: {err}. alpha_bar_t and alpha_bar_prev are "
-                             "Python floats: use math.sqrt (or ** 0.5), not torch.sqrt.") from err
+            raise CheckError(
+                f"ddim_step raised {type(err).__name__}: {err}. alpha_bar_t and alpha_bar_prev are "
+                "Python floats: use math.sqrt (or ** 0.5), not torch.sqrt."
+            ) from err
         expect_answer(got, "ddim_step", "x_prev")
-        expect(isinstance(got, torch.Tensor) and got.shape == x_t.shape,
-               f"ddim_step should return a tensor shaped like x_t {tuple(x_t.shape)}.")
+        expect(
+            isinstance(got, torch.Tensor) and got.shape == x_t.shape,
+            f"ddim_step should return a tensor shaped like x_t {tuple(x_t.shape)}.",
+        )
         got = got.double()
         expected = stored("ch11", "ddim_step")[case]
         if _close(got, expected):
             continue
         if _close(got, x_t) or _close(got, stored("ch11", "ddim_step/mistake/same_level")[case]):
-            raise CheckError("Your step returns x_t unchanged: you used ᾱ_t where ᾱ_prev belongs in the second "
-                             "half. Re-noise x̂_0 to the *earlier* level: sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev) ε̂.")
+            raise CheckError(
+                "Your step returns x_t unchanged: you used ᾱ_t where ᾱ_prev belongs in the second "
+                "half. Re-noise x̂_0 to the *earlier* level: sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev) ε̂."
+            )
         for key, message in _DDIM_MISTAKES:
             if _close(got, stored("ch11", f"ddim_step/mistake/{key}")[case]):
                 raise CheckError(message)
-        expect_close(got, expected, what=f"ddim_step with ᾱ_t = {ab}, ᾱ_prev = {ab_prev}", rtol=1e-4, atol=1e-6,
-                     hint="x_prev = sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev) ε̂.")
+        expect_close(
+            got,
+            expected,
+            what=f"ddim_step with ᾱ_t = {ab}, ᾱ_prev = {ab_prev}",
+            rtol=1e-4,
+            atol=1e-6,
+            hint="x_prev = sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev) ε̂.",
+        )
     # The same step as the library's sampler (stored from NoiseSchedule.step(..., sampler="ddim", eta=0)).
     from genai_lib.diffusion import NoiseSchedule
 
     T, t, t_prev = LIBRARY_STEPS
     alpha_bar = NoiseSchedule(T).alpha_bar
     got = ddim_step(x.clone().double(), e.clone().double(), float(alpha_bar[t]), float(alpha_bar[t_prev]))
-    expect_close(torch.as_tensor(got).float(), stored("ch11", "ddim_step/library"),
-                 what="ddim_step against NoiseSchedule.step(..., sampler='ddim')", rtol=1e-3, atol=1e-4)
+    expect_close(
+        torch.as_tensor(got).float(),
+        stored("ch11", "ddim_step/library"),
+        what="ddim_step against NoiseSchedule.step(..., sampler='ddim')",
+        rtol=1e-3,
+        atol=1e-4,
+    )
     passed("ddim_step predicts x̂_0 and re-noises it deterministically to ᾱ_prev, as NoiseSchedule.step does.")

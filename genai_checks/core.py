@@ -14,8 +14,9 @@ class CheckError(AssertionError):
 def expect_answer(value: Any, name: str, returns: str = "your answer") -> None:
     """Fail if a student's function returned nothing, as the starter code (`...`) does."""
     if value is None or value is Ellipsis:
-        raise CheckError(f"{name} returned nothing ({value!r}): write your solution in place of the `...` "
-                         f"and return {returns}.")
+        raise CheckError(
+            f"{name} returned nothing ({value!r}): write your solution in place of the `...` and return {returns}."
+        )
 
 
 def _as_tensor(value: Any, what: str) -> torch.Tensor:
@@ -26,8 +27,7 @@ def _as_tensor(value: Any, what: str) -> torch.Tensor:
         raise CheckError(f"{what} should be a number or a tensor, got {type(value).__name__}.") from err
 
 
-def expect_close(got: Any, expected: Any, *, what: str, rtol: float = 1e-5, atol: float = 1e-8,
-                 hint: str = "") -> None:
+def expect_close(got: Any, expected: Any, *, what: str, rtol: float = 1e-5, atol: float = 1e-8, hint: str = "") -> None:
     """Fail unless `got` has the shape of `expected` and matches it within tolerance."""
     g, e = _as_tensor(got, what), _as_tensor(expected, "the expected value")
     if g.shape != e.shape:

@@ -13,5 +13,15 @@ from genai_lib.checkpoint import checkpoint_path, load_model, save_model  # noqa
 from genai_lib.config import budget, get_budget, setup  # noqa: E402
 from genai_lib.train import History, TrainConfig, fit  # noqa: E402
 
-__all__ = ["__version__", "budget", "get_budget", "setup", "fit", "TrainConfig", "History",
-           "save_model", "load_model", "checkpoint_path"]
+__all__ = [
+    "__version__",
+    "budget",
+    "get_budget",
+    "setup",
+    "fit",
+    "TrainConfig",
+    "History",
+    "save_model",
+    "load_model",
+    "checkpoint_path",
+]

@@ -51,5 +51,7 @@ class BatchSource:
         if state is not None and hasattr(self.data, "load_state_dict"):
             self.data.load_state_dict(state)
         elif not callable(self.data) or hasattr(self.data, "__iter__"):
-            print("Note: this data iterable has no state_dict, so the resumed run sees batches in another "
-                  "order than an uninterrupted one would (genai_lib.data.Batches resumes exactly).")
+            print(
+                "Note: this data iterable has no state_dict, so the resumed run sees batches in another "
+                "order than an uninterrupted one would (genai_lib.data.Batches resumes exactly)."
+            )

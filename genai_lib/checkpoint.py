@@ -78,11 +78,17 @@ def check_compatible(model: nn.Module, record: dict[str, Any], *, name: str = "m
         )
     saved, expected = set(record["state_dict"]), set(mine["state_dict"])
     if saved == expected:
-        shapes = [f"{k}: {tuple(mine['state_dict'][k].shape)} here, {tuple(record['state_dict'][k].shape)} in the "
-                  "checkpoint" for k in sorted(saved) if mine["state_dict"][k].shape != record["state_dict"][k].shape]
+        shapes = [
+            f"{k}: {tuple(mine['state_dict'][k].shape)} here, {tuple(record['state_dict'][k].shape)} in the checkpoint"
+            for k in sorted(saved)
+            if mine["state_dict"][k].shape != record["state_dict"][k].shape
+        ]
         if shapes:
-            raise ValueError(f"The checkpoint's {name} has parameters of other shapes:\n  " + "\n  ".join(shapes) +
-                             "\nBuild the model as it was when saved, or train a new one under another path.")
+            raise ValueError(
+                f"The checkpoint's {name} has parameters of other shapes:\n  "
+                + "\n  ".join(shapes)
+                + "\nBuild the model as it was when saved, or train a new one under another path."
+            )
     if saved != expected:
         raise ValueError(
             f"The checkpoint's {name} has different parameters: missing {sorted(expected - saved)[:5]}, "

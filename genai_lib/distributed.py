@@ -108,6 +108,7 @@ def _comm_device() -> torch.device:
 
 # ----- batches ----------------------------------------------------------------------------------------
 
+
 def shard(batch: Any) -> Any:
     """This rank's slice of a global batch: rows [r B/N, (r+1) B/N) of every tensor in it (B = batch size).
 
@@ -119,13 +120,17 @@ def shard(batch: Any) -> Any:
     n, r = world_size(), rank()
     sizes = {len(t) for t in _tensors(batch)}
     if len(sizes) > 1:
-        raise ValueError(f"The tensors of a batch have different first dimensions {sorted(sizes)}; "
-                         "data-parallel training slices them all along dim 0, so they must agree.")
+        raise ValueError(
+            f"The tensors of a batch have different first dimensions {sorted(sizes)}; "
+            "data-parallel training slices them all along dim 0, so they must agree."
+        )
     for size in sizes:
         if size % n:
-            raise ValueError(f"The global batch of {size} examples does not split evenly over {n} processes. "
-                             f"Use a batch size divisible by {n} (e.g. {max(n, size - size % n)}), or launch "
-                             "torchrun with a --nproc_per_node that divides it.")
+            raise ValueError(
+                f"The global batch of {size} examples does not split evenly over {n} processes. "
+                f"Use a batch size divisible by {n} (e.g. {max(n, size - size % n)}), or launch "
+                "torchrun with a --nproc_per_node that divides it."
+            )
     return _slice(batch, r, n)
 
 
@@ -143,7 +148,7 @@ def _tensors(batch: Any) -> Iterable[torch.Tensor]:
 def _slice(batch: Any, r: int, n: int) -> Any:
     if isinstance(batch, torch.Tensor):
         per = len(batch) // n
-        return batch[r * per:(r + 1) * per]
+        return batch[r * per : (r + 1) * per]
     if isinstance(batch, (list, tuple)):
         return type(batch)(_slice(b, r, n) for b in batch)
     if isinstance(batch, Mapping):
@@ -152,6 +157,7 @@ def _slice(batch: Any, r: int, n: int) -> Any:
 
 
 # ----- keeping the replicas identical -------------------------------------------------------------------
+
 
 def broadcast_module(module: nn.Module) -> None:
     """Copy rank 0's parameters and buffers to every rank (one starting point, whatever each rank's seed)."""
@@ -178,7 +184,7 @@ def _unflatten_into(flat: torch.Tensor, tensors: list[torch.Tensor]) -> None:
     i = 0
     with torch.no_grad():
         for t in tensors:
-            t.copy_(flat[i:i + t.numel()].view_as(t))
+            t.copy_(flat[i : i + t.numel()].view_as(t))
             i += t.numel()
 
 
@@ -196,14 +202,15 @@ def average_gradients(params: Iterable[torch.Tensor]) -> None:
     for dtype in {p.dtype for p in params}:
         group = [p for p in params if p.dtype == dtype]
         has = torch.tensor([p.grad is not None for p in group], dtype=dtype, device=dev)
-        flat = torch.cat([has] + [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).to(dev)
-                                  for p in group])
+        flat = torch.cat(
+            [has] + [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1).to(dev) for p in group]
+        )
         dist.all_reduce(flat)
-        seen, flat = flat[:len(group)], flat[len(group):] / n
+        seen, flat = flat[: len(group)], flat[len(group) :] / n
         i = 0
         for p, count in zip(group, seen.tolist(), strict=True):
             if count > 0:
-                g = flat[i:i + p.numel()].view_as(p).to(p.device)
+                g = flat[i : i + p.numel()].view_as(p).to(p.device)
                 if p.grad is None:
                     p.grad = g.clone()
                 else:
@@ -247,5 +254,8 @@ def check_in_sync(models: Mapping[str, nn.Module]) -> None:
         dist.all_reduce(low, op=dist.ReduceOp.MIN)
         dist.all_reduce(high, op=dist.ReduceOp.MAX)
         if not torch.equal(low, high) and is_main():
-            warnings.warn(f"The weights of {name!r} differ across ranks at the end of training: something in "
-                          "the step function updated them differently on different ranks.", stacklevel=2)
+            warnings.warn(
+                f"The weights of {name!r} differ across ranks at the end of training: something in "
+                "the step function updated them differently on different ranks.",
+                stacklevel=2,
+            )

@@ -49,14 +49,18 @@ class EMA(nn.Module):
         mine, theirs = self.module.state_dict(), unwrap(model).state_dict()
         if mine.keys() != theirs.keys():
             missing, extra = sorted(mine.keys() - theirs.keys()), sorted(theirs.keys() - mine.keys())
-            raise ValueError(f"This EMA was made from another architecture: missing {missing[:5]}, unexpected "
-                             f"{extra[:5]}. Make the EMA from the model you train: EMA(model).")
+            raise ValueError(
+                f"This EMA was made from another architecture: missing {missing[:5]}, unexpected "
+                f"{extra[:5]}. Make the EMA from the model you train: EMA(model)."
+            )
         params = {name for name, _ in self.module.named_parameters()}
         for name, avg in mine.items():
             new = theirs[name].detach()
             if avg.shape != new.shape:
-                raise ValueError(f"{name} has shape {tuple(new.shape)} in the model but {tuple(avg.shape)} in the EMA; "
-                                 "make the EMA from the model you train.")
+                raise ValueError(
+                    f"{name} has shape {tuple(new.shape)} in the model but {tuple(avg.shape)} in the EMA; "
+                    "make the EMA from the model you train."
+                )
             if avg.is_floating_point() and name in params:
                 avg.lerp_(new.to(avg.dtype), 1.0 - d)  # avg + (1 - d)(θ - avg) = d avg + (1 - d) θ
             else:

@@ -34,17 +34,19 @@ def log_normal_diag(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> 
 
 # ----- GAN objectives, all on discriminator logits l = logit D(x), so that D(x) = sigmoid(l) -------------
 
+
 def gan_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """The discriminator's loss -[log D(x) + log(1 - D(G(z)))], batch means (Goodfellow et al., 2014)."""
-    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    return F.binary_cross_entropy_with_logits(
+        real_logits, torch.ones_like(real_logits)
+    ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
 
 def gan_g_loss(fake_logits: torch.Tensor, *, saturating: bool = False) -> torch.Tensor:
     """The generator's loss: non-saturating -log D(G(z)) (default), or the minimax log(1 - D(G(z)))."""
     if saturating:
         return -F.softplus(fake_logits).mean()  # log(1 - sigmoid(l)) = -softplus(l)
-    return F.softplus(-fake_logits).mean()       # -log sigmoid(l) = softplus(-l)
+    return F.softplus(-fake_logits).mean()  # -log sigmoid(l) = softplus(-l)
 
 
 def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

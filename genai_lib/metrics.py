@@ -15,8 +15,9 @@ def bits_per_dim(nats: torch.Tensor | float, dims: int) -> torch.Tensor | float:
 
 
 @torch.no_grad()
-def iwae_bound(model, x: torch.Tensor, *, k: int, chunk: int = 64,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+def iwae_bound(
+    model, x: torch.Tensor, *, k: int, chunk: int = 64, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """The importance-weighted bound log (1/k) sum_i p(x, z_i) / q(z_i|x), z_i ~ q(z|x) (Burda et al., 2016), (B,).
 
     `model` needs `encode(x) -> (mu, logvar)`, `decode(z)` and `log_likelihood(recon, x)`; with k = 1 this is
@@ -31,16 +32,17 @@ def iwae_bound(model, x: torch.Tensor, *, k: int, chunk: int = 64,
         n = min(chunk, k - start)
         eps = torch.randn((n, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)  # (n, B, D)
         z = mu + std * eps
-        recon = model.decode(z.flatten(0, 1))                                     # (n*B, C, H, W)
-        x_rep = x.expand(n, *x.shape).flatten(0, 1)                               # (n*B, C, H, W)
-        log_px_z = model.log_likelihood(recon, x_rep).view(n, -1)                 # (n, B)
-        log_pz = log_normal_diag(z, torch.zeros_like(z), torch.zeros_like(z))     # (n, B)
-        log_qz = log_normal_diag(z, mu, logvar)                                   # (n, B)
+        recon = model.decode(z.flatten(0, 1))  # (n*B, C, H, W)
+        x_rep = x.expand(n, *x.shape).flatten(0, 1)  # (n*B, C, H, W)
+        log_px_z = model.log_likelihood(recon, x_rep).view(n, -1)  # (n, B)
+        log_pz = log_normal_diag(z, torch.zeros_like(z), torch.zeros_like(z))  # (n, B)
+        log_qz = log_normal_diag(z, mu, logvar)  # (n, B)
         log_w.append(log_px_z + log_pz - log_qz)
     return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
 
 
 # ----- sample-based measures on features (Part I onwards) ------------------------------------------------
+
 
 def _psd_sqrt(a: torch.Tensor) -> torch.Tensor:
     """The symmetric square root of a positive semi-definite matrix, through its eigendecomposition."""
@@ -54,19 +56,25 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2), computed in float64.
     """
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"frechet_distance needs two (N, d) feature sets of one width d, got {tuple(a.shape)} and {tuple(b.shape)}.")
+        raise ValueError(
+            f"frechet_distance needs two (N, d) feature sets of one width d, got {tuple(a.shape)} and {tuple(b.shape)}."
+        )
     if min(len(a), len(b)) < 2:
         raise ValueError("frechet_distance needs at least two samples in each set to estimate a covariance.")
     a, b = a.double(), b.double()
     mu_a, mu_b = a.mean(0), b.mean(0)
-    S_a, S_b = torch.cov(a.T, correction=1).reshape(a.shape[1], -1), torch.cov(b.T, correction=1).reshape(b.shape[1], -1)
+    S_a, S_b = (
+        torch.cov(a.T, correction=1).reshape(a.shape[1], -1),
+        torch.cov(b.T, correction=1).reshape(b.shape[1], -1),
+    )
     r = _psd_sqrt(S_a)
     cross = torch.linalg.eigvalsh(r @ S_b @ r).clamp(min=0).sqrt().sum()  # tr (S_a^1/2 S_b S_a^1/2)^1/2
     return float((mu_a - mu_b).square().sum() + S_a.trace() + S_b.trace() - 2 * cross)
 
 
-def nn_distances(queries: torch.Tensor, reference: torch.Tensor, *, k: int = 1, exclude_self: bool = False,
-                 chunk: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+def nn_distances(
+    queries: torch.Tensor, reference: torch.Tensor, *, k: int = 1, exclude_self: bool = False, chunk: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Euclidean distance to, and index of, the k-th nearest reference point of each query: (N,), (N,)."""
     q, r = queries.flatten(1).float(), reference.flatten(1).float()
     kk = k + 1 if exclude_self else k
@@ -74,17 +82,19 @@ def nn_distances(queries: torch.Tensor, reference: torch.Tensor, *, k: int = 1, 
         raise ValueError(f"Asked for the {k}-th nearest neighbour among {len(r)} reference points.")
     dists, idx = [], []
     for i in range(0, len(q), chunk):
-        d = torch.cdist(q[i:i + chunk], r)                               # (chunk, M)
-        vals, inds = d.topk(kk, dim=1, largest=False)                    # (chunk, kk), nearest first
+        d = torch.cdist(q[i : i + chunk], r)  # (chunk, M)
+        vals, inds = d.topk(kk, dim=1, largest=False)  # (chunk, kk), nearest first
         dists.append(vals[:, -1])
         idx.append(inds[:, -1])
     return torch.cat(dists), torch.cat(idx)
 
 
-def _inside_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
+def _inside_any_ball(
+    points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 1024
+) -> torch.Tensor:
     inside = []
     for i in range(0, len(points), chunk):
-        d = torch.cdist(points[i:i + chunk].float(), centres.float())   # (chunk, M)
+        d = torch.cdist(points[i : i + chunk].float(), centres.float())  # (chunk, M)
         inside.append((d <= radii[None, :]).any(dim=1))
     return torch.cat(inside)
 
@@ -97,7 +107,9 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, *, k: int = 3) -> t
     inside the fake one.
     """
     if real.shape[1:] != fake.shape[1:]:
-        raise ValueError(f"precision_recall needs features of one width, got {tuple(real.shape)} and {tuple(fake.shape)}.")
+        raise ValueError(
+            f"precision_recall needs features of one width, got {tuple(real.shape)} and {tuple(fake.shape)}."
+        )
     r_real, _ = nn_distances(real, real, k=k, exclude_self=True)
     r_fake, _ = nn_distances(fake, fake, k=k, exclude_self=True)
     precision = _inside_any_ball(fake.flatten(1), real.flatten(1), r_real).float().mean()
@@ -108,8 +120,10 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, *, k: int = 3) -> t
 def conditional_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Share of class-conditional samples that a classifier assigns to the class they were asked for."""
     if logits.dim() != 2 or labels.shape != logits.shape[:1]:
-        raise ValueError(f"conditional_accuracy needs logits (N, classes) and labels (N,), got {tuple(logits.shape)} "
-                         f"and {tuple(labels.shape)}.")
+        raise ValueError(
+            f"conditional_accuracy needs logits (N, classes) and labels (N,), got {tuple(logits.shape)} "
+            f"and {tuple(labels.shape)}."
+        )
     return float((logits.argmax(dim=1) == labels.to(logits.device)).float().mean())
 
 
@@ -142,16 +156,20 @@ def caption_accuracy(predicted: dict[str, torch.Tensor], asked: dict[str, torch.
     every attribute right, the strict measure of following a caption.
     """
     if not asked or set(predicted) != set(asked):
-        raise ValueError(f"caption_accuracy needs the same attributes on both sides, got {sorted(predicted)} "
-                         f"predicted and {sorted(asked)} asked.")
+        raise ValueError(
+            f"caption_accuracy needs the same attributes on both sides, got {sorted(predicted)} "
+            f"predicted and {sorted(asked)} asked."
+        )
     right = []
     for a in asked:
         p, q = torch.as_tensor(predicted[a]).cpu(), torch.as_tensor(asked[a]).cpu()
         if p.shape != q.shape or p.dim() != 1:
-            raise ValueError(f"Attribute {a!r}: expected two index vectors (N,) of one length, got {tuple(p.shape)} "
-                             f"and {tuple(q.shape)}.")
+            raise ValueError(
+                f"Attribute {a!r}: expected two index vectors (N,) of one length, got {tuple(p.shape)} "
+                f"and {tuple(q.shape)}."
+            )
         right.append(p == q)
-    hits = torch.stack(right)                                  # (attributes, N)
+    hits = torch.stack(right)  # (attributes, N)
     out = {a: float(h.float().mean()) for a, h in zip(asked, hits, strict=True)}
     out["exact"] = float(hits.all(dim=0).float().mean())
     return out
@@ -159,11 +177,12 @@ def caption_accuracy(predicted: dict[str, torch.Tensor], asked: dict[str, torch.
 
 # ----- memorisation of text (Part V) ---------------------------------------------------------------------
 
+
 def ngram_set(text: str, n: int) -> set[str]:
     """Every length-n character window of `text` (stride 1), as a set for O(1) membership tests."""
     if n < 1:
         raise ValueError(f"n must be a positive window length, got {n}.")
-    return {text[i:i + n] for i in range(len(text) - n + 1)}
+    return {text[i : i + n] for i in range(len(text) - n + 1)}
 
 
 def verbatim_rate(samples: str | list[str], reference: str | set[str], n: int) -> float:
@@ -181,7 +200,7 @@ def verbatim_rate(samples: str | list[str], reference: str | set[str], n: int) -
         windows = len(s) - n + 1
         if windows > 0:
             total += windows
-            hits += sum(s[i:i + n] in grams for i in range(windows))
+            hits += sum(s[i : i + n] in grams for i in range(windows))
     if total == 0:
         raise ValueError(f"No sample is at least n = {n} characters long: nothing to measure.")
     return hits / total

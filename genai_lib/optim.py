@@ -9,8 +9,15 @@ import torch
 from torch import nn
 
 
-def adamw(model: nn.Module, *, lr: float, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.99),
-          eps: float = 1e-8, fused: bool = False) -> torch.optim.AdamW:
+def adamw(
+    model: nn.Module,
+    *,
+    lr: float,
+    weight_decay: float = 0.1,
+    betas: tuple[float, float] = (0.9, 0.99),
+    eps: float = 1e-8,
+    fused: bool = False,
+) -> torch.optim.AdamW:
     """AdamW whose first group (weight matrices and embeddings, dim >= 2) decays and second (biases, norms) does not."""
     params = [p for p in model.parameters() if p.requires_grad]  # parameters() yields a tied tensor once
     if not params:
@@ -34,13 +41,16 @@ def warmup_cosine_factor(step: int, *, warmup_steps: int, total_steps: int, min_
     return min_ratio + 0.5 * (1 - min_ratio) * (1 + math.cos(math.pi * progress))
 
 
-def warmup_cosine(optimizer: torch.optim.Optimizer, *, warmup_steps: int, total_steps: int,
-                  min_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
+def warmup_cosine(
+    optimizer: torch.optim.Optimizer, *, warmup_steps: int, total_steps: int, min_ratio: float = 0.1
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A scheduler (for `fit(..., schedulers=...)`) that sets every group's lr to its initial lr times
     `warmup_cosine_factor(step)`."""
     if warmup_steps < 0 or total_steps < 1 or not 0 <= min_ratio <= 1:
-        raise ValueError(f"Need warmup_steps >= 0, total_steps >= 1 and 0 <= min_ratio <= 1; got {warmup_steps}, "
-                         f"{total_steps}, {min_ratio}.")
+        raise ValueError(
+            f"Need warmup_steps >= 0, total_steps >= 1 and 0 <= min_ratio <= 1; got {warmup_steps}, "
+            f"{total_steps}, {min_ratio}."
+        )
 
     def factor(step: int) -> float:
         return warmup_cosine_factor(step, warmup_steps=warmup_steps, total_steps=total_steps, min_ratio=min_ratio)

@@ -43,17 +43,28 @@ class ProgressBar:
             self.bar.close()
 
 
-def print_summary(history: History, step: int, start: int, steps: int, device: torch.device,
-                  precision: Precision, ckpt_path: Path | None) -> None:
+def print_summary(
+    history: History,
+    step: int,
+    start: int,
+    steps: int,
+    device: torch.device,
+    precision: Precision,
+    ckpt_path: Path | None,
+) -> None:
     """One line: where training stopped, how long it took, on what, and the last logged values."""
     if step == start:
         print(f"Already trained: step {step} of {steps} restored from {ckpt_path}.")
         return
-    rate = (step - start) / max(history.seconds, 1e-9) if not start else None  # after a resume, seconds count the earlier run too
+    rate = (
+        (step - start) / max(history.seconds, 1e-9) if not start else None
+    )  # after a resume, seconds count the earlier run too
     values = " | ".join(f"{k} {v[-1][1]:.4g}" for k, v in history.records.items())
     speed = f" ({rate:.1f} steps/s)" if rate else ""
-    print(f"Trained to step {step} of {steps} in {history.seconds:.1f} s{speed} on "
-          f"{device.type}/{precision.name} | {values}")
+    print(
+        f"Trained to step {step} of {steps} in {history.seconds:.1f} s{speed} on "
+        f"{device.type}/{precision.name} | {values}"
+    )
     if history.interrupted:
         where = f"saved to {ckpt_path}; run again to resume" if ckpt_path else "not saved (no ckpt_path)"
         print(f"Stopped early at step {step}: {where}.")

@@ -10,8 +10,9 @@ import torch
 def check_sampling_args(*, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> None:
     """Raise ValueError for a temperature < 0, a top_k < 1 or a top_p outside (0, 1]."""
     if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature >= 0):
-        raise ValueError(f"temperature must be a number >= 0 (0 means greedy: always the most likely token), "
-                         f"got {temperature!r}.")
+        raise ValueError(
+            f"temperature must be a number >= 0 (0 means greedy: always the most likely token), got {temperature!r}."
+        )
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"top_k must be an integer >= 1 (or None to keep every token), got {top_k!r}.")
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0 < top_p <= 1):
@@ -37,16 +38,17 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     check_sampling_args(top_p=p)
     if p == 1:
         return logits  # every token; summing probabilities in float could drop the least likely ones otherwise
-    probs = torch.softmax(logits.float(), dim=-1)                  # (..., V)
-    sorted_probs, _ = probs.sort(dim=-1, descending=True)          # (..., V)
-    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs       # probability of the tokens ranked above
-    n_keep = (mass_before < p).sum(dim=-1, keepdim=True)           # (..., 1), >= 1 since mass_before[0] = 0 < p
-    threshold = sorted_probs.gather(-1, n_keep - 1)                # probability of the last token kept
+    probs = torch.softmax(logits.float(), dim=-1)  # (..., V)
+    sorted_probs, _ = probs.sort(dim=-1, descending=True)  # (..., V)
+    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability of the tokens ranked above
+    n_keep = (mass_before < p).sum(dim=-1, keepdim=True)  # (..., 1), >= 1 since mass_before[0] = 0 < p
+    threshold = sorted_probs.gather(-1, n_keep - 1)  # probability of the last token kept
     return logits.masked_fill(probs < threshold, float("-inf"))
 
 
-def filtered_probs(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int | None = None,
-                   top_p: float | None = None) -> torch.Tensor:
+def filtered_probs(
+    logits: torch.Tensor, *, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> torch.Tensor:
     """The distribution `sample_next` draws from: softmax(logits / temperature) after top-k, then top-p."""
     check_sampling_args(temperature=temperature, top_k=top_k, top_p=top_p)
     if temperature == 0:  # the limit temperature -> 0: all the mass on the argmax
@@ -59,12 +61,20 @@ def filtered_probs(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int
     return torch.softmax(logits, dim=-1)
 
 
-def sample_next(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_next(
+    logits: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Draw one token id per row of logits (B, V); returns (B, 1). temperature=0 is greedy (argmax)."""
     if logits.dim() != 2:
-        raise ValueError(f"sample_next expects logits of shape (B, V), got {tuple(logits.shape)}; for a GPT's "
-                         "output (B, T, V) pass logits[:, -1, :], the prediction after the last token.")
+        raise ValueError(
+            f"sample_next expects logits of shape (B, V), got {tuple(logits.shape)}; for a GPT's "
+            "output (B, T, V) pass logits[:, -1, :], the prediction after the last token."
+        )
     probs = filtered_probs(logits, temperature=temperature, top_k=top_k, top_p=top_p)  # (B, V)
     if temperature == 0:
         return probs.argmax(dim=-1, keepdim=True)

@@ -25,8 +25,8 @@ def blur(x: torch.Tensor, *, size: int = 5) -> torch.Tensor:
 
 def shuffle_pixels(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
     """Each image's pixels in a random order: the histogram of intensities survives, the shapes do not."""
-    flat = x.flatten(1)                                                          # (B, C*H*W)
-    order = torch.argsort(torch.rand(flat.shape, generator=generator), dim=1)    # a permutation per image
+    flat = x.flatten(1)  # (B, C*H*W)
+    order = torch.argsort(torch.rand(flat.shape, generator=generator), dim=1)  # a permutation per image
     return flat.gather(1, order).view_as(x)
 
 
@@ -40,28 +40,41 @@ def baselines(test_x: torch.Tensor, n: int, *, labels: torch.Tensor | None = Non
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(test_x), generator=g)[:n]
     real = test_x[idx]
-    return {FLOOR: real if labels is None else (real, labels[idx]), "blurred test images": blur(real), "pixel-shuffled test images": shuffle_pixels(real, generator=g),
-            "uniform noise (ceiling)": torch.rand(real.shape, generator=g)}
+    return {
+        FLOOR: real if labels is None else (real, labels[idx]),
+        "blurred test images": blur(real),
+        "pixel-shuffled test images": shuffle_pixels(real, generator=g),
+        "uniform noise (ceiling)": torch.rand(real.shape, generator=g),
+    }
 
 
-def measure(classifier: Classifier, reference: torch.Tensor, candidates: Mapping[str, torch.Tensor | tuple],
-            *, k: int = 3) -> list[dict]:
+def measure(
+    classifier: Classifier, reference: torch.Tensor, candidates: Mapping[str, torch.Tensor | tuple], *, k: int = 3
+) -> list[dict]:
     """One row per candidate set (images in [0, 1], or (images, labels) for class-conditional samples).
 
     Each row: name, n, fd (Fréchet distance to the reference's features), precision, recall (k-NN manifolds)
     and accuracy (share of samples the classifier assigns to the label they were generated for, or None).
     """
-    ref = embed(classifier, reference)                                           # (N_ref, feature_dim)
+    ref = embed(classifier, reference)  # (N_ref, feature_dim)
     rows = []
     for name, item in candidates.items():
         images, labels = item if isinstance(item, (tuple, list)) else (item, None)
-        feats = embed(classifier, images)                                        # (N, feature_dim)
+        feats = embed(classifier, images)  # (N, feature_dim)
         precision, recall = precision_recall(ref, feats, k=k)
         accuracy = None
         if labels is not None:
             accuracy = conditional_accuracy(embed(classifier, images, logits=True), labels)
-        rows.append(dict(name=name, n=len(images), fd=frechet_distance(ref, feats), precision=precision,
-                         recall=recall, accuracy=accuracy))
+        rows.append(
+            dict(
+                name=name,
+                n=len(images),
+                fd=frechet_distance(ref, feats),
+                precision=precision,
+                recall=recall,
+                accuracy=accuracy,
+            )
+        )
     return rows
 
 
@@ -77,12 +90,16 @@ def format_table(rows: list[dict]) -> str:
     """The rows as a plain-text table, with the Fréchet distance also in units of the floor."""
     floor = next((r["fd"] for r in rows if r["name"] == FLOOR), None)
     width = max(len(r["name"]) for r in rows)
-    lines = [f"{'images':<{width}}  {'N':>5}  {'FD':>9}  {'FD/floor':>8}  {'precision':>9}  {'recall':>6}  {'accuracy':>8}"]
+    lines = [
+        f"{'images':<{width}}  {'N':>5}  {'FD':>9}  {'FD/floor':>8}  {'precision':>9}  {'recall':>6}  {'accuracy':>8}"
+    ]
     for r in rows:
         ratio = f"{r['fd'] / floor:8.2f}" if floor else f"{'-':>8}"
         acc = f"{r['accuracy']:8.1%}" if r["accuracy"] is not None else f"{'-':>8}"
-        lines.append(f"{r['name']:<{width}}  {r['n']:>5}  {r['fd']:9.2f}  {ratio}  {r['precision']:9.3f}  "
-                     f"{r['recall']:6.3f}  {acc}")
+        lines.append(
+            f"{r['name']:<{width}}  {r['n']:>5}  {r['fd']:9.2f}  {ratio}  {r['precision']:9.3f}  "
+            f"{r['recall']:6.3f}  {acc}"
+        )
     return "\n".join(lines)
 
 

@@ -23,8 +23,15 @@ StepFn = Callable[[Batch, "StepContext"], Mapping[str, Any]]
 class StepContext:
     """What a step function gets besides its batch: autocast, `backward_step(loss, optimizer)` and the step number."""
 
-    def __init__(self, *, optimizers: dict[str, torch.optim.Optimizer], scaler: torch.amp.GradScaler,
-                 device: torch.device, precision: _device.Precision, grad_clip: float | None) -> None:
+    def __init__(
+        self,
+        *,
+        optimizers: dict[str, torch.optim.Optimizer],
+        scaler: torch.amp.GradScaler,
+        device: torch.device,
+        precision: _device.Precision,
+        grad_clip: float | None,
+    ) -> None:
         self.optimizers = optimizers
         self.scaler = scaler
         self.device = device
@@ -64,8 +71,12 @@ class StepContext:
 
     def update(self, loss: torch.Tensor, optimizer: str | None = None) -> torch.Tensor | None:
         """Deprecated: the old name of `backward_step`, kept for one release."""
-        warnings.warn("ctx.update(loss, ...) is now called ctx.backward_step(loss, ...); the old name will be "
-                      "removed in the next release.", DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "ctx.update(loss, ...) is now called ctx.backward_step(loss, ...); the old name will be "
+            "removed in the next release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self.backward_step(loss, optimizer)
 
     def finish_step(self) -> None:
@@ -77,8 +88,9 @@ class StepContext:
     def _name(self, optimizer: str | None) -> str:
         if optimizer is None:
             if len(self.optimizers) != 1:
-                raise ValueError(f"Several optimizers ({sorted(self.optimizers)}): name one in "
-                                 "ctx.backward_step(loss, name).")
+                raise ValueError(
+                    f"Several optimizers ({sorted(self.optimizers)}): name one in ctx.backward_step(loss, name)."
+                )
             return next(iter(self.optimizers))
         if optimizer not in self.optimizers:
             raise KeyError(f"No optimizer named {optimizer!r}; fit was given {sorted(self.optimizers)}.")

@@ -31,8 +31,8 @@ from genai_lib.train import History, TrainConfig, fit
 @dataclass
 class TextToImageConfig:
     dataset: str = "shapes"  # or "captioned_mnist"
-    n_train: int = 5000      # training images (captioned), drawn from the seed below
-    n_eval: int = 500        # images per evaluation split ('test': seen combinations, 'heldout': unseen ones)
+    n_train: int = 5000  # training images (captioned), drawn from the seed below
+    n_eval: int = 500  # images per evaluation split ('test': seen combinations, 'heldout': unseen ones)
     image_size: int = 32
     # The VQ-VAE (Part II): (3, S, S) images -> an (S/4, S/4) grid of codes of width code_dim.
     vq_hidden: int = 64
@@ -55,7 +55,7 @@ class TextToImageConfig:
     # Shared by every training run.
     batch_size: int = 64
     lr: float = 1e-3
-    p_uncond: float = 0.1   # captions dropped to "" so that one network is also the unconditional model
+    p_uncond: float = 0.1  # captions dropped to "" so that one network is also the unconditional model
     seed: int = 0
 
     def key(self, *fields: str) -> str:
@@ -64,23 +64,76 @@ class TextToImageConfig:
         return hashlib.sha256(json.dumps({f: d[f] for f in fields}, sort_keys=True).encode()).hexdigest()[:8]
 
 
-VQ_FIELDS = ("dataset", "n_train", "image_size", "vq_hidden", "codebook_size", "code_dim", "vq_steps", "batch_size", "seed")
-DIFFUSION_FIELDS = VQ_FIELDS + ("text_width", "text_layers", "unet_channels", "unet_mults", "num_timesteps",
-                                "diffusion_steps", "lr", "p_uncond")
+VQ_FIELDS = (
+    "dataset",
+    "n_train",
+    "image_size",
+    "vq_hidden",
+    "codebook_size",
+    "code_dim",
+    "vq_steps",
+    "batch_size",
+    "seed",
+)
+DIFFUSION_FIELDS = VQ_FIELDS + (
+    "text_width",
+    "text_layers",
+    "unet_channels",
+    "unet_mults",
+    "num_timesteps",
+    "diffusion_steps",
+    "lr",
+    "p_uncond",
+)
 AR_FIELDS = VQ_FIELDS + ("gpt_layers", "gpt_heads", "gpt_width", "ar_steps", "lr", "p_uncond")
 
 
 # The settings of each budget, shared by chapters 13-15 so that one chapter's checkpoints serve the next.
 PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": dict(n_train=256, n_eval=16, vq_hidden=16, codebook_size=32, code_dim=4, vq_steps=20, text_width=32,
-                  text_layers=1, unet_channels=16, num_timesteps=50, diffusion_steps=10, gpt_layers=1, gpt_heads=2,
-                  gpt_width=32, ar_steps=10, batch_size=32),
-    "standard": dict(n_train=5000, n_eval=200, vq_hidden=32, vq_steps=600, unet_channels=32, unet_mults=(1, 2, 2),
-                     diffusion_steps=1500,
-                     gpt_layers=2, gpt_heads=4, gpt_width=64, ar_steps=1500),
-    "full": dict(n_train=50000, n_eval=1000, vq_steps=5000, unet_channels=128, unet_mults=(1, 2, 2),
-                 diffusion_steps=30000,
-                 gpt_layers=8, gpt_heads=8, gpt_width=256, ar_steps=30000, batch_size=128),
+    "smoke": dict(
+        n_train=256,
+        n_eval=16,
+        vq_hidden=16,
+        codebook_size=32,
+        code_dim=4,
+        vq_steps=20,
+        text_width=32,
+        text_layers=1,
+        unet_channels=16,
+        num_timesteps=50,
+        diffusion_steps=10,
+        gpt_layers=1,
+        gpt_heads=2,
+        gpt_width=32,
+        ar_steps=10,
+        batch_size=32,
+    ),
+    "standard": dict(
+        n_train=5000,
+        n_eval=200,
+        vq_hidden=32,
+        vq_steps=600,
+        unet_channels=32,
+        unet_mults=(1, 2, 2),
+        diffusion_steps=1500,
+        gpt_layers=2,
+        gpt_heads=4,
+        gpt_width=64,
+        ar_steps=1500,
+    ),
+    "full": dict(
+        n_train=50000,
+        n_eval=1000,
+        vq_steps=5000,
+        unet_channels=128,
+        unet_mults=(1, 2, 2),
+        diffusion_steps=30000,
+        gpt_layers=8,
+        gpt_heads=8,
+        gpt_width=256,
+        ar_steps=30000,
+        batch_size=128,
+    ),
 }
 
 
@@ -93,9 +146,13 @@ def preset(budget: str, **overrides: Any) -> TextToImageConfig:
 
 def load_splits(cfg: TextToImageConfig) -> dict[str, CaptionedImages]:
     """The data of a config: 'train' (n_train), 'test' and 'heldout' (n_eval each), all from cfg.seed."""
-    return {"train": load_captioned(cfg.dataset, "train", cfg.n_train, seed=cfg.seed, image_size=cfg.image_size),
-            **{split: load_captioned(cfg.dataset, split, cfg.n_eval, seed=cfg.seed, image_size=cfg.image_size)
-               for split in ("test", "heldout")}}
+    return {
+        "train": load_captioned(cfg.dataset, "train", cfg.n_train, seed=cfg.seed, image_size=cfg.image_size),
+        **{
+            split: load_captioned(cfg.dataset, split, cfg.n_eval, seed=cfg.seed, image_size=cfg.image_size)
+            for split in ("test", "heldout")
+        },
+    }
 
 
 def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float):
@@ -112,9 +169,19 @@ def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float):
 
 def _fit(step, model, params, data: Batches, steps: int, name: str, lr: float, progress: bool) -> History:
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
-    return fit(step, models=model, optimizers=opt, data=data,
-               config=TrainConfig(steps=steps, log_every=max(1, steps // 20), ckpt_every=max(1, steps // 4),
-                                  ckpt_path=str(checkpoint_path(name)), progress=progress))
+    return fit(
+        step,
+        models=model,
+        optimizers=opt,
+        data=data,
+        config=TrainConfig(
+            steps=steps,
+            log_every=max(1, steps // 20),
+            ckpt_every=max(1, steps // 4),
+            ckpt_path=str(checkpoint_path(name)),
+            progress=progress,
+        ),
+    )
 
 
 def train_vqvae(cfg: TextToImageConfig, data: CaptionedImages, *, progress: bool = True) -> tuple[VQVAE, History]:
@@ -122,8 +189,11 @@ def train_vqvae(cfg: TextToImageConfig, data: CaptionedImages, *, progress: bool
     S = cfg.image_size
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        vq = VQVAE(VQVAEConfig(image_shape=(3, S, S), hidden=cfg.vq_hidden, codebook_size=cfg.codebook_size,
-                               code_dim=cfg.code_dim))
+        vq = VQVAE(
+            VQVAEConfig(
+                image_shape=(3, S, S), hidden=cfg.vq_hidden, codebook_size=cfg.codebook_size, code_dim=cfg.code_dim
+            )
+        )
     batches = Batches(data.images, batch_size=cfg.batch_size, seed=cfg.seed)
     name = f"t2i-vqvae-{data.grammar.name}-{cfg.key(*VQ_FIELDS)}"
     history = _fit(vqvae_step(vq), vq, vq.parameters(), batches, cfg.vq_steps, name, 2e-3, progress)
@@ -137,45 +207,86 @@ def build_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | N
     shape = (3, S, S) if vq is None else vq.config.latent_shape
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        encoder = TextEncoder(TextEncoderConfig(vocab_size=tok.vocab_size, max_len=tok.length, n_embd=cfg.text_width,
-                                                n_layer=cfg.text_layers, pad_id=tok.pad_id))
+        encoder = TextEncoder(
+            TextEncoderConfig(
+                vocab_size=tok.vocab_size,
+                max_len=tok.length,
+                n_embd=cfg.text_width,
+                n_layer=cfg.text_layers,
+                pad_id=tok.pad_id,
+            )
+        )
         mults = cfg.unet_mults if vq is not None else (1, *cfg.unet_mults, cfg.unet_mults[-1])  # 32x32 -> 8x8 too
-        unet = UNet(UNetConfig(image_shape=shape, base_channels=cfg.unet_channels, channel_mults=mults,
-                               context_dim=cfg.text_width, attention_positions=True))
-    model = TextToImageDiffusion(CaptionConditionedUNet(encoder, unet), tok, NoiseSchedule(cfg.num_timesteps),
-                                 autoencoder=vq)
+        unet = UNet(
+            UNetConfig(
+                image_shape=shape,
+                base_channels=cfg.unet_channels,
+                channel_mults=mults,
+                context_dim=cfg.text_width,
+                attention_positions=True,
+            )
+        )
+    model = TextToImageDiffusion(
+        CaptionConditionedUNet(encoder, unet), tok, NoiseSchedule(cfg.num_timesteps), autoencoder=vq
+    )
     if vq is not None:
         model.fit_latent_scale(data.images[:1000])
     return model
 
 
-def train_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | None, *, progress: bool = True
-                    ) -> tuple[TextToImageDiffusion, History]:
+def train_diffusion(
+    cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | None, *, progress: bool = True
+) -> tuple[TextToImageDiffusion, History]:
     """Train (or load from its checkpoint) the latent diffusion model, or the pixel one when vq is None."""
     model = build_diffusion(cfg, data, vq)
     batches = Batches(data.images, data.tokenizer.encode(data.captions), batch_size=cfg.batch_size, seed=cfg.seed)
     name = f"t2i-{'pixel' if vq is None else 'latent'}-diffusion-{data.grammar.name}-{cfg.key(*DIFFUSION_FIELDS)}"
-    history = _fit(loss_step(model, p_uncond=cfg.p_uncond), model, model.denoiser.parameters(), batches,
-                   cfg.diffusion_steps, name, cfg.lr, progress)
+    history = _fit(
+        loss_step(model, p_uncond=cfg.p_uncond),
+        model,
+        model.denoiser.parameters(),
+        batches,
+        cfg.diffusion_steps,
+        name,
+        cfg.lr,
+        progress,
+    )
     return model.eval(), history
 
 
-def train_ar(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE, *, progress: bool = True
-             ) -> tuple[ARTextToImage, History]:
+def train_ar(
+    cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE, *, progress: bool = True
+) -> tuple[ARTextToImage, History]:
     """Train (or load from its checkpoint) the GPT over caption tokens then the VQ-VAE's image tokens."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = ARTextToImage(data.tokenizer, vq, n_layer=cfg.gpt_layers, n_head=cfg.gpt_heads, n_embd=cfg.gpt_width)
-    batches = Batches(data.tokenizer.encode(data.captions), model.image_tokens(data.images),
-                      batch_size=cfg.batch_size, seed=cfg.seed)
+    batches = Batches(
+        data.tokenizer.encode(data.captions), model.image_tokens(data.images), batch_size=cfg.batch_size, seed=cfg.seed
+    )
     name = f"t2i-ar-{data.grammar.name}-{cfg.key(*AR_FIELDS)}"
-    history = _fit(loss_step(model, p_uncond=cfg.p_uncond), model, model.gpt.parameters(), batches,
-                   cfg.ar_steps, name, cfg.lr, progress)
+    history = _fit(
+        loss_step(model, p_uncond=cfg.p_uncond),
+        model,
+        model.gpt.parameters(),
+        batches,
+        cfg.ar_steps,
+        name,
+        cfg.lr,
+        progress,
+    )
     return model.eval(), history
 
 
-def evaluate(model: TextToImageDiffusion | ARTextToImage, judge, data: CaptionedImages, *, n: int | None = None,
-             seed: int = 0, **generate_kwargs: Any) -> dict[str, Any]:
+def evaluate(
+    model: TextToImageDiffusion | ARTextToImage,
+    judge,
+    data: CaptionedImages,
+    *,
+    n: int | None = None,
+    seed: int = 0,
+    **generate_kwargs: Any,
+) -> dict[str, Any]:
     """Generate one image per caption of `data` (the first n), judge it, and time it.
 
     Returns caption accuracy per attribute and 'exact', 'samples_per_s', and the 'images' themselves.

@@ -51,11 +51,16 @@ class TrainConfig:
             raise ValueError("ckpt_every is set but ckpt_path is not: say where checkpoints should go.")
 
 
-def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
-        optimizers: torch.optim.Optimizer | Mapping[str, torch.optim.Optimizer],
-        data: Callable[[], Batch] | Iterable[Batch], config: TrainConfig,
-        evaluate: Callable[[], Mapping[str, Any]] | None = None,
-        schedulers: Any | Mapping[str, Any] | None = None) -> History:
+def fit(
+    step_fn: StepFn,
+    *,
+    models: nn.Module | Mapping[str, nn.Module],
+    optimizers: torch.optim.Optimizer | Mapping[str, torch.optim.Optimizer],
+    data: Callable[[], Batch] | Iterable[Batch],
+    config: TrainConfig,
+    evaluate: Callable[[], Mapping[str, Any]] | None = None,
+    schedulers: Any | Mapping[str, Any] | None = None,
+) -> History:
     """Train by calling `step_fn(batch, ctx)` config.steps times; returns the History of logged values.
 
     `step_fn` runs its forward passes under `ctx.autocast()`, calls `ctx.backward_step(loss, name)` once
@@ -73,10 +78,10 @@ def fit(step_fn: StepFn, *, models: nn.Module | Mapping[str, nn.Module],
     for model in models.values():
         model.to(dev)
     scaler = _device.grad_scaler(dev, precision)
-    ctx = StepContext(optimizers=optimizers, scaler=scaler, device=dev, precision=precision,
-                      grad_clip=config.grad_clip)
-    run = TrainingState(models, optimizers, _named(schedulers, "main"), scaler, BatchSource(data), History(),
-                        RunningMeans())
+    ctx = StepContext(optimizers=optimizers, scaler=scaler, device=dev, precision=precision, grad_clip=config.grad_clip)
+    run = TrainingState(
+        models, optimizers, _named(schedulers, "main"), scaler, BatchSource(data), History(), RunningMeans()
+    )
     history = run.history
     ckpt_path = Path(config.ckpt_path) if config.ckpt_path else None
     start = run.resume(ckpt_path, config.steps) if ckpt_path is not None and config.resume else 0
@@ -132,8 +137,9 @@ def _named(obj, default: str) -> dict:
     return dict(obj) if isinstance(obj, Mapping) else {default: obj}
 
 
-def _evaluate(evaluate: Callable[[], Mapping[str, Any]], models: Mapping[str, nn.Module],
-              ctx: StepContext) -> dict[str, float]:
+def _evaluate(
+    evaluate: Callable[[], Mapping[str, Any]], models: Mapping[str, nn.Module], ctx: StepContext
+) -> dict[str, float]:
     """Call `evaluate()` in eval mode without gradients, leaving the training's random stream as it was."""
     with preserved_rng():
         modes = {name: m.training for name, m in models.items()}

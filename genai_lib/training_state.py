@@ -54,8 +54,10 @@ class TrainingState:
         """Restore everything from a checkpoint of the same set-up; returns its step."""
         for kind, mine in (("models", self.models), ("optimizers", self.optimizers)):
             if set(state[kind]) != set(mine):
-                raise ValueError(f"The checkpoint has {kind} {sorted(state[kind])}, this run has {sorted(mine)}. "
-                                 "Use another ckpt_path for a different set-up.")
+                raise ValueError(
+                    f"The checkpoint has {kind} {sorted(state[kind])}, this run has {sorted(mine)}. "
+                    "Use another ckpt_path for a different set-up."
+                )
         for name, model in self.models.items():
             check_compatible(model, state["models"][name], name=name)
             unwrap(model).load_state_dict(state["models"][name]["state_dict"])
@@ -84,8 +86,10 @@ class TrainingState:
             return 0
         state = safe_load(path)
         if int(state["step"]) > steps:
-            raise ValueError(f"The checkpoint {path} is at step {state['step']}, beyond steps={steps}. "
-                             "Ask for at least that many steps, or use another ckpt_path to train afresh.")
+            raise ValueError(
+                f"The checkpoint {path} is at step {state['step']}, beyond steps={steps}. "
+                "Ask for at least that many steps, or use another ckpt_path to train afresh."
+            )
         start = self.load_state_dict(state)
         if start < steps and _dist.is_main():
             print(f"Resuming from {path} at step {start} of {steps}.")

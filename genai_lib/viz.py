@@ -11,8 +11,15 @@ import torch
 from torchvision.utils import make_grid
 
 
-def image_grid(x: torch.Tensor, *, nrow: int | None = None, title: str | None = None, ax=None,
-               value_range: tuple[float, float] = (0.0, 1.0), size: float = 4.0):
+def image_grid(
+    x: torch.Tensor,
+    *,
+    nrow: int | None = None,
+    title: str | None = None,
+    ax=None,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    size: float = 4.0,
+):
     """Show a batch of images (B, C, H, W) as one grid; values outside `value_range` are clipped."""
     if x.dim() == 3:
         x = x.unsqueeze(1)  # (B, H, W) -> (B, 1, H, W)
@@ -31,8 +38,15 @@ def image_grid(x: torch.Tensor, *, nrow: int | None = None, title: str | None = 
     return ax
 
 
-def plot_history(history, keys: Sequence[str] | None = None, *, ax=None, logy: bool = False,
-                 ylabel: str = "value", title: str | None = None):
+def plot_history(
+    history,
+    keys: Sequence[str] | None = None,
+    *,
+    ax=None,
+    logy: bool = False,
+    ylabel: str = "value",
+    title: str | None = None,
+):
     """Plot logged values of a `train.History` against the training step."""
     keys = list(keys or history.keys())
     if ax is None:
@@ -50,8 +64,16 @@ def plot_history(history, keys: Sequence[str] | None = None, *, ax=None, logy: b
     return ax
 
 
-def plot_density_2d(log_prob: Callable[[torch.Tensor], torch.Tensor], *, lim: float = 4.0, n: int = 200,
-                    ax=None, samples: torch.Tensor | None = None, title: str | None = None, cmap: str = "viridis"):
+def plot_density_2d(
+    log_prob: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    lim: float = 4.0,
+    n: int = 200,
+    ax=None,
+    samples: torch.Tensor | None = None,
+    title: str | None = None,
+    cmap: str = "viridis",
+):
     """Shade a 2-D density exp(log_prob) on the square [-lim, lim]^2, optionally with samples on top."""
     g = torch.linspace(-lim, lim, n)
     xx, yy = torch.meshgrid(g, g, indexing="xy")

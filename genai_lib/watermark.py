@@ -14,20 +14,32 @@ import math
 import torch
 import torch.nn.functional as F
 
-__all__ = ["watermark_pattern", "embed_watermark", "highpass", "correlation_z", "watermark_z",
-           "p_value", "hoeffding_bound", "quantize"]
+__all__ = [
+    "watermark_pattern",
+    "embed_watermark",
+    "highpass",
+    "correlation_z",
+    "watermark_z",
+    "p_value",
+    "hoeffding_bound",
+    "quantize",
+]
 
 
 def _check_images(x: torch.Tensor, who: str) -> None:
     if not isinstance(x, torch.Tensor) or x.dim() != 4:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{who} expects a batch of images (B, C, H, W), got {shape}. "
-                         "Add a batch dimension with x.unsqueeze(0) for a single image.")
+        raise ValueError(
+            f"{who} expects a batch of images (B, C, H, W), got {shape}. "
+            "Add a batch dimension with x.unsqueeze(0) for a single image."
+        )
     if not x.is_floating_point():
         raise ValueError(f"{who} expects float images in [0, 1], got dtype {x.dtype}: divide 8-bit images by 255.")
     if len(x) and (x.min() < 0 or x.max() > 1):
-        raise ValueError(f"{who} expects images in [0, 1], got values from {x.min().item():.3g} to "
-                         f"{x.max().item():.3g}. Map [-1, 1] images with (x + 1) / 2 first.")
+        raise ValueError(
+            f"{who} expects images in [0, 1], got values from {x.min().item():.3g} to "
+            f"{x.max().item():.3g}. Map [-1, 1] images with (x + 1) / 2 first."
+        )
 
 
 def _check_key(key: int) -> None:
@@ -54,8 +66,9 @@ def embed_watermark(x: torch.Tensor, key: int, strength: float) -> torch.Tensor:
     """x + strength · w, clipped to [0, 1] and rounded to 8 bits: the image a cooperating generator releases."""
     _check_images(x, "embed_watermark")
     if not 0 < strength < 1:
-        raise ValueError(f"strength is the amplitude added to pixels in [0, 1]; use a value in (0, 1) such as "
-                         f"4/255, got {strength}.")
+        raise ValueError(
+            f"strength is the amplitude added to pixels in [0, 1]; use a value in (0, 1) such as 4/255, got {strength}."
+        )
     w = watermark_pattern(x.shape[1:], key).to(x.device)
     return quantize(x + strength * w)
 
@@ -73,8 +86,10 @@ def correlation_z(r: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     r is (B, ...) and w has r's shape without the batch dimension. A constant r carries no evidence: z = 0.
     """
     if r.shape[1:] != w.shape:
-        raise ValueError(f"The pattern has shape {tuple(w.shape)} but the images have {tuple(r.shape[1:])}: "
-                         "make the pattern with watermark_pattern(images.shape[1:], key).")
+        raise ValueError(
+            f"The pattern has shape {tuple(w.shape)} but the images have {tuple(r.shape[1:])}: "
+            "make the pattern with watermark_pattern(images.shape[1:], key)."
+        )
     c = (r - r.mean(dim=tuple(range(1, r.dim())), keepdim=True)).flatten(1).double()  # (B, n)
     norm = c.norm(dim=1)
     z = (c @ w.flatten().double()) / norm.clamp_min(1e-12)
@@ -98,4 +113,4 @@ def p_value(z: torch.Tensor | float) -> torch.Tensor:
 def hoeffding_bound(t: torch.Tensor | float) -> torch.Tensor:
     """A guaranteed bound on P(z >= t) for t >= 0 under the null: exp(-t^2 / 2) (Hoeffding's inequality)."""
     t = torch.as_tensor(t, dtype=torch.float64)
-    return torch.where(t > 0, torch.exp(-t.clamp_min(0) ** 2 / 2), torch.ones_like(t))
+    return torch.where(t > 0, torch.exp(-(t.clamp_min(0) ** 2) / 2), torch.ones_like(t))

@@ -37,8 +37,11 @@ from book.chapters import chapters as toc_chapters
 
 # What test_book.py imports: the fixtures and the tests.
 __all__ = [
-    "served_book", "browser", "visit",
-    "test_a_browser_shows_the_chapter_as_written", "test_a_browser_shows_the_part_map",
+    "served_book",
+    "browser",
+    "visit",
+    "test_a_browser_shows_the_chapter_as_written",
+    "test_a_browser_shows_the_part_map",
     "test_a_browser_shows_the_reference",
     "test_the_reference_lists_every_public_function_and_class_with_its_docstring",
     "test_the_build_serves_mathjax_itself_when_asked",
@@ -60,9 +63,15 @@ REFERENCE_PAGE = "book/appendices/a_reference"
 PAGES_WITH_FIGURES = ["book/part0/01_generative_modelling"]
 
 CHROMIUM_ARGS = [  # as root, in a sandboxed container, with no network beyond package registries
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-quic", "--hide-scrollbars",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--hide-scrollbars",
 ]
 
 
@@ -104,8 +113,10 @@ def served_book(built_book):
 def browser():
     executable = chromium_executable()
     if executable is None:
-        _missing("chromium is not installed: `make browser` installs Debian's package (as root), "
-                 "or set GENAI_CHROMIUM to a Chromium or Chrome binary")
+        _missing(
+            "chromium is not installed: `make browser` installs Debian's package (as root), "
+            "or set GENAI_CHROMIUM to a Chromium or Chrome binary"
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -231,29 +242,33 @@ def test_a_browser_shows_the_chapter_as_written(visit, docname):
 
     assert not page.blocked, (
         f"{where} tried to load {page.blocked[:5]} from outside the build; the book must read "
-        "offline. For MathJax: the test build serves it from _static/mathjax (GENAI_BOOK_MATHJAX).")
+        "offline. For MathJax: the test build serves it from _static/mathjax (GENAI_BOOK_MATHJAX)."
+    )
     assert not page.errors, f"{where}: JavaScript errors {page.errors[:5]}"
 
     assert facts["math"] > 0, f"{where} has no math element; this page is chosen because it has math."
     assert not facts["untypeset"], (
         f"{where}: MathJax did not typeset {len(facts['untypeset'])} of {facts['math']} math elements, "
-        f"e.g. {facts['untypeset'][:3]}; is MathJax loaded (see the page's <script> tags)?")
+        f"e.g. {facts['untypeset'][:3]}; is MathJax loaded (see the page's <script> tags)?"
+    )
     assert not facts["texErrors"], f"{where}: MathJax reports TeX errors in {facts['texErrors'][:3]}"
     for raw in ("$$", "\\(", "\\[", "\\begin{"):
         assert raw not in facts["prose"], (
-            f"{where} shows a literal {raw!r} in its text: an equation that was not parsed as math.")
+            f"{where} shows a literal {raw!r} in its text: an equation that was not parsed as math."
+        )
 
     assert facts["citations"], f"{where} shows no citation; the page is chosen because it cites."
     unresolved = [c for c in facts["citations"] if "?" in c or not c.strip("[]() ")]
     assert not unresolved, f"{where}: citations that did not resolve: {unresolved}"
     assert facts["links"] > 0 and not facts["missing"], (
-        f"{where}: cross-references whose target page or anchor does not exist: {facts['missing'][:5]}")
+        f"{where}: cross-references whose target page or anchor does not exist: {facts['missing'][:5]}"
+    )
     assert not [r for r in facts["references"] if "??" in r], f"{where}: a numbered reference shows '??'."
 
     expected = expected_colab_link(docname)
     assert expected in facts["colab"], (
-        f"{where}: the Colab button opens {facts['colab']}, not {expected} (the chapter's .ipynb on "
-        "the main branch).")
+        f"{where}: the Colab button opens {facts['colab']}, not {expected} (the chapter's .ipynb on the main branch)."
+    )
 
     broken = [image["src"] for image in facts["images"] if not image["ok"]]
     assert not broken, f"{where}: images that did not load: {broken[:5]}"
@@ -357,7 +372,8 @@ def test_the_reference_lists_every_public_function_and_class_with_its_docstring(
             wrong.append(f"{key}: {doc.splitlines()[0]!r}")
     assert not missing, (
         f"{REFERENCE_PAGE}.md does not list {len(missing)} public names of genai_lib: {missing[:10]}. "
-        "A module in a new subpackage needs a ```{genai-modules} genai_lib.<subpackage}``` block there.")
+        "A module in a new subpackage needs a ```{genai-modules} genai_lib.<subpackage}``` block there."
+    )
     assert not wrong, f"The reference shows another first line of the docstring for: {wrong[:10]}"
     # Objects without a docstring of their own are listed too (with their signature); say which.
     print(f"{len(objects)} public objects documented; without a docstring of their own: {undocumented}")

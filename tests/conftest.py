@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated data cache, the repository root, and the shared data folder if present;
 the repository root on sys.path."""
+
 from __future__ import annotations
 
 import os

@@ -11,8 +11,9 @@ from assignments.answers import chapters, render
 from genai_checks.answers import ANSWERS_DIR, decode
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECK_MODULES = sorted(p.stem for p in (ROOT / "genai_checks").glob("*.py")
-                       if p.stem not in ("__init__", "answers", "core"))
+CHECK_MODULES = sorted(
+    p.stem for p in (ROOT / "genai_checks").glob("*.py") if p.stem not in ("__init__", "answers", "core")
+)
 
 
 def close(a, b, path: str) -> None:
@@ -43,8 +44,10 @@ def test_every_check_module_has_reference_solutions_and_stored_answers():
 def test_stored_answers_are_what_the_reference_solutions_compute(chapter):
     stored = json.loads((ANSWERS_DIR / f"{chapter}.json").read_text())
     fresh = json.loads(render(chapter))
-    assert stored.keys() == fresh.keys(), (f"{chapter}: stored answers differ in their keys from the reference "
-                                           "solutions; run `python -m assignments.answers`")
+    assert stored.keys() == fresh.keys(), (
+        f"{chapter}: stored answers differ in their keys from the reference "
+        "solutions; run `python -m assignments.answers`"
+    )
     for key in fresh:
         close(decode(fresh[key]), decode(stored[key]), f"{chapter}/{key}")
 
@@ -53,8 +56,13 @@ def test_the_checks_never_import_the_reference_solutions():
     for stem in CHECK_MODULES:
         tree = ast.parse((ROOT / "genai_checks" / f"{stem}.py").read_text())
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not any(n.startswith("assignments") for n in names), f"genai_checks/{stem}.py imports {names}"
 
 

@@ -114,11 +114,16 @@ def test_a_causal_block_does_not_look_ahead_and_a_bidirectional_one_does():
 def test_block_equals_pytorchs_pre_norm_encoder_layer(causal):
     torch.manual_seed(0)
     block = TransformerBlock(BlockConfig(n_embd=16, n_head=4, causal=causal)).eval()
-    ref = nn.TransformerEncoderLayer(16, 4, dim_feedforward=64, dropout=0.0, activation="gelu", batch_first=True,
-                                     norm_first=True).eval()
+    ref = nn.TransformerEncoderLayer(
+        16, 4, dim_feedforward=64, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+    ).eval()
     ref.self_attn = copy_into_pytorch_mha(block.attn)
-    for mine, theirs in [(block.ln_1, ref.norm1), (block.ln_2, ref.norm2), (block.mlp.fc, ref.linear1),
-                         (block.mlp.proj, ref.linear2)]:
+    for mine, theirs in [
+        (block.ln_1, ref.norm1),
+        (block.ln_2, ref.norm2),
+        (block.mlp.fc, ref.linear1),
+        (block.mlp.proj, ref.linear2),
+    ]:
         theirs.load_state_dict(mine.state_dict())
     x = randn(2, 6, 16)
     mask = ~causal_mask(6) if causal else None

@@ -47,8 +47,12 @@ def test_gan_step_applies_augment_to_real_and_fake_inputs_of_D():
         return t.flip(-1)
 
     opts = {"D": torch.optim.Adam(D.parameters(), lr=1e-3), "G": torch.optim.Adam(G.parameters(), lr=1e-3)}
-    gl.fit(gan_step(G, D, augment=augment), models={"G": G, "D": D}, optimizers=opts,
-           data=Batches(torch.rand(16, 1, 8, 8) * 2 - 1, batch_size=8),
-           config=gl.TrainConfig(steps=2, progress=False, device="cpu"))
+    gl.fit(
+        gan_step(G, D, augment=augment),
+        models={"G": G, "D": D},
+        optimizers=opts,
+        data=Batches(torch.rand(16, 1, 8, 8) * 2 - 1, batch_size=8),
+        config=gl.TrainConfig(steps=2, progress=False, device="cpu"),
+    )
     assert len(calls) == 6  # per step: real and fake in the D half, fake in the G half
     assert calls[2] is True  # the G half's fake keeps its graph: G is trained through the augmentation

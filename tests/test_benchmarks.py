@@ -39,9 +39,21 @@ def test_gpt_char_benchmark_trains_ours_and_the_reference_side_by_side(tmp_path,
     result = gpt_char.run("nanogpt-cpu", "smoke", tmp_path, chunk=10, corpus=corpus)
     saved = json.loads(next(tmp_path.glob("gpt_char-nanogpt-cpu-smoke-*.json")).read_text())
     assert saved == result
-    for key in ("budget", "device", "date", "config", "wall_seconds", "train_seconds", "tokens_per_second",
-                "mfu", "val_loss_2_batches", "reference", "time_ratio_ours_over_reference",
-                "time_ratio_median_of_chunks", "load_average_1min"):
+    for key in (
+        "budget",
+        "device",
+        "date",
+        "config",
+        "wall_seconds",
+        "train_seconds",
+        "tokens_per_second",
+        "mfu",
+        "val_loss_2_batches",
+        "reference",
+        "time_ratio_ours_over_reference",
+        "time_ratio_median_of_chunks",
+        "load_average_1min",
+    ):
         assert key in saved
     assert saved["config"]["max_iters"] == 20 and len(saved["chunk_seconds"]["reference"]) == 2
     # Same initial weights, same batches, same schedule: the two trainers follow one trajectory.
@@ -64,8 +76,11 @@ def test_gpt_char_configs_schedule_and_reference_model():
     # the reference, given our weights, is the same function
     c = gpt_char.config_for("nanogpt-cpu", "smoke")
     torch.manual_seed(0)
-    ours = GPT(GPTConfig(vocab_size=20, block_size=c.block_size, n_layer=c.n_layer, n_head=c.n_head,
-                         n_embd=c.n_embd, bias=c.bias))
+    ours = GPT(
+        GPTConfig(
+            vocab_size=20, block_size=c.block_size, n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, bias=c.bias
+        )
+    )
     ref = gpt_char.RefGPT(c, 20).copy_from(ours)
     x, y = torch.randint(20, (3, c.block_size)), torch.randint(20, (3, c.block_size))
     (a, loss_a), (b, loss_b) = ours(x, y), ref(x, y)
@@ -80,12 +95,25 @@ def test_gan_mnist_benchmark_writes_its_result(tmp_path, monkeypatch):
     result = gan_mnist.run("smoke", tmp_path)
     saved = json.loads(next(tmp_path.glob("gan_mnist-smoke-*.json")).read_text())
     assert saved == result
-    for key in ("budget", "device", "date", "wall_seconds", "frechet_distance", "fd_floor_test_vs_train",
-                "fd_ceiling_uniform_noise", "fd_over_floor", "precision", "recall", "conditional_accuracy"):
+    for key in (
+        "budget",
+        "device",
+        "date",
+        "wall_seconds",
+        "frechet_distance",
+        "fd_floor_test_vs_train",
+        "fd_ceiling_uniform_noise",
+        "fd_over_floor",
+        "precision",
+        "recall",
+        "conditional_accuracy",
+    ):
         assert key in saved
     # the floor (real vs real) is below the ceiling (noise vs real), and every share lies in [0, 1]
     assert 0 < saved["fd_floor_test_vs_train"] < saved["fd_ceiling_uniform_noise"]
-    assert saved["fd_over_floor"] == pytest.approx(saved["frechet_distance"] / saved["fd_floor_test_vs_train"], rel=1e-2)
+    assert saved["fd_over_floor"] == pytest.approx(
+        saved["frechet_distance"] / saved["fd_floor_test_vs_train"], rel=1e-2
+    )
     for key in ("precision", "recall", "conditional_accuracy", "floor_precision", "floor_recall"):
         assert 0 <= saved[key] <= 1
 
@@ -98,12 +126,29 @@ def test_diffusion_mnist_benchmark_writes_its_result(tmp_path, monkeypatch):
     result = diffusion_mnist.run("smoke", tmp_path, guidance=2.0)
     saved = json.loads(next(tmp_path.glob("diffusion_mnist-smoke-*.json")).read_text())
     assert saved == result
-    for key in ("budget", "device", "date", "data", "config", "wall_seconds", "train_seconds", "guidance_scale",
-                "conditional_accuracy", "frechet_distance", "fd_floor_test_vs_train", "fd_ceiling_uniform_noise",
-                "fd_over_floor", "precision", "recall", "speed"):
+    for key in (
+        "budget",
+        "device",
+        "date",
+        "data",
+        "config",
+        "wall_seconds",
+        "train_seconds",
+        "guidance_scale",
+        "conditional_accuracy",
+        "frechet_distance",
+        "fd_floor_test_vs_train",
+        "fd_ceiling_uniform_noise",
+        "fd_over_floor",
+        "precision",
+        "recall",
+        "speed",
+    ):
         assert key in saved
     assert 0 < saved["fd_floor_test_vs_train"] < saved["fd_ceiling_uniform_noise"]
-    assert saved["fd_over_floor"] == pytest.approx(saved["frechet_distance"] / saved["fd_floor_test_vs_train"], rel=1e-2)
+    assert saved["fd_over_floor"] == pytest.approx(
+        saved["frechet_distance"] / saved["fd_floor_test_vs_train"], rel=1e-2
+    )
     for key in ("precision", "recall", "conditional_accuracy", "floor_precision", "floor_recall"):
         assert 0 <= saved[key] <= 1
     # DDPM over all T steps and DDIM at each configured step count, timed on the same model and labels
@@ -123,8 +168,20 @@ def test_text_to_image_benchmark_judges_both_models_on_the_same_prompts(tmp_path
     result = text_to_image.run("smoke", tmp_path, guidance_latent=3.0, guidance_ar=2.0)
     saved = json.loads(next(tmp_path.glob("text_to_image-smoke-*.json")).read_text())
     assert saved == result
-    for key in ("budget", "device", "date", "config", "wall_seconds", "train_seconds", "guidance_scale",
-                "judge_on_real_images", "fd_floor_real_vs_real", "models", "better_model", "targets_met"):
+    for key in (
+        "budget",
+        "device",
+        "date",
+        "config",
+        "wall_seconds",
+        "train_seconds",
+        "guidance_scale",
+        "judge_on_real_images",
+        "fd_floor_real_vs_real",
+        "models",
+        "better_model",
+        "targets_met",
+    ):
         assert key in saved
     assert set(saved["models"]) == {"latent_diffusion", "autoregressive"}
     for row in saved["models"].values():
@@ -135,4 +192,7 @@ def test_text_to_image_benchmark_judges_both_models_on_the_same_prompts(tmp_path
             assert 0 <= r["exact"] <= min(r[a] for a in ("shape", "colour", "size", "position")) <= 1
             lo, hi = r["exact_wilson_95"]
             assert 0 <= lo <= r["exact"] <= hi <= 1 and r["samples_per_second"] > 0
-    assert [round(b, 4) for b in wilson_interval(20, 20)] == [round(20 / (20 + 1.96**2), 4), 1.0]  # p = 1: [n/(n+z^2), 1], not a point
+    assert [round(b, 4) for b in wilson_interval(20, 20)] == [
+        round(20 / (20 + 1.96**2), 4),
+        1.0,
+    ]  # p = 1: [n/(n+z^2), 1], not a point

@@ -92,17 +92,26 @@ def build_book(source: Path, config: Path, out: Path, env: dict | None = None) -
     as its configuration folder. --path-output keeps everything the build writes out of `source`.
     """
     command = [
-        jupyter_book_executable(), "build", str(source),
-        "--config", str(config),
-        "--path-output", str(out),
+        jupyter_book_executable(),
+        "build",
+        str(source),
+        "--config",
+        str(config),
+        "--path-output",
+        str(out),
         "-W",  # every warning is an error ...
         "-n",  # ... including every cross-reference that does not resolve
         "--keep-going",  # report all of them, not only the first
     ]
     env = dict(os.environ, **(env or {}), NO_COLOR="1", PYTHONWARNINGS="ignore")
     result = subprocess.run(
-        command, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, timeout=BUILD_TIMEOUT_S,
+        command,
+        cwd=out,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=BUILD_TIMEOUT_S,
     )
     log = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)  # colour codes
     return result.returncode, log
@@ -199,7 +208,8 @@ def local_mathjax() -> Path | None:
     if os.environ.get("CI"):
         pytest.fail(
             f"MathJax is missing from {folder}: the browser tests need the book to serve MathJax "
-            "itself (CI reaches no CDN). `make mathjax` fetches it with npm; `make test` does that.")
+            "itself (CI reaches no CDN). `make mathjax` fetches it with npm; `make test` does that."
+        )
     return None
 
 
@@ -214,8 +224,12 @@ def built_book(tmp_path_factory):
     config = write_config_without_execution(work / "_config.yml", execute=EXECUTED_CHAPTERS)
     mathjax = local_mathjax()
     env = {
-        "GENAI_BUDGET": "smoke", "GENAI_WIDGETS": "off", "GENAI_PROGRESS": "off", "GENAI_OFFLINE": "1",
-        "GENAI_CHECKPOINT_DIR": str(work / "checkpoints"), "GENAI_BOOK_MATHJAX": str(mathjax or ""),
+        "GENAI_BUDGET": "smoke",
+        "GENAI_WIDGETS": "off",
+        "GENAI_PROGRESS": "off",
+        "GENAI_OFFLINE": "1",
+        "GENAI_CHECKPOINT_DIR": str(work / "checkpoints"),
+        "GENAI_BOOK_MATHJAX": str(mathjax or ""),
     }
     status, log = build_book(ROOT, config, work, env=env)
     assert status == 0, (
@@ -223,8 +237,7 @@ def built_book(tmp_path_factory):
         "Each warning below names the file and line to fix: a page listed in _toc.yml that does "
         "not exist, a {cite} key missing from book/references.bib, a link or {ref}/{doc}/{eq} "
         "target that does not exist, a malformed directive, a second {bibliography} directive "
-        "(\"duplicate citation\": cite in prose, the one list is book/bibliography.md).\n"
-        + log_digest(log)
+        '("duplicate citation": cite in prose, the one list is book/bibliography.md).\n' + log_digest(log)
     )
     html = work / "_build" / "html"
     assert html.is_dir(), f"The build reported success but wrote no HTML folder at {html}.\n" + log_digest(log)
@@ -288,8 +301,7 @@ def test_chapters_have_a_colab_button_that_opens_their_notebook(pages):
 def test_pages_with_math_load_mathjax_and_no_dollar_signs_are_left(pages):
     with_math = [name for name, page in pages.items() if page.math_elements]
     assert with_math, (
-        "No page of the book has rendered math; is `dollarmath` still in "
-        "parse.myst_enable_extensions in _config.yml?"
+        "No page of the book has rendered math; is `dollarmath` still in parse.myst_enable_extensions in _config.yml?"
     )
     for name in with_math:
         page = pages[name]
@@ -414,8 +426,7 @@ def test_a_broken_book_fails_the_strict_build(case, tmp_path):
     else:
         assert status != 0, (
             f"A book with a {case} built without error: the build is not strict. _config.yml or "
-            "build_book() in this file lost -W / -n, or suppress_warnings hides this warning.\n"
-            + log_digest(log)
+            "build_book() in this file lost -W / -n, or suppress_warnings hides this warning.\n" + log_digest(log)
         )
         assert expected_message in log, (
             f"The build with a {case} failed, but not with the expected message "

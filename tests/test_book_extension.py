@@ -41,8 +41,14 @@ def test_the_modules_a_chapter_uses_are_read_from_its_code():
     used = genai_book.genai_lib_modules_used(ROOT / "book/part1/02_gan_game.md")
     # `from genai_lib.models.gan import ...`, `from genai_lib import viz`, `gl.setup`, `gl.fit`,
     # `from genai_lib.data import Batches` (defined in genai_lib.data.batches).
-    for module in ["genai_lib.models.gan", "genai_lib.viz", "genai_lib.config", "genai_lib.train",
-                   "genai_lib.data.batches", "genai_lib.losses"]:
+    for module in [
+        "genai_lib.models.gan",
+        "genai_lib.viz",
+        "genai_lib.config",
+        "genai_lib.train",
+        "genai_lib.data.batches",
+        "genai_lib.losses",
+    ]:
         assert module in used, f"{module} not found among the modules chapter 02 uses: {sorted(used)}"
     assert all(name.startswith("genai_lib.") for name in used)
     for name in used:
@@ -58,7 +64,8 @@ def test_every_chapter_has_a_row_in_the_builds_on_table():
             number = match.group(2)
             assert number in genai_book.CHAPTER_BUILDS_ON, (
                 f"{docname} has no entry in CHAPTER_BUILDS_ON in book/_ext/genai_book.py: add the "
-                "earlier chapters it builds on (the part map of its part is drawn from it).")
+                "earlier chapters it builds on (the part map of its part is drawn from it)."
+            )
             for earlier in genai_book.CHAPTER_BUILDS_ON[number]:
                 assert earlier < number, f"Chapter {number} builds on a later chapter, {earlier}."
 
@@ -80,11 +87,13 @@ def test_the_reference_page_covers_every_package_of_genai_lib():
 
     page = (ROOT / "book/appendices/a_reference.md").read_text(encoding="utf8")
     blocks = set(genai_book.MODULES_BLOCK.findall(page))
-    packages = {"genai_lib"} | {info.name for info in pkgutil.walk_packages(genai_lib.__path__, "genai_lib.")
-                                if info.ispkg}
+    packages = {"genai_lib"} | {
+        info.name for info in pkgutil.walk_packages(genai_lib.__path__, "genai_lib.") if info.ispkg
+    }
     assert packages <= blocks, (
         f"book/appendices/a_reference.md has no ```{{genai-modules}} PACKAGE``` block for "
-        f"{sorted(packages - blocks)}; add one (the modules inside are then listed by themselves).")
+        f"{sorted(packages - blocks)}; add one (the modules inside are then listed by themselves)."
+    )
 
 
 def test_the_part_map_is_well_formed_svg():

@@ -21,7 +21,7 @@ def reference_bpe(text: str, vocab_size: int) -> tuple[list[tuple[int, int]], li
         for w, word in enumerate(words):
             out, i = [], 0
             while i < len(word):
-                if word[i:i + 2] == list(pair):
+                if word[i : i + 2] == list(pair):
                     out.append(new_id)
                     i += 2
                 else:
@@ -33,8 +33,16 @@ def reference_bpe(text: str, vocab_size: int) -> tuple[list[tuple[int, int]], li
 
 def test_round_trip_on_arbitrary_unicode():
     tok = BPETokenizer.train(load_text("pydoc")[:3000], 300)
-    for text in ["naïve café 🙂", "日本語のテキスト", "e\u0301 (combining)", "tabs\tand\nnew\r\nlines  ", "x_y__z",
-                 "", "🙂" * 5, "\x00\x7f\uffff"]:
+    for text in [
+        "naïve café 🙂",
+        "日本語のテキスト",
+        "e\u0301 (combining)",
+        "tabs\tand\nnew\r\nlines  ",
+        "x_y__z",
+        "",
+        "🙂" * 5,
+        "\x00\x7f\uffff",
+    ]:
         ids = tok.encode(text)
         assert tok.decode(ids) == text and all(0 <= i < tok.vocab_size for i in ids)
     assert tok.encode("🙂") == list("🙂".encode())  # unseen characters fall back to their bytes

@@ -45,4 +45,6 @@ def test_setup_seeds_everything_and_prints_one_banner(capsys, monkeypatch):
 
 def test_config_diff_names_fields():
     assert config_diff({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 4}) == [
-        "b: 2 here, 3 in the other", "c: absent here, 4 in the other"]
+        "b: 2 here, 3 in the other",
+        "c: absent here, 4 in the other",
+    ]

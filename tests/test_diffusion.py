@@ -16,6 +16,7 @@ from genai_lib.nn import timestep_embedding
 
 # ----- toy networks ---------------------------------------------------------------------------------------
 
+
 class Toy(nn.Module):
     """A fixed random ε-predictor for points (B, 2), conditioned on labels 0..2 (3 is the null class)."""
 
@@ -37,14 +38,16 @@ class Denoiser(nn.Module):
 
     def __init__(self, width: int = 64) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(2 + 16, width), nn.SiLU(), nn.Linear(width, width), nn.SiLU(),
-                                 nn.Linear(width, 2))
+        self.net = nn.Sequential(
+            nn.Linear(2 + 16, width), nn.SiLU(), nn.Linear(width, width), nn.SiLU(), nn.Linear(width, 2)
+        )
 
     def forward(self, x_t, t):
         return self.net(torch.cat([x_t, timestep_embedding(t, 16)], dim=1))  # (B, 2 + 16) -> (B, 2)
 
 
 # ----- schedules ------------------------------------------------------------------------------------------
+
 
 def test_linear_schedule_is_ho_et_al_with_golden_values():
     s = NoiseSchedule(num_timesteps=1000, kind="linear")
@@ -100,7 +103,7 @@ def test_posterior_equals_gaussian_conditioning():
         a, a_p = ab[t + 1], ab[t_prev + 1]
         cov, var_t = math.sqrt(a / a_p) * (1 - a_p), 1 - a
         mean = math.sqrt(a_p) * x0 + cov / var_t * (xt - math.sqrt(a) * x0)
-        var = (1 - a_p) - cov ** 2 / var_t
+        var = (1 - a_p) - cov**2 / var_t
         got_mean, got_var = s.posterior(x0.float(), xt.float(), t, t_prev)
         assert torch.allclose(got_mean.double(), mean, atol=1e-4, rtol=1e-4), (t, t_prev)
         assert got_var == pytest.approx(var, rel=1e-9, abs=1e-15)
@@ -156,6 +159,7 @@ def test_clear_errors():
 
 # ----- loss -----------------------------------------------------------------------------------------------
 
+
 def test_loss_is_the_mse_to_the_drawn_noise_and_label_dropout_uses_the_null_class():
     s, model = NoiseSchedule(num_timesteps=100, kind="cosine"), Toy()
     x0, labels = torch.randn(64, 2), torch.randint(0, 3, (64,))
@@ -193,16 +197,27 @@ def test_context_dropout_replaces_whole_sequences_and_their_masks():
 
 # ----- samplers -------------------------------------------------------------------------------------------
 
+
 def test_ddim_with_eta_zero_is_deterministic_given_x_T():
     s, model = NoiseSchedule(num_timesteps=100), Toy()
     x_T = torch.randn(8, 2)
-    a = sample_diffusion(model, s, (8, 2), sampler="ddim", num_inference_steps=20, x_T=x_T,
-                         generator=torch.Generator().manual_seed(1))
-    b = sample_diffusion(model, s, (8, 2), sampler="ddim", num_inference_steps=20, x_T=x_T,
-                         generator=torch.Generator().manual_seed(2))
+    a = sample_diffusion(
+        model, s, (8, 2), sampler="ddim", num_inference_steps=20, x_T=x_T, generator=torch.Generator().manual_seed(1)
+    )
+    b = sample_diffusion(
+        model, s, (8, 2), sampler="ddim", num_inference_steps=20, x_T=x_T, generator=torch.Generator().manual_seed(2)
+    )
     assert torch.equal(a, b)
-    c = sample_diffusion(model, s, (8, 2), sampler="ddim", eta=1.0, num_inference_steps=20, x_T=x_T,
-                         generator=torch.Generator().manual_seed(2))
+    c = sample_diffusion(
+        model,
+        s,
+        (8, 2),
+        sampler="ddim",
+        eta=1.0,
+        num_inference_steps=20,
+        x_T=x_T,
+        generator=torch.Generator().manual_seed(2),
+    )
     assert not torch.allclose(a, c)  # η > 0 draws noise
 
 
@@ -210,8 +225,9 @@ def test_ddim_with_eta_one_on_every_step_is_ddpm():
     s, model = NoiseSchedule(num_timesteps=50, kind="cosine"), Toy()
     x_T = torch.randn(16, 2)
     ddpm = sample_diffusion(model, s, (16, 2), x_T=x_T, generator=torch.Generator().manual_seed(3))
-    ddim = sample_diffusion(model, s, (16, 2), sampler="ddim", eta=1.0, x_T=x_T,
-                            generator=torch.Generator().manual_seed(3))
+    ddim = sample_diffusion(
+        model, s, (16, 2), sampler="ddim", eta=1.0, x_T=x_T, generator=torch.Generator().manual_seed(3)
+    )
     assert torch.allclose(ddpm, ddim, atol=1e-4)
 
 
@@ -259,8 +275,9 @@ def test_sample_restores_the_mode_and_tracks_no_gradients():
 
 def test_clip_sample_bounds_the_final_sample():
     s = NoiseSchedule(num_timesteps=20, kind="cosine")
-    out = sample_diffusion(lambda x_t, t: -5 * torch.ones_like(x_t), s, (6, 2), clip_sample=1.0, sampler="ddim",
-                           num_inference_steps=5)
+    out = sample_diffusion(
+        lambda x_t, t: -5 * torch.ones_like(x_t), s, (6, 2), clip_sample=1.0, sampler="ddim", num_inference_steps=5
+    )
     assert out.abs().max() <= 1.0 + 1e-6
 
 
@@ -275,16 +292,20 @@ def test_the_old_sample_method_warns_and_draws_the_same_numbers():
 
 # ----- the training step ------------------------------------------------------------------------------------
 
+
 def test_diffusion_step_is_the_loss_its_gradient_and_one_ema_update():
     s, model = NoiseSchedule(num_timesteps=20, kind="cosine"), Toy()
     twin, ema = copy.deepcopy(model), EMA(model, decay=0.9)
     x0, y = torch.randn(16, 2), torch.randint(0, 3, (16,))
     with torch.random.fork_rng():
         torch.manual_seed(1)
-        history = gl.fit(diffusion_step(model, s, p_uncond=0.5, null_cond=3, ema=ema),
-                         models={"model": model, "ema": ema}, optimizers=torch.optim.SGD(model.parameters(), lr=0.1),
-                         data=lambda: (x0, y),
-                         config=gl.TrainConfig(steps=1, grad_clip=None, device="cpu", progress=False))
+        history = gl.fit(
+            diffusion_step(model, s, p_uncond=0.5, null_cond=3, ema=ema),
+            models={"model": model, "ema": ema},
+            optimizers=torch.optim.SGD(model.parameters(), lr=0.1),
+            data=lambda: (x0, y),
+            config=gl.TrainConfig(steps=1, grad_clip=None, device="cpu", progress=False),
+        )
     with torch.random.fork_rng():
         torch.manual_seed(1)  # the same draws of t, ε and the dropped labels
         loss = s.loss(twin, x0, cond=y, p_uncond=0.5, null_cond=3)
@@ -300,12 +321,21 @@ def test_diffusion_step_takes_bare_images_and_finds_the_null_class_on_the_model(
     s, model = NoiseSchedule(num_timesteps=20, kind="cosine"), Toy()
     model.null_cond = 3
     sgd = torch.optim.SGD(model.parameters(), lr=0.1)
-    gl.fit(diffusion_step(model, s), models=model, optimizers=sgd, data=lambda: torch.randn(8, 2),
-           config=gl.TrainConfig(steps=1, device="cpu", progress=False))
+    gl.fit(
+        diffusion_step(model, s),
+        models=model,
+        optimizers=sgd,
+        data=lambda: torch.randn(8, 2),
+        config=gl.TrainConfig(steps=1, device="cpu", progress=False),
+    )
     assert model.seen[-1] is None  # no labels in the batch: the unconditional call model(x_t, t)
-    gl.fit(diffusion_step(model, s, p_uncond=1.0), models=model, optimizers=sgd,
-           data=lambda: (torch.randn(8, 2), torch.zeros(8, dtype=torch.long)),
-           config=gl.TrainConfig(steps=1, device="cpu", progress=False))
+    gl.fit(
+        diffusion_step(model, s, p_uncond=1.0),
+        models=model,
+        optimizers=sgd,
+        data=lambda: (torch.randn(8, 2), torch.zeros(8, dtype=torch.long)),
+        config=gl.TrainConfig(steps=1, device="cpu", progress=False),
+    )
     assert (model.seen[-1] == 3).all()
     with pytest.raises(ValueError, match="p_uncond > 0 needs the null condition"):
         diffusion_step(Toy(), s, p_uncond=0.1)
@@ -318,6 +348,7 @@ def test_ema_decay_is_one_rule_for_short_and_long_runs():
 
 # ----- a tiny training run through gl.fit ------------------------------------------------------------------
 
+
 def test_training_on_two_blobs_lowers_the_loss_and_ddim_samples_land_on_them():
     torch.manual_seed(0)
     centres = torch.tensor([[-2.0, 0.0], [2.0, 0.0]])
@@ -329,13 +360,19 @@ def test_training_on_two_blobs_lowers_the_loss_and_ddim_samples_land_on_them():
     def data():
         return centres[torch.randint(0, 2, (256,))] + 0.2 * torch.randn(256, 2)
 
-    history = gl.fit(diffusion_step(model, s), models=model, optimizers=opt, data=data,
-                     config=gl.TrainConfig(steps=600, log_every=100, device="cpu", progress=False))
+    history = gl.fit(
+        diffusion_step(model, s),
+        models=model,
+        optimizers=opt,
+        data=data,
+        config=gl.TrainConfig(steps=600, log_every=100, device="cpu", progress=False),
+    )
     assert history["loss"][-1] < 0.7 * history["loss"][0]
-    x = sample_diffusion(model, s, (500, 2), sampler="ddim", num_inference_steps=25,
-                         generator=torch.Generator().manual_seed(0))
-    dist = torch.cdist(x, centres)                       # (500, 2)
+    x = sample_diffusion(
+        model, s, (500, 2), sampler="ddim", num_inference_steps=25, generator=torch.Generator().manual_seed(0)
+    )
+    dist = torch.cdist(x, centres)  # (500, 2)
     near = dist.min(dim=1).values < 0.75
     assert near.float().mean() > 0.8, near.float().mean()  # 0.88-0.91 over seeds 0-3
     left = (dist.argmin(dim=1) == 0).float().mean()
-    assert 0.2 < left < 0.8                              # both blobs, not one
+    assert 0.2 < left < 0.8  # both blobs, not one

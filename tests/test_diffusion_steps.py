@@ -44,8 +44,11 @@ def _schedule_names(trees: list[ast.Module]) -> set[str]:
                 names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
             elif isinstance(node, ast.arg) and node.annotation and "NoiseSchedule" in ast.unparse(node.annotation):
                 names.add(node.arg)
-            elif (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                  and "NoiseSchedule" in ast.unparse(node.annotation)):
+            elif (
+                isinstance(node, ast.AnnAssign)
+                and isinstance(node.target, ast.Name)
+                and "NoiseSchedule" in ast.unparse(node.annotation)
+            ):
                 names.add(node.target.id)
     return names
 
@@ -78,12 +81,19 @@ def hand_written_steps(root: Path = ROOT) -> tuple[list[str], list[str]]:
         for code, tree in zip(codes, trees, strict=True):
             lines = _without_magics(code).splitlines()
             for fn in (n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
-                inner = [n for n in ast.walk(fn) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-                         and n is not fn]
+                inner = [
+                    n for n in ast.walk(fn) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n is not fn
+                ]
                 nested = {id(m) for f in inner for m in ast.walk(f)}  # a nested def reports its own calls
-                calls = [n for n in ast.walk(fn) if id(n) not in nested and isinstance(n, ast.Call)
-                         and isinstance(n.func, ast.Attribute) and n.func.attr == "loss"
-                         and _is_schedule(n.func.value, names)]
+                calls = [
+                    n
+                    for n in ast.walk(fn)
+                    if id(n) not in nested
+                    and isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Attribute)
+                    and n.func.attr == "loss"
+                    and _is_schedule(n.func.value, names)
+                ]
                 if not calls:
                     continue
                 where = f"{path}: {fn.name} (line {fn.lineno}{' of its cell' if path.endswith('.md') else ''})"
@@ -97,20 +107,22 @@ def test_no_chapter_or_benchmark_types_a_diffusion_training_step():
     assert not offending, (
         "These functions call the noise schedule's loss themselves, a hand-typed copy of the diffusion training "
         "step: use genai_lib.diffusion.diffusion_step(model, schedule, p_uncond=..., ema=...) instead.\n"
-        + "\n".join(offending))
+        + "\n".join(offending)
+    )
 
 
 def test_chapter_11_keeps_one_tagged_teaching_copy_and_checks_it_against_the_library():
     _, teaching = hand_written_steps()
     assert len(teaching) == 1 and teaching[0].startswith(TEACHING_CHAPTER), teaching
     cells = [c.source for c in jupytext.read(ROOT / TEACHING_CHAPTER).cells if c.cell_type == "code"]
-    copy_cell = next(i for i, c in enumerate(cells) if any(MARKER in line.lower() and "def " in line
-                                                           for line in c.splitlines()))
+    copy_cell = next(
+        i for i, c in enumerate(cells) if any(MARKER in line.lower() and "def " in line for line in c.splitlines())
+    )
     check = cells[copy_cell + 1]
     assert "diffusion_step(" in check and "assert" in check and "grad" in check, check
 
 
-FAKE_CHAPTER = '''---
+FAKE_CHAPTER = """---
 jupytext:
   text_representation:
     extension: .md
@@ -148,7 +160,7 @@ def t2i_step(batch, ctx):
 def fine(batch, ctx):
     return {"loss": model.loss(*batch)}
 ```
-'''
+"""
 
 
 def test_the_finder_catches_every_spelling_of_a_hand_written_step(tmp_path):
@@ -156,7 +168,8 @@ def test_the_finder_catches_every_spelling_of_a_hand_written_step(tmp_path):
     (tmp_path / "book" / "part9" / "99_fake.md").write_text(FAKE_CHAPTER)
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "bench.py").write_text(
-        "def run(noise: NoiseSchedule):\n    def step(batch, ctx):\n        return noise.loss(net, batch)\n")
+        "def run(noise: NoiseSchedule):\n    def step(batch, ctx):\n        return noise.loss(net, batch)\n"
+    )
     offending, teaching = hand_written_steps(tmp_path)
     names = sorted(line.split(": ")[1].split(" ")[0] for line in offending)
     assert names == ["inner", "step", "step", "t2i_step"], offending

@@ -24,10 +24,27 @@ def two_ranks(tmp_path_factory):
     if not torch.distributed.is_available():
         pytest.skip("this torch build has no torch.distributed")
     ckpt, out = tmp_path_factory.mktemp("ddp_ckpt"), tmp_path_factory.mktemp("ddp_out")
-    env = {**os.environ, "PYTHONPATH": str(HELPERS), "OMP_NUM_THREADS": "1", "GENAI_DEVICE": "cpu",
-           "GENAI_PROGRESS": "off", "GLOO_SOCKET_IFNAME": "lo", "MASTER_ADDR": "127.0.0.1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "--max_restarts=0", str(HELPERS / "ddp_tiny.py"), str(ckpt), str(out), str(STEPS)]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(HELPERS),
+        "OMP_NUM_THREADS": "1",
+        "GENAI_DEVICE": "cpu",
+        "GENAI_PROGRESS": "off",
+        "GLOO_SOCKET_IFNAME": "lo",
+        "MASTER_ADDR": "127.0.0.1",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "--max_restarts=0",
+        str(HELPERS / "ddp_tiny.py"),
+        str(ckpt),
+        str(out),
+        str(STEPS),
+    ]
     try:
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired as e:

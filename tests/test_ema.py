@@ -65,12 +65,12 @@ def test_the_copy_is_frozen_independent_and_in_eval_mode():
         model.fc.weight.add_(1.0)
     assert torch.equal(ema.module.fc.weight, before)  # nothing moves until update
     model.train()
-    model(torch.randn(16, 3))                         # BatchNorm statistics move
+    model(torch.randn(16, 3))  # BatchNorm statistics move
     ema.update(model)
     assert torch.equal(ema.module.bn.running_mean, model.bn.running_mean)  # buffers are copied
     assert ema.module.bn.num_batches_tracked == model.bn.num_batches_tracked
     ema.train()
-    assert ema.training and not ema.module.training   # never dropout in the average
+    assert ema.training and not ema.module.training  # never dropout in the average
     x = torch.randn(4, 3)
     assert torch.equal(ema(x), ema(x)) and torch.equal(ema(x), ema.module(x))
 
@@ -103,15 +103,21 @@ def _train(path, steps, config=None):
         ema.update(model)
         return {"loss": loss}
 
-    gl.fit(step, models={"model": model, "ema": ema}, optimizers=opt, data=data,
-           config=gl.TrainConfig(steps=steps, log_every=2, ckpt_every=4, ckpt_path=str(path), device="cpu",
-                                 progress=False))
+    gl.fit(
+        step,
+        models={"model": model, "ema": ema},
+        optimizers=opt,
+        data=data,
+        config=gl.TrainConfig(
+            steps=steps, log_every=2, ckpt_every=4, ckpt_path=str(path), device="cpu", progress=False
+        ),
+    )
     return model, ema
 
 
 def test_the_average_is_checkpointed_and_resumed_through_fit_bit_identically(tmp_path):
     _, reference = _train(tmp_path / "ref.pt", 12)
-    _train(tmp_path / "run.pt", 6)             # stopped half-way ...
+    _train(tmp_path / "run.pt", 6)  # stopped half-way ...
     _, resumed = _train(tmp_path / "run.pt", 12)  # ... and resumed from its checkpoint
     assert int(resumed.num_updates) == 12
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values(), strict=True):

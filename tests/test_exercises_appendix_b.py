@@ -18,16 +18,19 @@ def test_combine_shard_gradients_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda g, s: None, "write your solution"),
-    (lambda g, s: ..., "write your solution"),
-    (lambda g, s: g.mean(0), "plain mean.*weight shard k by its size"),
-    (lambda g, s: g.sum(0), "summed the shard gradients"),
-    (lambda g, s: (torch.tensor(s, dtype=g.dtype)[:, None] * g).sum(0), "did not divide by the total"),
-    (lambda g, s: (torch.tensor(s, dtype=g.dtype)[:, None] * g).sum(0) / len(s), "divided by the number of shards"),
-    (lambda g, s: good_combine(g, s)[None].expand(len(s), -1).mean(1), r"reduce over the shards \(dim=0\)"),
-    (lambda g, s: -good_combine(g, s), "the gradient on"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda g, s: None, "write your solution"),
+        (lambda g, s: ..., "write your solution"),
+        (lambda g, s: g.mean(0), "plain mean.*weight shard k by its size"),
+        (lambda g, s: g.sum(0), "summed the shard gradients"),
+        (lambda g, s: (torch.tensor(s, dtype=g.dtype)[:, None] * g).sum(0), "did not divide by the total"),
+        (lambda g, s: (torch.tensor(s, dtype=g.dtype)[:, None] * g).sum(0) / len(s), "divided by the number of shards"),
+        (lambda g, s: good_combine(g, s)[None].expand(len(s), -1).mean(1), r"reduce over the shards \(dim=0\)"),
+        (lambda g, s: -good_combine(g, s), "the gradient on"),
+    ],
+)
 def test_combine_shard_gradients_names_the_mistake(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_combine_shard_gradients(wrong)
@@ -39,14 +42,17 @@ def test_amdahl_speedup_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda p, n: None, "write your solution"),
-    (lambda p, n: ..., "write your solution"),
-    (lambda p, n: (1 - p) + p / n, "invert it"),
-    (lambda p, n: 1 / (p + (1 - p) / n), "swapped p and 1 - p"),
-    (lambda p, n: p * n, "divided by N, not multiplied"),
-    (lambda p, n: n, "amdahl_speedup"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda p, n: None, "write your solution"),
+        (lambda p, n: ..., "write your solution"),
+        (lambda p, n: (1 - p) + p / n, "invert it"),
+        (lambda p, n: 1 / (p + (1 - p) / n), "swapped p and 1 - p"),
+        (lambda p, n: p * n, "divided by N, not multiplied"),
+        (lambda p, n: n, "amdahl_speedup"),
+    ],
+)
 def test_amdahl_speedup_names_the_mistake(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_amdahl_speedup(wrong)

@@ -28,21 +28,24 @@ def _unbiased(x):
     return mu, (x - mu).T @ (x - mu) / (len(x) - 1)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda x: None, "write your solution"),
-    (lambda x: ..., "write your solution"),
-    (lambda x: (None, None), "write your solution"),
-    (lambda x: good_mle(x)[1], "should return a pair"),
-    (_unbiased, r"off by a factor n/\(n-1\).*divides by n, not n - 1"),
-    (lambda x: (x.mean(0), torch.cov(x.T).reshape(x.shape[1], x.shape[1])), r"factor n/\(n-1\)"),
-    (lambda x: (x.mean(0), x.T @ x / len(x)), "without subtracting the mean"),
-    (lambda x: (x.mean(0), (x - x.mean(0)).T @ (x - x.mean(0))), "scatter matrix.*divide it by n"),
-    (lambda x: (x.mean(1), good_mle(x)[1]), r"average over the points, x.mean\(dim=0\)"),
-    (lambda x: (x.mean(0), (x - x.mean(0)) @ (x - x.mean(0)).T / len(x)), r"x @ x.T \(n x n\)"),
-    (lambda x: (x.mean(0), torch.diag((x - x.mean(0)).square().mean(0))), "diagonal"),
-    (lambda x: (x.mean(0) + 0.1, good_mle(x)[1]), "average of the points"),
-    (lambda x: (x.mean(0), torch.linalg.cholesky(good_mle(x)[1])), "square root of the covariance"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda x: None, "write your solution"),
+        (lambda x: ..., "write your solution"),
+        (lambda x: (None, None), "write your solution"),
+        (lambda x: good_mle(x)[1], "should return a pair"),
+        (_unbiased, r"off by a factor n/\(n-1\).*divides by n, not n - 1"),
+        (lambda x: (x.mean(0), torch.cov(x.T).reshape(x.shape[1], x.shape[1])), r"factor n/\(n-1\)"),
+        (lambda x: (x.mean(0), x.T @ x / len(x)), "without subtracting the mean"),
+        (lambda x: (x.mean(0), (x - x.mean(0)).T @ (x - x.mean(0))), "scatter matrix.*divide it by n"),
+        (lambda x: (x.mean(1), good_mle(x)[1]), r"average over the points, x.mean\(dim=0\)"),
+        (lambda x: (x.mean(0), (x - x.mean(0)) @ (x - x.mean(0)).T / len(x)), r"x @ x.T \(n x n\)"),
+        (lambda x: (x.mean(0), torch.diag((x - x.mean(0)).square().mean(0))), "diagonal"),
+        (lambda x: (x.mean(0) + 0.1, good_mle(x)[1]), "average of the points"),
+        (lambda x: (x.mean(0), torch.linalg.cholesky(good_mle(x)[1])), "square root of the covariance"),
+    ],
+)
 def test_gaussian_mle_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_gaussian_mle(wrong)
@@ -66,26 +69,36 @@ def good_kl(mu_p, s_p, mu_q, s_q):
 def test_kl_gaussians_accepts_correct_solutions(capsys):
     check_kl_gaussians(good_kl)
     # the same formula through log-variances is fine
-    check_kl_gaussians(lambda mp, sp, mq, sq: 0.5 * (torch.log(sq**2) - torch.log(sp**2))
-                       + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5)
+    check_kl_gaussians(
+        lambda mp, sp, mq, sq: (
+            0.5 * (torch.log(sq**2) - torch.log(sp**2)) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5
+        )
+    )
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda *a: None, "write your solution"),
-    (lambda *a: ..., "write your solution"),
-    (lambda mp, sp, mq, sq: good_kl(mp, sp, mq, sq) + 0.5, r"should be 0.*got 0.5.*-1/2"),
-    (lambda mp, sp, mq, sq: good_kl(mq, sq, mp, sp), "swapped the two Gaussians"),
-    (lambda mp, sp, mq, sq: torch.log(sq**2 / sp**2) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5,
-     "log of variances"),
-    (lambda mp, sp, mq, sq: torch.log(sq / sp) + (sp + (mp - mq) ** 2) / (2 * sq) - 0.5,
-     "standard deviations where it needs variances"),
-    (lambda mp, sp, mq, sq: torch.log(sq / sp) + (sp**2 + (mp - mq) ** 2) / sq**2 - 0.5, "missing its factor 1/2"),
-    (lambda mp, sp, mq, sq: torch.log(sp / sq) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5, "wrong sign"),
-    (lambda mp, sp, mq, sq: math.log(sq / sp) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5, "torch.log"),
-    (lambda mp, sp, mq, sq: good_kl(mp, sp, mq, sq).sum(), "without summing"),
-    (lambda mp, sp, mq, sq: good_kl(mp, sp, mq, sq) * 1.01, r"kl_gaussians\(1.0, 1.0, 0.0, 1.0\) is"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda *a: None, "write your solution"),
+        (lambda *a: ..., "write your solution"),
+        (lambda mp, sp, mq, sq: good_kl(mp, sp, mq, sq) + 0.5, r"should be 0.*got 0.5.*-1/2"),
+        (lambda mp, sp, mq, sq: good_kl(mq, sq, mp, sp), "swapped the two Gaussians"),
+        (
+            lambda mp, sp, mq, sq: torch.log(sq**2 / sp**2) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5,
+            "log of variances",
+        ),
+        (
+            lambda mp, sp, mq, sq: torch.log(sq / sp) + (sp + (mp - mq) ** 2) / (2 * sq) - 0.5,
+            "standard deviations where it needs variances",
+        ),
+        (lambda mp, sp, mq, sq: torch.log(sq / sp) + (sp**2 + (mp - mq) ** 2) / sq**2 - 0.5, "missing its factor 1/2"),
+        (lambda mp, sp, mq, sq: torch.log(sp / sq) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5, "wrong sign"),
+        (lambda mp, sp, mq, sq: math.log(sq / sp) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5, "torch.log"),
+        (lambda mp, sp, mq, sq: good_kl(mp, sp, mq, sq).sum(), "without summing"),
+        (lambda mp, sp, mq, sq: good_kl(mp, sp, mq, sq) * 1.01, r"kl_gaussians\(1.0, 1.0, 0.0, 1.0\) is"),
+    ],
+)
 def test_kl_gaussians_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_kl_gaussians(wrong)
@@ -146,19 +159,26 @@ def mismatched(pi, mu, L, n, generator):
     return mu[k.flip(0)] + (L[k] @ eps.unsqueeze(-1)).squeeze(-1)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda *a: None, "write your solution"),
-    (lambda pi, mu, L, n, g: good_sample(pi, mu, L, n, g).T, r"expected \(20000, 2\)"),
-    (lambda pi, mu, L, n, g: good_sample(pi, mu, L, n, g) - mu[0], "add mu_k"),
-    (transposed_L, "L\\^T L instead of L L\\^T"),
-    (times_sigma, "covariance Sigma\\^2"),
-    (lambda pi, mu, L, n, g: mu[torch.multinomial(pi, n, replacement=True, generator=g)]
-     + torch.randn(n, mu.shape[1], generator=g), "identity covariance"),
-    (global_rng, "draw every random number from `generator`"),
-    (equal_weights, "equally often"),
-    (one_component, "one for all"),
-    (mismatched, "that same sample"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda *a: None, "write your solution"),
+        (lambda pi, mu, L, n, g: good_sample(pi, mu, L, n, g).T, r"expected \(20000, 2\)"),
+        (lambda pi, mu, L, n, g: good_sample(pi, mu, L, n, g) - mu[0], "add mu_k"),
+        (transposed_L, "L\\^T L instead of L L\\^T"),
+        (times_sigma, "covariance Sigma\\^2"),
+        (
+            lambda pi, mu, L, n, g: (
+                mu[torch.multinomial(pi, n, replacement=True, generator=g)] + torch.randn(n, mu.shape[1], generator=g)
+            ),
+            "identity covariance",
+        ),
+        (global_rng, "draw every random number from `generator`"),
+        (equal_weights, "equally often"),
+        (one_component, "one for all"),
+        (mismatched, "that same sample"),
+    ],
+)
 def test_sample_mixture_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_sample_mixture(wrong)

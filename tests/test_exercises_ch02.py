@@ -18,17 +18,20 @@ def test_optimal_discriminator_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda pd, pg: None, "write your solution"),
-    (lambda pd, pg: ..., "write your solution"),
-    (lambda pd, pg: pg / (pd + pg), "ratio is swapped"),
-    (lambda pd, pg: pd / pg, "density ratio p_data / p_g"),
-    (lambda pd, pg: torch.log(pd / pg), "LOGIT"),
-    (lambda pd, pg: (pd / (pd + pg)).mean(), "one value per point"),
-    (lambda pd, pg: pd / (pd + pg + 1e-3), "epsilon"),
-    (lambda pd, pg: 1 - pd / (pd + pg) + 0 * pd, "ratio is swapped"),
-    (lambda pd, pg: pd / (2 * (pd + pg)), "D\\* on six points"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda pd, pg: None, "write your solution"),
+        (lambda pd, pg: ..., "write your solution"),
+        (lambda pd, pg: pg / (pd + pg), "ratio is swapped"),
+        (lambda pd, pg: pd / pg, "density ratio p_data / p_g"),
+        (lambda pd, pg: torch.log(pd / pg), "LOGIT"),
+        (lambda pd, pg: (pd / (pd + pg)).mean(), "one value per point"),
+        (lambda pd, pg: pd / (pd + pg + 1e-3), "epsilon"),
+        (lambda pd, pg: 1 - pd / (pd + pg) + 0 * pd, "ratio is swapped"),
+        (lambda pd, pg: pd / (2 * (pd + pg)), "D\\* on six points"),
+    ],
+)
 def test_optimal_discriminator_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_optimal_discriminator(wrong)
@@ -44,21 +47,24 @@ def test_non_saturating_loss_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda l: None, "write your solution"),
-    (lambda l: ..., "write your solution"),
-    (lambda l: -F.softplus(l).mean(), "SATURATING"),
-    (lambda l: torch.log(1 - torch.sigmoid(l)).mean(), "SATURATING"),
-    (lambda l: F.logsigmoid(l).mean(), "Wrong sign"),
-    (lambda l: F.softplus(l).mean(), "discriminator's loss on the fakes"),
-    (lambda l: -torch.sigmoid(l).mean(), "without the logarithm"),
-    (lambda l: -l.mean(), "hinge/Wasserstein"),
-    (lambda l: F.softplus(-l).sum(), "SUM over the batch"),
-    (lambda l: F.softplus(-l), "one number"),
-    (lambda l: torch.tensor(F.softplus(-l).mean().item()), "requires_grad"),
-    (lambda l: -torch.log(torch.sigmoid(l)).mean(), "underflows|sigmoid\\(-200\\) is 0"),
-    (lambda l: F.softplus(-l).mean() + 0.1, "g_loss on six logits"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda l: None, "write your solution"),
+        (lambda l: ..., "write your solution"),
+        (lambda l: -F.softplus(l).mean(), "SATURATING"),
+        (lambda l: torch.log(1 - torch.sigmoid(l)).mean(), "SATURATING"),
+        (lambda l: F.logsigmoid(l).mean(), "Wrong sign"),
+        (lambda l: F.softplus(l).mean(), "discriminator's loss on the fakes"),
+        (lambda l: -torch.sigmoid(l).mean(), "without the logarithm"),
+        (lambda l: -l.mean(), "hinge/Wasserstein"),
+        (lambda l: F.softplus(-l).sum(), "SUM over the batch"),
+        (lambda l: F.softplus(-l), "one number"),
+        (lambda l: torch.tensor(F.softplus(-l).mean().item()), "requires_grad"),
+        (lambda l: -torch.log(torch.sigmoid(l)).mean(), "underflows|sigmoid\\(-200\\) is 0"),
+        (lambda l: F.softplus(-l).mean() + 0.1, "g_loss on six logits"),
+    ],
+)
 def test_non_saturating_loss_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_non_saturating_loss(wrong)
@@ -87,18 +93,24 @@ def test_jsd_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda p, q: None, "write your solution"),
-    (lambda p, q: ..., "write your solution"),
-    (lambda p, q: 2 * good_jsd(p, q), "factor 1/2"),
-    (lambda p, q: good_jsd(p, q) / math.log(2), "bits"),
-    (lambda p, q: 0.5 * _kl_masked(p, (p + q) / 2), "only the first half"),
-    (lambda p, q: _kl_masked(p, (p + q) / 2), "KL\\(p \\|\\| m\\) only"),
-    (lambda p, q: 0.5 * _kl_naive((p + q) / 2, p) + 0.5 * _kl_naive((p + q) / 2, q), "wrong way|NaN or infinity|0 log 0"),
-    (lambda p, q: 0.5 * _kl_naive(p, (p + q) / 2) + 0.5 * _kl_naive(q, (p + q) / 2), "0 log 0 = 0"),
-    (lambda p, q: torch.stack([good_jsd(p, q)] * 2), "one number"),
-    (lambda p, q: good_jsd(p, q) + 0.01, "jsd on"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda p, q: None, "write your solution"),
+        (lambda p, q: ..., "write your solution"),
+        (lambda p, q: 2 * good_jsd(p, q), "factor 1/2"),
+        (lambda p, q: good_jsd(p, q) / math.log(2), "bits"),
+        (lambda p, q: 0.5 * _kl_masked(p, (p + q) / 2), "only the first half"),
+        (lambda p, q: _kl_masked(p, (p + q) / 2), "KL\\(p \\|\\| m\\) only"),
+        (
+            lambda p, q: 0.5 * _kl_naive((p + q) / 2, p) + 0.5 * _kl_naive((p + q) / 2, q),
+            "wrong way|NaN or infinity|0 log 0",
+        ),
+        (lambda p, q: 0.5 * _kl_naive(p, (p + q) / 2) + 0.5 * _kl_naive(q, (p + q) / 2), "0 log 0 = 0"),
+        (lambda p, q: torch.stack([good_jsd(p, q)] * 2), "one number"),
+        (lambda p, q: good_jsd(p, q) + 0.01, "jsd on"),
+    ],
+)
 def test_jsd_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_jsd(wrong)

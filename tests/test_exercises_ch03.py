@@ -14,18 +14,21 @@ def test_conv_transpose_size_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda n, k, s, p, op: None, "write your solution"),
-    (lambda n, k, s, p, op: ..., "write your solution"),
-    (lambda n, k, s, p, op: (n + 2 * p - k) // s + 1, "ordinary convolution"),
-    (lambda n, k, s, p, op: (n - 1) * s - 2 * p + k, "forgot output_padding"),
-    (lambda n, k, s, p, op: n * s - 2 * p + k + op, r"\(in - 1\) \* stride apart"),
-    (lambda n, k, s, p, op: (n - 1) * s - p + k + op, "subtract 2 \\* padding"),
-    (lambda n, k, s, p, op: (n - 1) * s + 2 * p + k + op, "wrong sign"),
-    (lambda n, k, s, p, op: n * s, "kernel = stride \\+ 2 \\* padding"),
-    (lambda n, k, s, p, op: ((n - 1) * s - 2 * p + k + op) / 2 + 0.5, "whole number|turns"),
-    (lambda n, k, s: (n - 1) * s + k, "five integers"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda n, k, s, p, op: None, "write your solution"),
+        (lambda n, k, s, p, op: ..., "write your solution"),
+        (lambda n, k, s, p, op: (n + 2 * p - k) // s + 1, "ordinary convolution"),
+        (lambda n, k, s, p, op: (n - 1) * s - 2 * p + k, "forgot output_padding"),
+        (lambda n, k, s, p, op: n * s - 2 * p + k + op, r"\(in - 1\) \* stride apart"),
+        (lambda n, k, s, p, op: (n - 1) * s - p + k + op, "subtract 2 \\* padding"),
+        (lambda n, k, s, p, op: (n - 1) * s + 2 * p + k + op, "wrong sign"),
+        (lambda n, k, s, p, op: n * s, "kernel = stride \\+ 2 \\* padding"),
+        (lambda n, k, s, p, op: ((n - 1) * s - 2 * p + k + op) / 2 + 0.5, "whole number|turns"),
+        (lambda n, k, s: (n - 1) * s + k, "five integers"),
+    ],
+)
 def test_conv_transpose_size_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_conv_transpose_size(wrong)
@@ -70,17 +73,20 @@ def test_slerp_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda z0, z1, t: None, "write your solution"),
-    (lambda z0, z1, t: ..., "write your solution"),
-    (lambda z0, z1, t: (1 - t) * z0 + t * z1, "linear interpolation"),
-    (lambda z0, z1, t: good_slerp(z0, z1, 1 - t), "endpoints are swapped"),
-    (_unnormalised, "divided by BOTH norms"),
-    (_one_angle, "one angle for the whole batch"),
-    (_unit, "unit directions"),
-    (_no_fallback, "parallel vectors"),
-    (lambda z0, z1, t: good_slerp(z0, z1, t)[0], "shape"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda z0, z1, t: None, "write your solution"),
+        (lambda z0, z1, t: ..., "write your solution"),
+        (lambda z0, z1, t: (1 - t) * z0 + t * z1, "linear interpolation"),
+        (lambda z0, z1, t: good_slerp(z0, z1, 1 - t), "endpoints are swapped"),
+        (_unnormalised, "divided by BOTH norms"),
+        (_one_angle, "one angle for the whole batch"),
+        (_unit, "unit directions"),
+        (_no_fallback, "parallel vectors"),
+        (lambda z0, z1, t: good_slerp(z0, z1, t)[0], "shape"),
+    ],
+)
 def test_slerp_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_slerp(wrong)

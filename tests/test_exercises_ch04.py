@@ -19,19 +19,25 @@ def test_fd_diagonal_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda ma, va, mb, vb: None, "write your solution"),
-    (lambda ma, va, mb, vb: ..., "write your solution"),
-    (lambda ma, va, mb, vb: (ma - mb).square().sum() + (va + vb - 2 * va * vb).sum(), "square root is missing"),
-    (lambda ma, va, mb, vb: (ma - mb).square().sum() + (va - vb).square().sum(), "variances as standard deviations"),
-    (lambda ma, va, mb, vb: (ma - mb).square().sum() + (va + vb - (va * vb).sqrt()).sum(), "factor 2"),
-    (lambda ma, va, mb, vb: (ma - mb).abs().sum() + (va.sqrt() - vb.sqrt()).square().sum(), "squared distance"),
-    (lambda ma, va, mb, vb: (va.sqrt() - vb.sqrt()).square().sum(), "left out the mean term"),
-    (lambda ma, va, mb, vb: good_fd(ma, va, mb, vb) ** 0.5, "returned the square root"),
-    (lambda ma, va, mb, vb: (ma - mb).square() + (va.sqrt() - vb.sqrt()).square(), "sum over the dimensions"),
-    (lambda ma, va, mb, vb: good_fd(ma, va, mb, vb) + 0.1, "fd_diagonal on"),
-    (lambda ma, va, mb: 0.0, "raised TypeError"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda ma, va, mb, vb: None, "write your solution"),
+        (lambda ma, va, mb, vb: ..., "write your solution"),
+        (lambda ma, va, mb, vb: (ma - mb).square().sum() + (va + vb - 2 * va * vb).sum(), "square root is missing"),
+        (
+            lambda ma, va, mb, vb: (ma - mb).square().sum() + (va - vb).square().sum(),
+            "variances as standard deviations",
+        ),
+        (lambda ma, va, mb, vb: (ma - mb).square().sum() + (va + vb - (va * vb).sqrt()).sum(), "factor 2"),
+        (lambda ma, va, mb, vb: (ma - mb).abs().sum() + (va.sqrt() - vb.sqrt()).square().sum(), "squared distance"),
+        (lambda ma, va, mb, vb: (va.sqrt() - vb.sqrt()).square().sum(), "left out the mean term"),
+        (lambda ma, va, mb, vb: good_fd(ma, va, mb, vb) ** 0.5, "returned the square root"),
+        (lambda ma, va, mb, vb: (ma - mb).square() + (va.sqrt() - vb.sqrt()).square(), "sum over the dimensions"),
+        (lambda ma, va, mb, vb: good_fd(ma, va, mb, vb) + 0.1, "fd_diagonal on"),
+        (lambda ma, va, mb: 0.0, "raised TypeError"),
+    ],
+)
 def test_fd_diagonal_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_fd_diagonal(wrong)
@@ -85,17 +91,20 @@ def test_power_iteration_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda W, n: None, "write your solution"),
-    (lambda W, n: ..., "write your solution"),
-    (unnormalised, "Normalise u and v"),
-    (returns_vector, "singular vector, not the value"),
-    (eigenvalue, "sigma\\^2"),
-    (lambda W, n: W.norm().item(), "Frobenius norm"),
-    (lambda W, n: -good_power(W, n), "-sigma"),
-    (wrong_side, "which side W.T goes on"),
-    (lambda W, n: good_power(W, 1) if W.shape[0] != W.shape[1] else 1.0, "sigma on"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda W, n: None, "write your solution"),
+        (lambda W, n: ..., "write your solution"),
+        (unnormalised, "Normalise u and v"),
+        (returns_vector, "singular vector, not the value"),
+        (eigenvalue, "sigma\\^2"),
+        (lambda W, n: W.norm().item(), "Frobenius norm"),
+        (lambda W, n: -good_power(W, n), "-sigma"),
+        (wrong_side, "which side W.T goes on"),
+        (lambda W, n: good_power(W, 1) if W.shape[0] != W.shape[1] else 1.0, "sigma on"),
+    ],
+)
 def test_power_iteration_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_spectral_norm_power(wrong)

@@ -37,21 +37,24 @@ def _d2(z, e):
     return z.square().sum(1, keepdim=True) - 2 * z @ e.T + e.square().sum(1)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda z, e: None, "write your solution"),
-    (lambda z, e: ..., "write your solution"),
-    (lambda z, e: _d2(z, e).argmax(1), "FARTHEST code"),
-    (lambda z, e: _d2(z, e).argmin(0), r"over the points \(dim=0\)"),
-    (lambda z, e: (z.square().sum(1, keepdim=True) - 2 * z @ e.T).argmin(1), r"forgot the \|\|e_k\|\|\^2 term"),
-    (lambda z, e: (z @ e.T).argmax(1), r"forgot the \|\|e_k\|\|\^2 term"),
-    (lambda z, e: (2 * z @ e.T + e.square().sum(1)).argmin(1), "nearest to -z"),
-    (lambda z, e: (-z @ e.T + e.square().sum(1)).argmin(1), "factor 2"),
-    (lambda z, e: (-2 * z @ e.T + e.norm(dim=1)).argmin(1), "SQUARED norm"),
-    (lambda z, e: e[_d2(z, e).argmin(1)], "not the codes themselves"),
-    (lambda z, e: _d2(z, e).min(1).values, "integer indices"),
-    (lambda z, e: (z @ e.T).argmin(1), "smallest dot product"),
-    (lambda z, e: torch.where(torch.arange(len(z)) == 5, 0, good_nearest(z, e)), r"For 1 of 40 points"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda z, e: None, "write your solution"),
+        (lambda z, e: ..., "write your solution"),
+        (lambda z, e: _d2(z, e).argmax(1), "FARTHEST code"),
+        (lambda z, e: _d2(z, e).argmin(0), r"over the points \(dim=0\)"),
+        (lambda z, e: (z.square().sum(1, keepdim=True) - 2 * z @ e.T).argmin(1), r"forgot the \|\|e_k\|\|\^2 term"),
+        (lambda z, e: (z @ e.T).argmax(1), r"forgot the \|\|e_k\|\|\^2 term"),
+        (lambda z, e: (2 * z @ e.T + e.square().sum(1)).argmin(1), "nearest to -z"),
+        (lambda z, e: (-z @ e.T + e.square().sum(1)).argmin(1), "factor 2"),
+        (lambda z, e: (-2 * z @ e.T + e.norm(dim=1)).argmin(1), "SQUARED norm"),
+        (lambda z, e: e[_d2(z, e).argmin(1)], "not the codes themselves"),
+        (lambda z, e: _d2(z, e).min(1).values, "integer indices"),
+        (lambda z, e: (z @ e.T).argmin(1), "smallest dot product"),
+        (lambda z, e: torch.where(torch.arange(len(z)) == 5, 0, good_nearest(z, e)), r"For 1 of 40 points"),
+    ],
+)
 def test_nearest_code_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_nearest_code(wrong)
@@ -66,20 +69,23 @@ def test_straight_through_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda z_e, z_q: None, "write your solution"),
-    (lambda z_e, z_q: ..., "write your solution"),
-    (lambda z_e, z_q: z_q, "No gradient reaches z_e: you returned z_q itself"),
-    (lambda z_e, z_q: z_q.detach(), "no gradient at all"),
-    (lambda z_e, z_q: (z_e + (z_q - z_e)).detach(), "no gradient at all"),
-    (lambda z_e, z_q: z_q + (z_e - z_q).detach(), "forward value is z_e"),
-    (lambda z_e, z_q: z_e, "forward value is z_e"),
-    (lambda z_e, z_q: z_e.detach() + (z_q - z_e), "NEGATIVE.*detached z_e instead of the difference"),
-    (lambda z_e, z_q: z_e + (z_q - z_e), "gradient reaching z_e is zero"),
-    (lambda z_e, z_q: z_e + (z_q - z_e.detach()), "flows into z_q"),
-    (lambda z_e, z_q: 2 * z_e + (z_q - 2 * z_e).detach(), "gradient reaching z_e is"),
-    (lambda z_e, z_q: (z_e + (z_q - z_e).detach()).flatten(), "expected"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda z_e, z_q: None, "write your solution"),
+        (lambda z_e, z_q: ..., "write your solution"),
+        (lambda z_e, z_q: z_q, "No gradient reaches z_e: you returned z_q itself"),
+        (lambda z_e, z_q: z_q.detach(), "no gradient at all"),
+        (lambda z_e, z_q: (z_e + (z_q - z_e)).detach(), "no gradient at all"),
+        (lambda z_e, z_q: z_q + (z_e - z_q).detach(), "forward value is z_e"),
+        (lambda z_e, z_q: z_e, "forward value is z_e"),
+        (lambda z_e, z_q: z_e.detach() + (z_q - z_e), "NEGATIVE.*detached z_e instead of the difference"),
+        (lambda z_e, z_q: z_e + (z_q - z_e), "gradient reaching z_e is zero"),
+        (lambda z_e, z_q: z_e + (z_q - z_e.detach()), "flows into z_q"),
+        (lambda z_e, z_q: 2 * z_e + (z_q - 2 * z_e).detach(), "gradient reaching z_e is"),
+        (lambda z_e, z_q: (z_e + (z_q - z_e).detach()).flatten(), "expected"),
+    ],
+)
 def test_straight_through_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_straight_through(wrong)
@@ -128,21 +134,24 @@ def _per_code(i, K):
     return torch.exp(-torch.xlogy(p, p))
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda i, K: None, "write your solution"),
-    (lambda i, K: ..., "write your solution"),
-    (lambda i, K: _entropy_nats(i, K), r"returned the entropy H \(in nats\)"),
-    (lambda i, K: _entropy_nats(i, K) / math.log(2), "entropy H in bits"),
-    (lambda i, K: torch.exp(_entropy_nats(i, K) / math.log(2)), "bits \\(log2\\) and exponentiated with exp"),
-    (lambda i, K: 2 ** _entropy_nats(i, K), "nats \\(natural log\\) and exponentiated with 2"),
-    (_raw_counts, "raw counts"),
-    (_divided_by_K, "divided the counts by K"),
-    (_nan_for_unused, "NaN.*0 \\* log 0"),
-    (lambda i, K: torch.exp(-_entropy_nats(i, K)), "Wrong sign"),
-    (_per_code, "returned 16 numbers"),
-    (lambda i, K: torch.bincount(i, minlength=K), "Flatten the grid first"),
-    (lambda i, K: good_perplexity(i, K) + 0.5, "the perplexity of a batch"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda i, K: None, "write your solution"),
+        (lambda i, K: ..., "write your solution"),
+        (lambda i, K: _entropy_nats(i, K), r"returned the entropy H \(in nats\)"),
+        (lambda i, K: _entropy_nats(i, K) / math.log(2), "entropy H in bits"),
+        (lambda i, K: torch.exp(_entropy_nats(i, K) / math.log(2)), "bits \\(log2\\) and exponentiated with exp"),
+        (lambda i, K: 2 ** _entropy_nats(i, K), "nats \\(natural log\\) and exponentiated with 2"),
+        (_raw_counts, "raw counts"),
+        (_divided_by_K, "divided the counts by K"),
+        (_nan_for_unused, "NaN.*0 \\* log 0"),
+        (lambda i, K: torch.exp(-_entropy_nats(i, K)), "Wrong sign"),
+        (_per_code, "returned 16 numbers"),
+        (lambda i, K: torch.bincount(i, minlength=K), "Flatten the grid first"),
+        (lambda i, K: good_perplexity(i, K) + 0.5, "the perplexity of a batch"),
+    ],
+)
 def test_codebook_perplexity_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_codebook_perplexity(wrong)

@@ -44,6 +44,7 @@ def _variant(scale=None, keep=lambda T: torch.ones(T, T, dtype=torch.bool).tril(
         s = 1 / math.sqrt(hs) if scale is None else scale(T, hs)
         scores = (q @ k.transpose(-2, -1) * s).masked_fill(~keep(T), fill)
         return torch.softmax(scores, dim=dim) @ v
+
     return attention
 
 
@@ -55,8 +56,10 @@ def mask_after_softmax(q, k, v):
 
 def transposed_weights(q, k, v):
     T = q.size(-2)
-    w = torch.softmax((q @ k.mT / math.sqrt(q.size(-1))).masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(),
-                                                                     float("-inf")), dim=-1)
+    w = torch.softmax(
+        (q @ k.mT / math.sqrt(q.size(-1))).masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf")),
+        dim=-1,
+    )
     return w.mT @ v
 
 
@@ -70,27 +73,32 @@ def hard_coded_T(q, k, v):
     return torch.softmax(scores, dim=-1) @ v
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda q, k, v: None, "write your solution"),
-    (lambda q, k, v: ..., "write your solution"),
-    (lambda q, k, v: (good_attention(q, k, v), None), "Return only the output"),
-    (lambda q, k, v: good_attention(q, k, v)[..., 0], "returned shape"),
-    (_variant(scale=lambda T, hs: 1.0), r"forgot to divide the scores by sqrt\(hs\)"),
-    (_variant(scale=lambda T, hs: 1 / hs), "divide by its square root"),
-    (_variant(scale=lambda T, hs: 1 / math.sqrt(T)), r"scaled by sqrt\(T\)"),
-    (_variant(keep=lambda T: torch.ones(T, T, dtype=torch.bool).triu()), "mask points the wrong way"),
-    (_variant(keep=lambda T: torch.ones(T, T, dtype=torch.bool)), "no causal mask"),
-    (mask_after_softmax, "mask after the softmax"),
-    (_variant(fill=0.0), "filled the masked scores with 0"),
-    (_variant(dim=-2), "softmax is over the wrong axis"),
-    (transposed_weights, "transposed weights"),
-    (leaks_one_step, "leaks from the future"),
-    (_variant(keep=lambda T: torch.ones(T, T, dtype=torch.bool).tril(-1)), "contains NaN.*keep the diagonal"),
-    (hard_coded_T, "(?i)do not hard-code T"),
-    (lambda q, k, v: good_attention(q, k, v) * 1.01, "output at position 0 is.*must be v"),
-    (lambda q, k, v: good_attention(q, k, v) + 0.01 * torch.arange(q.size(-2))[:, None],
-     r"causal_attention\(q, k, v\) is"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda q, k, v: None, "write your solution"),
+        (lambda q, k, v: ..., "write your solution"),
+        (lambda q, k, v: (good_attention(q, k, v), None), "Return only the output"),
+        (lambda q, k, v: good_attention(q, k, v)[..., 0], "returned shape"),
+        (_variant(scale=lambda T, hs: 1.0), r"forgot to divide the scores by sqrt\(hs\)"),
+        (_variant(scale=lambda T, hs: 1 / hs), "divide by its square root"),
+        (_variant(scale=lambda T, hs: 1 / math.sqrt(T)), r"scaled by sqrt\(T\)"),
+        (_variant(keep=lambda T: torch.ones(T, T, dtype=torch.bool).triu()), "mask points the wrong way"),
+        (_variant(keep=lambda T: torch.ones(T, T, dtype=torch.bool)), "no causal mask"),
+        (mask_after_softmax, "mask after the softmax"),
+        (_variant(fill=0.0), "filled the masked scores with 0"),
+        (_variant(dim=-2), "softmax is over the wrong axis"),
+        (transposed_weights, "transposed weights"),
+        (leaks_one_step, "leaks from the future"),
+        (_variant(keep=lambda T: torch.ones(T, T, dtype=torch.bool).tril(-1)), "contains NaN.*keep the diagonal"),
+        (hard_coded_T, "(?i)do not hard-code T"),
+        (lambda q, k, v: good_attention(q, k, v) * 1.01, "output at position 0 is.*must be v"),
+        (
+            lambda q, k, v: good_attention(q, k, v) + 0.01 * torch.arange(q.size(-2))[:, None],
+            r"causal_attention\(q, k, v\) is",
+        ),
+    ],
+)
 def test_causal_attention_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_causal_attention(wrong)
@@ -111,8 +119,9 @@ def good_merge(y):
 
 def test_split_merge_accepts_correct_solutions(capsys):
     check_split_merge_heads(good_split, good_merge)
-    check_split_merge_heads(lambda x, nh: x.unflatten(-1, (nh, -1)).permute(0, 2, 1, 3),
-                            lambda y: y.permute(0, 2, 1, 3).flatten(2))
+    check_split_merge_heads(
+        lambda x, nh: x.unflatten(-1, (nh, -1)).permute(0, 2, 1, 3), lambda y: y.permute(0, 2, 1, 3).flatten(2)
+    )
     check_split_merge_heads(good_split, lambda y: y.transpose(1, 2).reshape(y.size(0), y.size(2), -1))
     assert "Correct" in capsys.readouterr().out
 
@@ -127,17 +136,20 @@ def interleaved(x, n_head):
     return x.view(B, T, C // n_head, n_head).permute(0, 3, 1, 2)
 
 
-@pytest.mark.parametrize("split, merge, message", [
-    (lambda x, nh: None, good_merge, "write your solution"),
-    (good_split, lambda y: ..., "write your solution"),
-    (lambda x, nh: x.view(x.size(0), x.size(1), nh, -1), good_merge, r"expected \(B, nh, T, hs\)"),
-    (view_only, good_merge, "without a transpose"),
-    (interleaved, good_merge, "every nh-th channel"),
-    (good_split, lambda y: y.transpose(1, 2).view(y.size(0), y.size(2), -1), r"call .contiguous\(\)"),
-    (good_split, lambda y: y.reshape(y.size(0), y.size(2), -1), "without transposing back"),
-    (good_split, lambda y: y.transpose(1, 2), "returned shape"),
-    (good_split, lambda y: y.permute(0, 2, 3, 1).reshape(y.size(0), y.size(2), -1), "merging must undo splitting"),
-])
+@pytest.mark.parametrize(
+    "split, merge, message",
+    [
+        (lambda x, nh: None, good_merge, "write your solution"),
+        (good_split, lambda y: ..., "write your solution"),
+        (lambda x, nh: x.view(x.size(0), x.size(1), nh, -1), good_merge, r"expected \(B, nh, T, hs\)"),
+        (view_only, good_merge, "without a transpose"),
+        (interleaved, good_merge, "every nh-th channel"),
+        (good_split, lambda y: y.transpose(1, 2).view(y.size(0), y.size(2), -1), r"call .contiguous\(\)"),
+        (good_split, lambda y: y.reshape(y.size(0), y.size(2), -1), "without transposing back"),
+        (good_split, lambda y: y.transpose(1, 2), "returned shape"),
+        (good_split, lambda y: y.permute(0, 2, 3, 1).reshape(y.size(0), y.size(2), -1), "merging must undo splitting"),
+    ],
+)
 def test_split_merge_explains_mistakes(split, merge, message):
     with pytest.raises(CheckError, match=message):
         check_split_merge_heads(split, merge)

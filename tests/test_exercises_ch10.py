@@ -18,17 +18,20 @@ def test_apply_temperature_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda z, T: None, "write your solution"),
-    (lambda z, T: ..., "write your solution"),
-    (lambda z, T: torch.softmax(z * T, dim=-1), "multiplied the logits by the temperature"),
-    (lambda z, T: z / T, "scaled logits z / T, not probabilities"),
-    (lambda z, T: torch.softmax(z, dim=-1) / T, "before\\* the softmax"),
-    (lambda z, T: torch.softmax(z, dim=-1), "T was ignored"),
-    (lambda z, T: torch.softmax(z / T, dim=0), "dim=-1"),
-    (lambda z, T: (z / T).exp() / (z / T).exp().sum(-1, keepdim=True), "overflows"),
-    (lambda z, T: torch.softmax(z / T, dim=-1).sum(-1), "returned shape"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda z, T: None, "write your solution"),
+        (lambda z, T: ..., "write your solution"),
+        (lambda z, T: torch.softmax(z * T, dim=-1), "multiplied the logits by the temperature"),
+        (lambda z, T: z / T, "scaled logits z / T, not probabilities"),
+        (lambda z, T: torch.softmax(z, dim=-1) / T, "before\\* the softmax"),
+        (lambda z, T: torch.softmax(z, dim=-1), "T was ignored"),
+        (lambda z, T: torch.softmax(z / T, dim=0), "dim=-1"),
+        (lambda z, T: (z / T).exp() / (z / T).exp().sum(-1, keepdim=True), "overflows"),
+        (lambda z, T: torch.softmax(z / T, dim=-1).sum(-1), "returned shape"),
+    ],
+)
 def test_apply_temperature_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_apply_temperature(wrong)
@@ -86,16 +89,19 @@ def test_top_p_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda probs, p: None, "write your solution"),
-    (lambda probs, p: ..., "write your solution"),
-    (off_by_one, "dropped the token that takes the running sum past p"),
-    (unsorted_indexing, "mask was computed in sorted order"),
-    (no_renormalise, "forgot to renormalise"),
-    (in_place, "changed its input"),
-    (lambda probs, p: good_top_p(probs, p)[:2], "returned shape"),
-    (lambda probs, p: probs / probs.sum(), "top_p_probs on"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda probs, p: None, "write your solution"),
+        (lambda probs, p: ..., "write your solution"),
+        (off_by_one, "dropped the token that takes the running sum past p"),
+        (unsorted_indexing, "mask was computed in sorted order"),
+        (no_renormalise, "forgot to renormalise"),
+        (in_place, "changed its input"),
+        (lambda probs, p: good_top_p(probs, p)[:2], "returned shape"),
+        (lambda probs, p: probs / probs.sum(), "top_p_probs on"),
+    ],
+)
 def test_top_p_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_top_p_probs(wrong)
@@ -115,18 +121,23 @@ def test_loss_per_char_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda losses, texts: None, "write your solution"),
-    (lambda losses, texts: ..., "write your solution"),
-    (lambda losses, texts: losses.mean(), "mean loss per \\*token\\*"),
-    (lambda losses, texts: losses.sum() / sum(len(s) for s in texts) / math.log(2), "in bits"),
-    (lambda losses, texts: sum(l / len(s) for l, s in zip(losses.tolist(), texts, strict=True)) / len(texts),
-     "weights short tokens too much"),
-    (lambda losses, texts: losses.sum() / sum(len(s.encode()) for s in texts), "counted UTF-8 bytes"),
-    (lambda losses, texts: losses.mean() / sum(len(s) for s in texts), "divided the mean loss per token"),
-    (lambda losses, texts: losses.sum() + 1, "expected"),
-    (lambda losses, texts: "x", "should return a number"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda losses, texts: None, "write your solution"),
+        (lambda losses, texts: ..., "write your solution"),
+        (lambda losses, texts: losses.mean(), "mean loss per \\*token\\*"),
+        (lambda losses, texts: losses.sum() / sum(len(s) for s in texts) / math.log(2), "in bits"),
+        (
+            lambda losses, texts: sum(l / len(s) for l, s in zip(losses.tolist(), texts, strict=True)) / len(texts),
+            "weights short tokens too much",
+        ),
+        (lambda losses, texts: losses.sum() / sum(len(s.encode()) for s in texts), "counted UTF-8 bytes"),
+        (lambda losses, texts: losses.mean() / sum(len(s) for s in texts), "divided the mean loss per token"),
+        (lambda losses, texts: losses.sum() + 1, "expected"),
+        (lambda losses, texts: "x", "should return a number"),
+    ],
+)
 def test_loss_per_char_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_loss_per_char(wrong)

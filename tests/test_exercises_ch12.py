@@ -15,23 +15,27 @@ def test_guided_eps_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda c, u, w: ..., "write your solution"),
-    (lambda c, u, w: None, "write your solution"),
-    (lambda c, u, w: c + w * (u - c), "swapped"),
-    (lambda c, u, w: c + w * (c - u), r"\(1 \+ w\).*Ho & Salimans"),
-    (lambda c, u, w: u + w * c, "forgot to subtract"),
-    (lambda c, u, w: c + w * u - u, "wrong term"),
-    (lambda c, u, w: u + (w - 1) * (c - u), "expected"),
-    (lambda c, u, w: torch.stack([c, u]), "shape"),
-    (lambda c, u, w: u + w * torch.tanh(c - u), "linear combination"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda c, u, w: ..., "write your solution"),
+        (lambda c, u, w: None, "write your solution"),
+        (lambda c, u, w: c + w * (u - c), "swapped"),
+        (lambda c, u, w: c + w * (c - u), r"\(1 \+ w\).*Ho & Salimans"),
+        (lambda c, u, w: u + w * c, "forgot to subtract"),
+        (lambda c, u, w: c + w * u - u, "wrong term"),
+        (lambda c, u, w: u + (w - 1) * (c - u), "expected"),
+        (lambda c, u, w: torch.stack([c, u]), "shape"),
+        (lambda c, u, w: u + w * torch.tanh(c - u), "linear combination"),
+    ],
+)
 def test_guided_eps_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_guided_eps(wrong)
 
 
 # ----- Exercise 12.2 ----------------------------------------------------------------------------------------
+
 
 def good_drop(y, p, null_class, *, generator=None):
     drop = torch.rand(y.shape, generator=generator) < p
@@ -68,15 +72,18 @@ def test_drop_labels_accepts_a_correct_solution(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda y, p, n, *, generator=None: ..., "write your solution"),
-    (_inplace, "in place"),
-    (_inverted, "about 1 - p"),
-    (_to_zero, "other than the null class"),
-    (_unseeded, "generator"),
-    (_float, "integers"),
-    (_half_rate, "expected 20%"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda y, p, n, *, generator=None: ..., "write your solution"),
+        (_inplace, "in place"),
+        (_inverted, "about 1 - p"),
+        (_to_zero, "other than the null class"),
+        (_unseeded, "generator"),
+        (_float, "integers"),
+        (_half_rate, "expected 20%"),
+    ],
+)
 def test_drop_labels_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_drop_labels(wrong)

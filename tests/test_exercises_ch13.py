@@ -34,27 +34,36 @@ def test_cross_attention_accepts_correct_solutions(capsys):
     check_masked_cross_attention(cross)
     check_masked_cross_attention(lambda attn, x, c, pad: attn(x, c, key_padding_mask=pad))
     check_masked_cross_attention(  # PyTorch's fused kernel, mask True where attending is allowed
-        lambda attn, x, c, pad: attn.proj(torch.nn.functional.scaled_dot_product_attention(
-            attn.q(x).view(*x.shape[:2], 4, 4).transpose(1, 2),
-            *(t.view(c.shape[0], -1, 4, 4).transpose(1, 2) for t in attn.kv(c).split(16, dim=2)),
-            attn_mask=~pad[:, None, None, :]).transpose(1, 2).reshape(x.shape)))
+        lambda attn, x, c, pad: attn.proj(
+            torch.nn.functional.scaled_dot_product_attention(
+                attn.q(x).view(*x.shape[:2], 4, 4).transpose(1, 2),
+                *(t.view(c.shape[0], -1, 4, 4).transpose(1, 2) for t in attn.kv(c).split(16, dim=2)),
+                attn_mask=~pad[:, None, None, :],
+            )
+            .transpose(1, 2)
+            .reshape(x.shape)
+        )
+    )
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda attn, x, c, pad: None, "write your solution"),
-    (lambda attn, x, c, pad: ..., "write your solution"),
-    (lambda attn, x, c, pad: cross(attn, x, c, pad, mask="none"), "WITHOUT the padding mask"),
-    (lambda attn, x, c, pad: cross(attn, x, c, pad, mask="inverted"), "mask is inverted"),
-    (lambda attn, x, c, pad: cross(attn, x, c, pad, mask="after"), "after the softmax"),
-    (lambda attn, x, c, pad: cross(attn, x, c, pad, softmax_dim=-2), "over the queries"),
-    (lambda attn, x, c, pad: cross(attn, x, c, pad, scale=1.0), r"forgot to divide the scores by sqrt\(hs\)"),
-    (lambda attn, x, c, pad: cross(attn, x, c, pad, scale=4.0), r"sqrt\(C\), the full width"),
-    (lambda attn, x, c, pad: cross(attn, x, c, pad, project=False), "output projection"),
-    (lambda attn, x, c, pad: cross(attn, x, c, pad) + 0.01, "cross-attention output is"),
-    (lambda attn, x, c, pad: torch.zeros(c.shape[0], c.shape[1], 16), "one vector per caption token"),
-    (lambda attn, x, c, pad: attn(c, x), "raised"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda attn, x, c, pad: None, "write your solution"),
+        (lambda attn, x, c, pad: ..., "write your solution"),
+        (lambda attn, x, c, pad: cross(attn, x, c, pad, mask="none"), "WITHOUT the padding mask"),
+        (lambda attn, x, c, pad: cross(attn, x, c, pad, mask="inverted"), "mask is inverted"),
+        (lambda attn, x, c, pad: cross(attn, x, c, pad, mask="after"), "after the softmax"),
+        (lambda attn, x, c, pad: cross(attn, x, c, pad, softmax_dim=-2), "over the queries"),
+        (lambda attn, x, c, pad: cross(attn, x, c, pad, scale=1.0), r"forgot to divide the scores by sqrt\(hs\)"),
+        (lambda attn, x, c, pad: cross(attn, x, c, pad, scale=4.0), r"sqrt\(C\), the full width"),
+        (lambda attn, x, c, pad: cross(attn, x, c, pad, project=False), "output projection"),
+        (lambda attn, x, c, pad: cross(attn, x, c, pad) + 0.01, "cross-attention output is"),
+        (lambda attn, x, c, pad: torch.zeros(c.shape[0], c.shape[1], 16), "one vector per caption token"),
+        (lambda attn, x, c, pad: attn(c, x), "raised"),
+    ],
+)
 def test_cross_attention_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_masked_cross_attention(wrong)
@@ -70,17 +79,20 @@ def test_latent_scale_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda z: None, "write your solution"),
-    (lambda z: ..., "write your solution"),
-    (lambda z: z.std(), "standard deviation itself"),
-    (lambda z: 1 / z.var(), "1 / variance"),
-    (lambda z: 1 / z.std(dim=(0, 2, 3)), "one per latent channel"),
-    (lambda z: 1 / z.square().mean().sqrt(), "root mean square"),
-    (lambda z: 1 / z.abs().mean(), "mean absolute value"),
-    (lambda z: 1 / z.std() + 0.1, "scale factor is"),
-    (lambda z: torch.ones(2), "one number"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda z: None, "write your solution"),
+        (lambda z: ..., "write your solution"),
+        (lambda z: z.std(), "standard deviation itself"),
+        (lambda z: 1 / z.var(), "1 / variance"),
+        (lambda z: 1 / z.std(dim=(0, 2, 3)), "one per latent channel"),
+        (lambda z: 1 / z.square().mean().sqrt(), "root mean square"),
+        (lambda z: 1 / z.abs().mean(), "mean absolute value"),
+        (lambda z: 1 / z.std() + 0.1, "scale factor is"),
+        (lambda z: torch.ones(2), "one number"),
+    ],
+)
 def test_latent_scale_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_latent_scale(wrong)

@@ -12,7 +12,7 @@ def good_sequences(ids, tokens, offset, ignore_index):
     S = ids.size(1)
     seq = torch.cat([ids, tokens.flatten(1) + offset], dim=1)
     targets = seq[:, 1:].clone()
-    targets[:, :S - 1] = ignore_index
+    targets[:, : S - 1] = ignore_index
     return seq[:, :-1], targets
 
 
@@ -59,23 +59,26 @@ def _one_too_many(ids, tokens, offset, ig):
 def _one_too_few(ids, tokens, offset, ig):
     seq = torch.cat([ids, tokens.flatten(1) + offset], 1)
     y = seq[:, 1:].clone()
-    y[:, :ids.size(1) - 2] = ig
+    y[:, : ids.size(1) - 2] = ig
     return seq[:, :-1], y
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda *a: None, "write your solution"),
-    (lambda *a: ..., "write your solution"),
-    (lambda i, t, o, ig: good_sequences(i, t, o, ig)[0], "should return a pair"),
-    (_no_offset, "add the offset"),
-    (_column_order, "column order"),
-    (_full_length, r"drop the last token"),
-    (_targets_are_inputs, "targets equal your inputs"),
-    (_captions_kept, "include the caption's words"),
-    (_raw_targets, "raw code ids"),
-    (_one_too_many, "one too many"),
-    (_one_too_few, "ignored only"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda *a: None, "write your solution"),
+        (lambda *a: ..., "write your solution"),
+        (lambda i, t, o, ig: good_sequences(i, t, o, ig)[0], "should return a pair"),
+        (_no_offset, "add the offset"),
+        (_column_order, "column order"),
+        (_full_length, r"drop the last token"),
+        (_targets_are_inputs, "targets equal your inputs"),
+        (_captions_kept, "include the caption's words"),
+        (_raw_targets, "raw code ids"),
+        (_one_too_many, "one too many"),
+        (_one_too_few, "ignored only"),
+    ],
+)
 def test_ar_sequences_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_ar_sequences(wrong)
@@ -91,16 +94,19 @@ def test_guided_logits_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda c, u, w: None, "write your solution"),
-    (lambda c, u, w: ..., "write your solution"),
-    (lambda c, u, w: c + w * (u - c), "swap them"),
-    (lambda c, u, w: u + (1 + w) * (c - u), r"\(1 \+ w\)"),
-    (lambda c, u, w: u.softmax(-1) + w * (c.softmax(-1) - u.softmax(-1)), "combined probabilities"),
-    (lambda c, u, w: w * c, "temperature 1/w"),
-    (lambda c, u, w: (u + w * (c - u))[:1], "returned shape"),
-    (lambda c, u, w: u + w * (c - u) ** 2, "guided logits"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda c, u, w: None, "write your solution"),
+        (lambda c, u, w: ..., "write your solution"),
+        (lambda c, u, w: c + w * (u - c), "swap them"),
+        (lambda c, u, w: u + (1 + w) * (c - u), r"\(1 \+ w\)"),
+        (lambda c, u, w: u.softmax(-1) + w * (c.softmax(-1) - u.softmax(-1)), "combined probabilities"),
+        (lambda c, u, w: w * c, "temperature 1/w"),
+        (lambda c, u, w: (u + w * (c - u))[:1], "returned shape"),
+        (lambda c, u, w: u + w * (c - u) ** 2, "guided logits"),
+    ],
+)
 def test_guided_logits_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_guided_logits(wrong)
@@ -119,16 +125,19 @@ def test_positions_processed_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda S, n, c: None, "write your solution"),
-    (lambda S, n, c: ..., "write your solution"),
-    (lambda S, n, c: S + n - 1 if c else sum(S + t + 1 for t in range(n)), "one position too many"),
-    (lambda S, n, c: S + n - 1 if c else n * (n - 1) // 2, "forgot the caption"),
-    (lambda S, n, c: S + n - 1 if c else n * (S + n - 1), "triangle, not a rectangle"),
-    (lambda S, n, c: S + n if c else good_positions(S, n, c), "never fed back"),
-    (lambda S, n, c: n if c else good_positions(S, n, c), "forgot the first pass"),
-    (lambda S, n, c: 2 * good_positions(S, n, c), "expected"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda S, n, c: None, "write your solution"),
+        (lambda S, n, c: ..., "write your solution"),
+        (lambda S, n, c: S + n - 1 if c else sum(S + t + 1 for t in range(n)), "one position too many"),
+        (lambda S, n, c: S + n - 1 if c else n * (n - 1) // 2, "forgot the caption"),
+        (lambda S, n, c: S + n - 1 if c else n * (S + n - 1), "triangle, not a rectangle"),
+        (lambda S, n, c: S + n if c else good_positions(S, n, c), "never fed back"),
+        (lambda S, n, c: n if c else good_positions(S, n, c), "forgot the first pass"),
+        (lambda S, n, c: 2 * good_positions(S, n, c), "expected"),
+    ],
+)
 def test_positions_processed_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_positions_processed(wrong)

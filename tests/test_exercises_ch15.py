@@ -26,15 +26,18 @@ def _hits(p, q):
     return torch.stack([p[a] == q[a] for a in q]).float()
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda p, q: None, "write your solution"),
-    (lambda p, q: ..., "write your solution"),
-    (lambda p, q: _hits(p, q).all(0).sum().item(), "divide by the number of images"),
-    (lambda p, q: _hits(p, q).mean(1).prod().item(), "multiplied the per-attribute accuracies"),
-    (lambda p, q: _hits(p, q).mean().item(), "averaged the per-attribute accuracies"),
-    (lambda p, q: _hits(p, q).amax(0).mean().item(), "at least one attribute right"),
-    (lambda p, q: 0.5, "exact_match on"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda p, q: None, "write your solution"),
+        (lambda p, q: ..., "write your solution"),
+        (lambda p, q: _hits(p, q).all(0).sum().item(), "divide by the number of images"),
+        (lambda p, q: _hits(p, q).mean(1).prod().item(), "multiplied the per-attribute accuracies"),
+        (lambda p, q: _hits(p, q).mean().item(), "averaged the per-attribute accuracies"),
+        (lambda p, q: _hits(p, q).amax(0).mean().item(), "at least one attribute right"),
+        (lambda p, q: 0.5, "exact_match on"),
+    ],
+)
 def test_exact_match_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_exact_match(wrong)
@@ -74,16 +77,19 @@ def test_wilson_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda k, n, z: None, "write your solution"),
-    (lambda k, n, z: ..., "write your solution"),
-    (lambda k, n, z: good_wilson(k, n, z)[0], "should return a pair"),
-    (lambda k, n, z: good_wilson(k, n, z)[::-1], "low=.* > high"),
-    (_wald, "Wald interval"),
-    (_centred_on_p, "centred on p"),
-    (_no_factor, r"misses the factor 1 / \(1 \+ z²/n\)"),
-    (lambda k, n, z: good_wilson(k, n, 1.96), "the interval for k=3, n=20, z=1.0"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda k, n, z: None, "write your solution"),
+        (lambda k, n, z: ..., "write your solution"),
+        (lambda k, n, z: good_wilson(k, n, z)[0], "should return a pair"),
+        (lambda k, n, z: good_wilson(k, n, z)[::-1], "low=.* > high"),
+        (_wald, "Wald interval"),
+        (_centred_on_p, "centred on p"),
+        (_no_factor, r"misses the factor 1 / \(1 \+ z²/n\)"),
+        (lambda k, n, z: good_wilson(k, n, 1.96), "the interval for k=3, n=20, z=1.0"),
+    ],
+)
 def test_wilson_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_wilson_interval(wrong)

@@ -19,18 +19,21 @@ def test_memorisation_rate_accepts_correct_solutions(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda s, h, q: None, "write your solution"),
-    (lambda s, h, q: ..., "write your solution"),
-    (lambda s, h, q: (s > torch.quantile(h, q)).float().mean().item(), "farther"),
-    (lambda s, h, q: good_rate(s, h, 1 - q), "upper tail"),
-    (lambda s, h, q: good_rate(s, s, q), "samples' own distances"),
-    (lambda s, h, q: (s < torch.quantile(h, q)).sum().item(), "returned a count"),
-    (lambda s, h, q: (s < h.median()).float().mean().item(), "median"),
-    (lambda s, h, q: (s < h.mean()).float().mean().item(), "mean of the held-out"),
-    (lambda s, h, q: (s < q).float().mean().item(), "compared the distances with the number q"),
-    (lambda s, h, q: (s < torch.quantile(h, q)).float(), "one number"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda s, h, q: None, "write your solution"),
+        (lambda s, h, q: ..., "write your solution"),
+        (lambda s, h, q: (s > torch.quantile(h, q)).float().mean().item(), "farther"),
+        (lambda s, h, q: good_rate(s, h, 1 - q), "upper tail"),
+        (lambda s, h, q: good_rate(s, s, q), "samples' own distances"),
+        (lambda s, h, q: (s < torch.quantile(h, q)).sum().item(), "returned a count"),
+        (lambda s, h, q: (s < h.median()).float().mean().item(), "median"),
+        (lambda s, h, q: (s < h.mean()).float().mean().item(), "mean of the held-out"),
+        (lambda s, h, q: (s < q).float().mean().item(), "compared the distances with the number q"),
+        (lambda s, h, q: (s < torch.quantile(h, q)).float(), "one number"),
+    ],
+)
 def test_memorisation_rate_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_memorisation_rate(wrong)
@@ -53,14 +56,15 @@ def good_longest(sample, reference):
 def test_longest_verbatim_accepts_correct_solutions(capsys):
     check_longest_verbatim(good_longest)
     # brute force over all substrings is fine too
-    check_longest_verbatim(lambda s, r: max([j - i for i in range(len(s)) for j in range(i + 1, len(s) + 1)
-                                              if s[i:j] in r], default=0))
+    check_longest_verbatim(
+        lambda s, r: max([j - i for i in range(len(s)) for j in range(i + 1, len(s) + 1) if s[i:j] in r], default=0)
+    )
     assert "Correct" in capsys.readouterr().out
 
 
 def prefix_only(sample, reference):
     n = 0
-    while n < len(sample) and sample[:n + 1] in reference:
+    while n < len(sample) and sample[: n + 1] in reference:
         n += 1
     return n
 
@@ -74,15 +78,18 @@ def longest_string(sample, reference):
     return best
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda s, r: None, "write your solution"),
-    (lambda s, r: ..., "write your solution"),
-    (prefix_only, "starts at the first character"),
-    (lambda s, r: good_longest(s, r) + 1, "off by one"),
-    (lambda s, r: max(good_longest(s, r) - 1, 0), "off by one"),
-    (longest_string, "return its length"),
-    (lambda s, r: len(s) if s in r else 0, "expected"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda s, r: None, "write your solution"),
+        (lambda s, r: ..., "write your solution"),
+        (prefix_only, "starts at the first character"),
+        (lambda s, r: good_longest(s, r) + 1, "off by one"),
+        (lambda s, r: max(good_longest(s, r) - 1, 0), "off by one"),
+        (longest_string, "return its length"),
+        (lambda s, r: len(s) if s in r else 0, "expected"),
+    ],
+)
 def test_longest_verbatim_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_longest_verbatim(wrong)

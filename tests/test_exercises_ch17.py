@@ -37,20 +37,27 @@ def _in_place(model, x, y, eps):
     return x.clamp_(0, 1)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda m, x, y, e: None, "write your solution"),
-    (lambda m, x, y, e: ..., "write your solution"),
-    (lambda m, x, y, e: (x - e * _grad(m, x, y).sign()).clamp(0, 1), "goes down the loss"),
-    (lambda m, x, y, e: x + e * _grad(m, x, y).sign(), r"leave \[0, 1\].*clamp"),
-    (lambda m, x, y, e: (x + e * _grad(m, x, y)).clamp(0, 1), "raw gradient"),
-    (lambda m, x, y, e: e * _grad(m, x, y).sign(), "perturbation eps \\* sign\\(grad\\) itself"),
-    (lambda m, x, y, e: (x + e * _grad(m, x, y) / _grad(m, x, y).flatten(1).norm(dim=1).view(-1, 1, 1, 1)).clamp(0, 1),
-     "L2 norm"),
-    (lambda m, x, y, e: good_fgsm(m, x, 1 - y, e), "not 1 - y"),
-    (_in_place, "in place"),
-    (lambda m, x, y, e: good_fgsm(m, x, y, e)[0], "shape"),
-    (lambda m, x, y, e: good_fgsm(m, x, y, 2 * e), "fgsm's images"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda m, x, y, e: None, "write your solution"),
+        (lambda m, x, y, e: ..., "write your solution"),
+        (lambda m, x, y, e: (x - e * _grad(m, x, y).sign()).clamp(0, 1), "goes down the loss"),
+        (lambda m, x, y, e: x + e * _grad(m, x, y).sign(), r"leave \[0, 1\].*clamp"),
+        (lambda m, x, y, e: (x + e * _grad(m, x, y)).clamp(0, 1), "raw gradient"),
+        (lambda m, x, y, e: e * _grad(m, x, y).sign(), "perturbation eps \\* sign\\(grad\\) itself"),
+        (
+            lambda m, x, y, e: (x + e * _grad(m, x, y) / _grad(m, x, y).flatten(1).norm(dim=1).view(-1, 1, 1, 1)).clamp(
+                0, 1
+            ),
+            "L2 norm",
+        ),
+        (lambda m, x, y, e: good_fgsm(m, x, 1 - y, e), "not 1 - y"),
+        (_in_place, "in place"),
+        (lambda m, x, y, e: good_fgsm(m, x, y, e)[0], "shape"),
+        (lambda m, x, y, e: good_fgsm(m, x, y, 2 * e), "fgsm's images"),
+    ],
+)
 def test_fgsm_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_fgsm(wrong)
@@ -77,6 +84,7 @@ def test_watermark_zscore_accepts_correct_solutions(capsys):
     check_watermark_zscore(good_z)
     check_watermark_zscore(lambda r, w: good_z(r, w).float())
     from genai_lib.watermark import correlation_z
+
     check_watermark_zscore(correlation_z)  # the library's version
     assert "variance" in capsys.readouterr().out
 
@@ -94,19 +102,22 @@ def _c(r):
     return _flat(r) - _flat(r).mean(dim=1, keepdim=True)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda r, w: None, "write your solution"),
-    (lambda r, w: ..., "write your solution"),
-    (lambda r, w: (_flat(r) @ w.flatten()) / _flat(r).norm(dim=1), "did not centre"),
-    (lambda r, w: _batch_centred(r, w), "mean over the batch"),
-    (lambda r, w: (_c(r) @ w.flatten()) / (_c(r).std(dim=1) * _c(r).shape[1] ** 0.5), r"sqrt\(n/\(n-1\)\)"),
-    (lambda r, w: (_c(r) @ w.flatten()) / _c(r).shape[1], "divided by n"),
-    (lambda r, w: (_c(r) @ w.flatten()) / _c(r).norm(dim=1) ** 2, "squared norm"),
-    (lambda r, w: _c(r) @ w.flatten(), "raw correlation"),
-    (lambda r, w: -good_z(r, w), "wrong sign"),
-    (lambda r, w: good_z(r, w).sum(), r"summed or averaged over the batch"),
-    (lambda r, w: good_z(r, w) * 1.1, "watermark_zscore is"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (lambda r, w: None, "write your solution"),
+        (lambda r, w: ..., "write your solution"),
+        (lambda r, w: (_flat(r) @ w.flatten()) / _flat(r).norm(dim=1), "did not centre"),
+        (lambda r, w: _batch_centred(r, w), "mean over the batch"),
+        (lambda r, w: (_c(r) @ w.flatten()) / (_c(r).std(dim=1) * _c(r).shape[1] ** 0.5), r"sqrt\(n/\(n-1\)\)"),
+        (lambda r, w: (_c(r) @ w.flatten()) / _c(r).shape[1], "divided by n"),
+        (lambda r, w: (_c(r) @ w.flatten()) / _c(r).norm(dim=1) ** 2, "squared norm"),
+        (lambda r, w: _c(r) @ w.flatten(), "raw correlation"),
+        (lambda r, w: -good_z(r, w), "wrong sign"),
+        (lambda r, w: good_z(r, w).sum(), r"summed or averaged over the batch"),
+        (lambda r, w: good_z(r, w) * 1.1, "watermark_zscore is"),
+    ],
+)
 def test_watermark_zscore_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_watermark_zscore(wrong)

@@ -134,10 +134,17 @@ def test_a_conditional_gan_learns_two_class_conditional_gaussians_through_fit(tm
     x = (torch.where(y == 0, -2.0, 2.0) + 0.3 * torch.randn(4096, generator=g)).unsqueeze(1)  # (N, 1)
     c = GANConfig(data_shape=(1,), architecture="mlp", latent_dim=4, width=64, n_classes=2, tanh=False)
     G, D = Generator(c), Discriminator(c)
-    opts = {"D": torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999)),
-            "G": torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))}
-    hist = gl.fit(gan_step(G, D), models={"G": G, "D": D}, optimizers=opts, data=Batches(x, y, batch_size=128),
-                  config=gl.TrainConfig(steps=1500, log_every=100, progress=False, device="cpu"))
+    opts = {
+        "D": torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999)),
+        "G": torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999)),
+    }
+    hist = gl.fit(
+        gan_step(G, D),
+        models={"G": G, "D": D},
+        optimizers=opts,
+        data=Batches(x, y, batch_size=128),
+        config=gl.TrainConfig(steps=1500, log_every=100, progress=False, device="cpu"),
+    )
     assert "d_loss" in hist and "g_loss" in hist
     rng = torch.Generator().manual_seed(1)
     for label, mean in [(0, -2.0), (1, 2.0)]:

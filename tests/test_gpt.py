@@ -28,12 +28,14 @@ def test_shapes_and_loss_at_initialisation_is_log_vocab_size_plus_half_the_logit
     # tied embedding of σ² per coordinate, has variance s² = C σ² (1/3 with the default σ). For V Gaussian
     # logits E[log Σ exp z] ≈ log V + s²/2: the uniform guess's log V, plus a sixth of a nat.
     # One model's loss on 32 targets scatters by about 0.1 nats around that, so average 8 models on 512 targets.
-    s2 = 32 * model.config.sigma ** 2
+    s2 = 32 * model.config.sigma**2
     assert s2 == pytest.approx(1 / 3)
     x, y = tokens(64, 8, V=100), tokens(64, 8, V=100, seed=1)
     mean_loss = sum(tiny_gpt(vocab_size=100, n_embd=32, seed=s)(x, y)[1].item() for s in range(8)) / 8
     assert abs(mean_loss - (math.log(100) + s2 / 2)) < 0.05
-    _, loss_small = tiny_gpt(vocab_size=100, n_embd=32, init_std=0.002)(tokens(4, 8, V=100), tokens(4, 8, V=100, seed=1))
+    _, loss_small = tiny_gpt(vocab_size=100, n_embd=32, init_std=0.002)(
+        tokens(4, 8, V=100), tokens(4, 8, V=100, seed=1)
+    )
     assert abs(loss_small.item() - math.log(100)) < 0.01  # tiny weights: near-uniform predictions
     logits, loss = model(tokens(2, 3, V=100))
     assert logits.shape == (2, 3, 100) and loss is None
@@ -73,7 +75,8 @@ def test_weight_tying_and_width_aware_gpt2_initialisation():
     N = model.num_params(non_embedding=True)
     assert model.estimate_flops_per_token() == 6 * N + 12 * L * T * C
     assert model.estimate_mfu(tokens_per_second=1e6, peak_flops=1e12, seq_len=32) == pytest.approx(
-        (6 * N + 12 * L * 32 * C) * 1e6 / 1e12)
+        (6 * N + 12 * L * 32 * C) * 1e6 / 1e12
+    )
 
 
 def test_changing_a_future_token_does_not_change_earlier_logits():
@@ -96,15 +99,22 @@ def overfit(steps=200):
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=32))
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
     batches = SequenceBatches(data, block_size=16, batch_size=16)
-    history = gl.fit(lm_step(model), models=model, optimizers=opt, data=batches,
-                     config=gl.TrainConfig(steps=steps, log_every=10, device="cpu", progress=False))
+    history = gl.fit(
+        lm_step(model),
+        models=model,
+        optimizers=opt,
+        data=batches,
+        config=gl.TrainConfig(steps=steps, log_every=10, device="cpu", progress=False),
+    )
     return model, tok, data, history
 
 
 def test_overfits_a_repeated_sentence_through_fit_and_greedy_generation_repeats_it():
     model, tok, data, history = overfit()
     # A window's first characters cannot tell "the cat" from "the mat": the entropy floor is 0.065 nats/char.
-    assert history["loss"][0] > 1.0 and history["loss"][-1] < 0.1  # the first 10 steps' mean; log V = log 11 = 2.4 at step 0
+    assert (
+        history["loss"][0] > 1.0 and history["loss"][-1] < 0.1
+    )  # the first 10 steps' mean; log V = log 11 = 2.4 at step 0
     val = SequenceBatches(data, block_size=16, batch_size=8, seed=1)
     assert 0.04 < evaluate_loss(model, val, 3) < 0.1 and model.training
     x, y = next(val)

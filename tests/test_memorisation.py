@@ -34,7 +34,7 @@ def test_verbatim_rate_matches_brute_force_search():
     reference = "".join(alphabet[i] for i in torch.randint(4, (400,), generator=g).tolist())
     samples = ["".join(alphabet[i] for i in torch.randint(4, (50,), generator=g).tolist()) for _ in range(5)]
     for n in (1, 3, 6, 10):
-        windows = [s[i:i + n] for s in samples for i in range(len(s) - n + 1)]
+        windows = [s[i : i + n] for s in samples for i in range(len(s) - n + 1)]
         brute = sum(w in reference for w in windows) / len(windows)
         assert verbatim_rate(samples, reference, n) == pytest.approx(brute)
 

@@ -56,7 +56,8 @@ def test_there_are_chapters():
     for docname in registry.REFERENCE_NOTEBOOKS:  # a renamed or deleted page leaves no stale name there
         assert kinds.get(docname) == "reference", (
             f"REFERENCE_NOTEBOOKS in book/chapters.py names {docname}, which is not a notebook of "
-            "_toc.yml: correct or remove the name.")
+            "_toc.yml: correct or remove the name."
+        )
 
 
 @pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
@@ -89,8 +90,9 @@ def test_chapter_format(md):
     code = [c for c in nb.cells if c.cell_type == "code"]
     install, setup = code[0], code[1]
     assert "remove-cell" in install.metadata.get("tags", []), "the Colab install cell must be tagged remove-cell"
-    assert "google.colab" in install.source and f"git+{repository_url()}" in install.source, \
+    assert "google.colab" in install.source and f"git+{repository_url()}" in install.source, (
         "the Colab install cell must install genai_lib from the repository named in _config.yml"
+    )
     assert "gl.setup(" in setup.source, "the second code cell must call gl.setup(seed=...)"
     if md in REFERENCE_NOTEBOOKS:
         return
@@ -116,23 +118,31 @@ def test_every_notebook_is_in_the_table_of_contents_and_every_entry_is_a_file():
 
 def yaml_toc_files(entries: list[dict]) -> list[str]:
     """The `file` of every entry of a _toc.yml list read by PyYAML, each followed by its sections."""
-    return [name for entry in entries
-            for name in ([entry["file"]] if "file" in entry else []) + yaml_toc_files(entry.get("sections", []))]
+    return [
+        name
+        for entry in entries
+        for name in ([entry["file"]] if "file" in entry else []) + yaml_toc_files(entry.get("sections", []))
+    ]
 
 
 def test_the_toc_reader_finds_what_yaml_finds():
     """book/chapters.py reads _toc.yml without PyYAML (the Makefile runs it before the venv exists)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))
-    expected = [("", toc["root"])] + [(part["caption"], name) for part in toc["parts"]
-                                      for name in yaml_toc_files(part["chapters"])]
+    expected = [("", toc["root"])] + [
+        (part["caption"], name) for part in toc["parts"] for name in yaml_toc_files(part["chapters"])
+    ]
     assert registry.toc_entries(ROOT) == expected
 
 
-MYST_HEADER = ("---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
-               "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n")
-TINY_TOC = ("format: jb-book\nroot: book/intro\nparts:\n  - caption: \"Part 0 — Start\"  # a comment\n"
-            "    chapters:\n      - file: book/part0/index\n        title: About this part\n"
-            "      - file: book/part0/00_start\n")
+MYST_HEADER = (
+    "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+    "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
+)
+TINY_TOC = (
+    'format: jb-book\nroot: book/intro\nparts:\n  - caption: "Part 0 — Start"  # a comment\n'
+    "    chapters:\n      - file: book/part0/index\n        title: About this part\n"
+    "      - file: book/part0/00_start\n"
+)
 
 
 def tiny_book(root: Path) -> Path:
@@ -164,8 +174,9 @@ def test_a_new_chapter_of_any_name_is_reported_until_the_toc_lists_it(tmp_path):
     assert "add `- file: book/flows/Normalising flows` to _toc.yml" in found[0]
 
     # Listed: a chapter, a notebook, and no longer a problem.
-    (root / "_toc.yml").write_text(TINY_TOC + "  - caption: Flows\n    chapters:\n"
-                                   "      - file: book/flows/Normalising flows\n", encoding="utf8")
+    (root / "_toc.yml").write_text(
+        TINY_TOC + "  - caption: Flows\n    chapters:\n      - file: book/flows/Normalising flows\n", encoding="utf8"
+    )
     assert registry.problems(root) == []
     assert [page.path for page in registry.notebooks(root)] == [root / "book/part0/00_start.md", new]
     last = registry.pages(root)[-1]
@@ -192,8 +203,10 @@ def test_a_toc_entry_without_a_file_is_reported(tmp_path):
     root = tiny_book(tmp_path)
     (root / "_toc.yml").write_text(TINY_TOC + "      - file: book/part0/01_missing\n", encoding="utf8")
     found = registry.problems(root)
-    assert found == ["_toc.yml lists book/part0/01_missing, but book/part0/01_missing.md does not exist: "
-                     "create it, or correct or remove the entry."]
+    assert found == [
+        "_toc.yml lists book/part0/01_missing, but book/part0/01_missing.md does not exist: "
+        "create it, or correct or remove the entry."
+    ]
     with pytest.raises(registry.TocError, match="01_missing.md does not exist"):
         registry.notebooks(root)
 
@@ -240,5 +253,6 @@ def test_the_makefile_phony_targets_are_its_targets():
     makefile = (ROOT / "Makefile").read_text(encoding="utf8")
     phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.MULTILINE).group(1).split())
     targets = set(re.findall(r"^([a-z][\w-]*):(?!=)", makefile, re.MULTILINE))  # not `VAR := ...`
-    assert phony == targets, (f"Makefile: .PHONY names {sorted(phony - targets)}, which are no targets, "
-                              f"and misses {sorted(targets - phony)}.")
+    assert phony == targets, (
+        f"Makefile: .PHONY names {sorted(phony - targets)}, which are no targets, and misses {sorted(targets - phony)}."
+    )

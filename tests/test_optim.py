@@ -51,9 +51,16 @@ def test_warmup_cosine_sets_the_lr_and_resumes_in_fit(tmp_path):
             ctx.backward_step(loss)
             return {"loss": loss.detach(), "lr": opt.param_groups[0]["lr"]}
 
-        h = gl.fit(step, models=model, optimizers=opt, schedulers=sched, data=lambda: x,
-                   config=gl.TrainConfig(steps=steps, log_every=1, ckpt_path=str(tmp_path / "c.pt"), ckpt_every=1,
-                                         progress=False))
+        h = gl.fit(
+            step,
+            models=model,
+            optimizers=opt,
+            schedulers=sched,
+            data=lambda: x,
+            config=gl.TrainConfig(
+                steps=steps, log_every=1, ckpt_path=str(tmp_path / "c.pt"), ckpt_every=1, progress=False
+            ),
+        )
         return h, opt
 
     h, _ = run(8)
@@ -67,5 +74,6 @@ def test_warmup_cosine_sets_the_lr_and_resumes_in_fit(tmp_path):
 
 def test_warmup_cosine_rejects_bad_arguments():
     with pytest.raises(ValueError, match="min_ratio"):
-        warmup_cosine(torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0), warmup_steps=1, total_steps=10,
-                      min_ratio=2.0)
+        warmup_cosine(
+            torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0), warmup_steps=1, total_steps=10, min_ratio=2.0
+        )

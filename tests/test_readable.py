@@ -18,15 +18,21 @@ def test_every_function_in_genai_lib_fits_one_screen():
                 first = min([node.lineno] + [d.lineno for d in node.decorator_list])
                 if node.end_lineno - first + 1 > SCREEN:
                     long.append(f"{path.relative_to(ROOT)}:{first} {node.name} ({node.end_lineno - first + 1} lines)")
-    assert not long, (f"Functions longer than {SCREEN} lines: {long}. Move a self-contained part into a helper "
-                      "named for what it does, so that a student can read the function in one screen.")
+    assert not long, (
+        f"Functions longer than {SCREEN} lines: {long}. Move a self-contained part into a helper "
+        "named for what it does, so that a student can read the function in one screen."
+    )
 
 
 def test_the_library_and_the_book_call_backward_step_not_the_deprecated_update():
     old = re.compile(r"\bctx\.update\(")
-    found = [f"{path.relative_to(ROOT)}:{i}"
-             for folder in ("genai_lib", "book", "benchmarks", "assignments")
-             for path in sorted((ROOT / folder).rglob("*")) if path.suffix in (".py", ".md")
-             for i, line in enumerate(path.read_text(encoding="utf8").splitlines(), 1) if old.search(line)]
+    found = [
+        f"{path.relative_to(ROOT)}:{i}"
+        for folder in ("genai_lib", "book", "benchmarks", "assignments")
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.suffix in (".py", ".md")
+        for i, line in enumerate(path.read_text(encoding="utf8").splitlines(), 1)
+        if old.search(line)
+    ]
     found = [f for f in found if not f.startswith("genai_lib/step_context.py")]  # the alias itself
     assert not found, f"ctx.update(...) is deprecated; call ctx.backward_step(...) instead at {found}."

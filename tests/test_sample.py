@@ -24,12 +24,12 @@ def test_top_k_keeps_exactly_k_even_with_ties():
 def test_top_p_keeps_the_smallest_set_reaching_p():
     probs = torch.tensor([0.1, 0.5, 0.05, 0.2, 0.15])  # sorted: 0.5, 0.2, 0.15, 0.1, 0.05
     logits = probs.log()
-    assert kept(top_p_filter(logits, 0.3)) == {1}            # the most likely token alone already has 0.5
-    assert kept(top_p_filter(logits, 0.6)) == {1, 3}         # 0.5 < 0.6 <= 0.7
-    assert kept(top_p_filter(logits, 0.72)) == {1, 3, 4}     # 0.7 < 0.72 <= 0.85
+    assert kept(top_p_filter(logits, 0.3)) == {1}  # the most likely token alone already has 0.5
+    assert kept(top_p_filter(logits, 0.6)) == {1, 3}  # 0.5 < 0.6 <= 0.7
+    assert kept(top_p_filter(logits, 0.72)) == {1, 3, 4}  # 0.7 < 0.72 <= 0.85
     assert kept(top_p_filter(logits, 0.9)) == {0, 1, 3, 4}
     assert kept(top_p_filter(logits, 1.0)) == set(range(5))  # p = 1 keeps every token
-    assert kept(top_p_filter(logits, 1e-9)) == {1}           # and the most likely one always survives
+    assert kept(top_p_filter(logits, 1e-9)) == {1}  # and the most likely one always survives
     dyadic = torch.tensor([0.125, 0.5, 0.125, 0.25]).log()  # exact in floating point
     assert kept(top_p_filter(dyadic, 0.75)) == {1, 3}  # reaching p exactly is enough
     assert kept(top_p_filter(dyadic, 0.76)) == {0, 1, 2, 3}
@@ -46,8 +46,9 @@ def test_temperature_zero_is_argmax_and_small_temperatures_approach_it():
     assert greedy.shape == (8, 1) and torch.equal(greedy[:, 0], logits.argmax(-1))
     g = torch.Generator().manual_seed(1)
     assert torch.equal(sample_next(logits, temperature=1e-4, generator=g), greedy)
-    assert torch.equal(filtered_probs(logits[:1], temperature=0)[0], torch.nn.functional.one_hot(
-        logits[0].argmax(), 30).float())
+    assert torch.equal(
+        filtered_probs(logits[:1], temperature=0)[0], torch.nn.functional.one_hot(logits[0].argmax(), 30).float()
+    )
 
 
 def test_sampled_frequencies_match_the_filtered_distribution():
@@ -75,14 +76,17 @@ def test_a_generator_on_another_device_still_samples():
     assert sample_next(logits, generator=g).device == logits.device
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(temperature=-0.5), "temperature must be a number >= 0"),
-    (dict(temperature=math.nan), "temperature must be a number >= 0"),
-    (dict(top_k=0), "top_k must be an integer >= 1"),
-    (dict(top_k=2.5), "top_k must be an integer >= 1"),
-    (dict(top_p=0.0), r"top_p must be in \(0, 1\]"),
-    (dict(top_p=1.5), r"top_p must be in \(0, 1\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(temperature=-0.5), "temperature must be a number >= 0"),
+        (dict(temperature=math.nan), "temperature must be a number >= 0"),
+        (dict(top_k=0), "top_k must be an integer >= 1"),
+        (dict(top_k=2.5), "top_k must be an integer >= 1"),
+        (dict(top_p=0.0), r"top_p must be in \(0, 1\]"),
+        (dict(top_p=1.5), r"top_p must be in \(0, 1\]"),
+    ],
+)
 def test_bad_sampling_arguments_are_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         sample_next(torch.zeros(1, 5), **kwargs)

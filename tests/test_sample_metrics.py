@@ -58,10 +58,10 @@ def test_precision_and_recall_separate_quality_from_coverage():
     centres = torch.tensor([[-6.0, 0.0], [6.0, 0.0]])
     real = centres[torch.arange(1000) % 2] + 0.5 * torch.randn(1000, 2, generator=g)
     assert precision_recall(real, real) == (1.0, 1.0)
-    one_mode = centres[0] + 0.5 * torch.randn(1000, 2, generator=g)   # good samples, half the modes
+    one_mode = centres[0] + 0.5 * torch.randn(1000, 2, generator=g)  # good samples, half the modes
     p, r = precision_recall(real, one_mode)
     assert p > 0.95 and 0.4 < r < 0.6
-    junk = 30 + torch.randn(1000, 2, generator=g)                      # nowhere near the data
+    junk = 30 + torch.randn(1000, 2, generator=g)  # nowhere near the data
     assert precision_recall(real, junk) == (0.0, 0.0)
 
 
@@ -96,6 +96,7 @@ def test_feature_classifier_is_trained_once_then_loaded_from_the_cache(tmp_path,
     assert capsys.readouterr().out == ""  # loaded, not retrained
     assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values(), strict=True))
     from genai_lib.data import load_images
+
     test = load_images("digits", "test")
     acc = conditional_accuracy(embed(again, test.x, logits=True), test.y)
     assert acc > 0.85, f"a feature classifier should read digits; test accuracy {acc:.2f}"
@@ -104,6 +105,7 @@ def test_feature_classifier_is_trained_once_then_loaded_from_the_cache(tmp_path,
 
 def test_wilson_interval_solves_the_score_test_and_stays_in_the_unit_interval():
     from genai_lib.metrics import wilson_interval
+
     for k, n in ((0, 10), (7, 10), (10, 10), (50, 200)):
         lo, hi = wilson_interval(k, n)
         assert 0 <= lo <= k / n <= hi <= 1

@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from assignments.chapters import chapter_sources, check_calls, read_pieces  # noqa: E402
 
-CHAPTERS = chapter_sources(ROOT)  # every notebook of _toc.yml; one without its .ipynb fails here, and in test_notebooks.py
+CHAPTERS = chapter_sources(
+    ROOT
+)  # every notebook of _toc.yml; one without its .ipynb fails here, and in test_notebooks.py
 # The environment this run was started with (CI's GENAI_OFFLINE, data mirrors, checkpoint folder),
 # taken before conftest.py gives each test an empty data cache: the notebooks run as nbval runs them.
 START_ENV = dict(os.environ)
@@ -54,8 +56,14 @@ def kernel_env(tmp: Path) -> dict[str, str]:
 def made(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("student")
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "assignments", "--out", str(out)], cwd=ROOT,
-                            env=START_ENV, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "assignments", "--out", str(out)],
+        cwd=ROOT,
+        env=START_ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     seconds = time.perf_counter() - start
     assert result.returncode == 0, f"python -m assignments failed:\n{result.stdout}\n{result.stderr}"
     print(result.stdout)
@@ -121,10 +129,19 @@ def test_student_version_is_the_chapter_without_its_solutions(made, chapter):
 
     # Prose: every line of the chapter but those of the written solutions; otter adds answer cells.
     solutions = [p.cell.source for p in pieces if p.cell.cell_type == "markdown" and p.role == "solution"]
-    expected_md = [line for p in pieces if p.cell.cell_type == "markdown" and p.role != "solution"
-                   for line in md_lines(p.cell.source)]
-    got_md = [line for c in student.cells if c.cell_type == "markdown" for line in md_lines(c.source)
-              if not re.fullmatch(r"<!-- (BEGIN|END) QUESTION -->|_Type your answer here, replacing this text._", line)]
+    expected_md = [
+        line
+        for p in pieces
+        if p.cell.cell_type == "markdown" and p.role != "solution"
+        for line in md_lines(p.cell.source)
+    ]
+    got_md = [
+        line
+        for c in student.cells
+        if c.cell_type == "markdown"
+        for line in md_lines(c.source)
+        if not re.fullmatch(r"<!-- (BEGIN|END) QUESTION -->|_Type your answer here, replacing this text._", line)
+    ]
     assert got_md == expected_md, f"{chapter.stem}: the student version's prose differs from the chapter's"
     for solution in solutions:
         assert solution not in text
@@ -143,16 +160,18 @@ class CurrentEnvKernels(KernelSpecManager):
     """The `python3` kernel of the interpreter running pytest, as nbval --nbval-current-env uses."""
 
     def get_kernel_spec(self, kernel_name):
-        return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
-                                      **ipykernel.kernelspec.get_kernel_dict())
+        return self.kernel_spec_class(
+            resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict()
+        )
 
 
 def execute(path: Path, env: dict[str, str], timeout: int = 600) -> nbformat.NotebookNode:
     """Run every cell of a notebook in its folder, going on after errors; returns it with outputs."""
     nb = nbformat.read(path, as_version=4)
     km = KernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvKernels())
-    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, km=km, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    )
     try:
         client.execute(env=env)
     finally:  # a kernel manager passed in is ours to shut down
@@ -182,15 +201,20 @@ def test_student_version_fails_every_check_and_runs_everything_else(made, chapte
         raised = errors(cell)
         if piece.exercise is not None and piece.role in ("check", "solution") and check_calls(cell.source):
             asked.add(piece.exercise.number)
-            assert raised, (f"{chapter.stem}, exercise {piece.exercise.number}: its check passed on the "
-                            f"student version (starter code), so it cannot fail:\n{cell.source}")
+            assert raised, (
+                f"{chapter.stem}, exercise {piece.exercise.number}: its check passed on the "
+                f"student version (starter code), so it cannot fail:\n{cell.source}"
+            )
             assert raised[0][0] in STUDENT_ERRORS, (
                 f"{chapter.stem}, exercise {piece.exercise.number}: the check cell raised {raised[0]}, "
-                f"not a CheckError telling the student to write the solution:\n{cell.source}")
+                f"not a CheckError telling the student to write the solution:\n{cell.source}"
+            )
         else:
-            assert not raised, (f"{chapter.stem}: a cell that is no exercise check fails in the student "
-                                f"version with {raised}; if it uses an exercise's answer, give the starter "
-                                f"a fallback:\n{cell.source}")
+            assert not raised, (
+                f"{chapter.stem}: a cell that is no exercise check fails in the student "
+                f"version with {raised}; if it uses an exercise's answer, give the starter "
+                f"a fallback:\n{cell.source}"
+            )
     expected = {e.number for e in read_pieces(chapter)[1] if e.checks}
     assert asked == expected, f"{chapter.stem}: exercises whose check did not run: {expected - asked}"
 
@@ -202,8 +226,13 @@ def test_student_version_fails_every_check_and_runs_everything_else(made, chapte
 def otter_run(grader: Path, notebook: Path, out: Path, env: dict[str, str]) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     otter = Path(sys.executable).with_name("otter")
-    result = subprocess.run([str(otter), "run", "--no-logo", "-a", str(grader), "-o", str(out), str(notebook)],
-                            env=env, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [str(otter), "run", "--no-logo", "-a", str(grader), "-o", str(out), str(notebook)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, f"otter run failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return json.loads((out / "results.json").read_text())
 
@@ -213,7 +242,7 @@ def scores(results: dict) -> dict[str, tuple[float, float]]:
     return {t["name"]: (t["score"], t["max_score"]) for t in results["tests"] if "score" in t}
 
 
-TINY = '''# Tiny chapter
+TINY = """# Tiny chapter
 
 ```{code-cell} ipython3
 import genai_lib as gl
@@ -257,7 +286,7 @@ Because SECRET-ANSWER.
 ## References
 
 None.
-'''
+"""
 
 
 def test_hidden_checks_reach_the_grader_only_and_otter_grades_a_tiny_chapter(tmp_path):
@@ -284,8 +313,9 @@ def test_hidden_checks_reach_the_grader_only_and_otter_grades_a_tiny_chapter(tmp
     assert {Path(n).stem for n in z.namelist() if n.startswith("tests/")} == {"exercise_99_1"}
 
     env = kernel_env(tmp_path)
-    solution = otter_run(made.grader, tmp_path / "out" / "99_tiny" / "autograder" / "99_tiny.ipynb",
-                         tmp_path / "graded-solution", env)
+    solution = otter_run(
+        made.grader, tmp_path / "out" / "99_tiny" / "autograder" / "99_tiny.ipynb", tmp_path / "graded-solution", env
+    )
     assert scores(solution) == {"exercise_99_1": (1.0, 1.0)}
     graded_student = otter_run(made.grader, made.student, tmp_path / "graded-student", env)
     assert scores(graded_student) == {"exercise_99_1": (0.0, 1.0)}
@@ -297,8 +327,9 @@ def test_otter_grades_a_real_chapter_solution_full_marks_and_student_version_zer
     grader = made / chapter.stem / "autograder" / f"{chapter.stem}-autograder.zip"
     checked = {e.name for e in read_pieces(chapter)[1] if e.checked}
     env = kernel_env(tmp_path)
-    solution = otter_run(grader, made / chapter.stem / "autograder" / f"{chapter.stem}.ipynb",
-                         tmp_path / "solution", env)
+    solution = otter_run(
+        grader, made / chapter.stem / "autograder" / f"{chapter.stem}.ipynb", tmp_path / "solution", env
+    )
     assert scores(solution) == {name: (1.0, 1.0) for name in checked}, solution
     student = otter_run(grader, made / chapter.stem / "student" / f"{chapter.stem}.ipynb", tmp_path / "student", env)
     assert scores(student) == {name: (0.0, 1.0) for name in checked}, student
@@ -314,7 +345,8 @@ def test_the_exercise_table_of_the_assignments_guide_is_up_to_date():
     text = PAGE.read_text(encoding="utf8")
     assert with_table(text, table()) == text, (
         f"The exercise table of {PAGE.relative_to(ROOT)} disagrees with the chapters' exercise headings "
-        "(a chapter or exercise was added, renamed or re-marked): run `.venv/bin/python -m assignments.guide`.")
+        "(a chapter or exercise was added, renamed or re-marked): run `.venv/bin/python -m assignments.guide`."
+    )
 
 
 def test_the_exercise_table_can_fail(tmp_path):
@@ -329,17 +361,55 @@ def test_the_exercise_table_can_fail(tmp_path):
 def test_written_solutions_are_recognised_in_exercises_only():
     from assignments.chapters import split_markdown
 
-    md = "\n".join([
-        "### Exercise 1.1 — X (easy, ~5 min)", "", "Text.", "",
-        "```{admonition} Solution", ":class: dropdown", "", "Secret one", "```", "",
-        "```{admonition} Hint", ":class: dropdown", "", "A hint", "```", "",
-        "````{admonition} Why a view is wrong", ":class: dropdown", "", "```python", "# no heading", "```", "````",
-        "", "```{note}", "A note", "```", "", ":::{admonition} Solution to (b)", "Secret two", ":::", "",
-        "## References", "", "```{admonition} Solution", ":class: dropdown", "", "Not an exercise's", "```",
-    ])
+    md = "\n".join(
+        [
+            "### Exercise 1.1 — X (easy, ~5 min)",
+            "",
+            "Text.",
+            "",
+            "```{admonition} Solution",
+            ":class: dropdown",
+            "",
+            "Secret one",
+            "```",
+            "",
+            "```{admonition} Hint",
+            ":class: dropdown",
+            "",
+            "A hint",
+            "```",
+            "",
+            "````{admonition} Why a view is wrong",
+            ":class: dropdown",
+            "",
+            "```python",
+            "# no heading",
+            "```",
+            "````",
+            "",
+            "```{note}",
+            "A note",
+            "```",
+            "",
+            ":::{admonition} Solution to (b)",
+            "Secret two",
+            ":::",
+            "",
+            "## References",
+            "",
+            "```{admonition} Solution",
+            ":class: dropdown",
+            "",
+            "Not an exercise's",
+            "```",
+        ]
+    )
     parts = split_markdown(md, in_exercise=False)
     solutions = [text for text, solution in parts if solution]
     assert [s.splitlines()[0] for s in solutions] == [
-        "```{admonition} Solution", "````{admonition} Why a view is wrong", ":::{admonition} Solution to (b)"]
+        "```{admonition} Solution",
+        "````{admonition} Why a view is wrong",
+        ":::{admonition} Solution to (b)",
+    ]
     kept = [line for text, _ in parts for line in text.splitlines() if line]
     assert kept == [line for line in md.splitlines() if line]

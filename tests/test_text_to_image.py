@@ -28,6 +28,7 @@ def shapes():
 
 # ----- data ----------------------------------------------------------------------------------------------------
 
+
 def test_shapes_are_deterministic_for_a_seed_and_differ_across_seeds():
     a, b, c = (load_captioned("shapes", "train", 50, seed=s) for s in (7, 7, 8))
     assert torch.equal(a.images, b.images) and a.captions == b.captions
@@ -56,7 +57,7 @@ def test_labels_match_captions(shapes, split):
 def test_the_drawn_object_sits_where_the_caption_says(shapes):
     data = shapes["train"]
     for i in range(100):
-        mass = data.images[i].sum(0)                                 # (H, W)
+        mass = data.images[i].sum(0)  # (H, W)
         ys, xs = torch.nonzero(mass > 0.5, as_tuple=True)
         top, left = ys.float().mean() < 16, xs.float().mean() < 16
         pos = data.label_names(i)["position"]
@@ -70,8 +71,10 @@ def test_held_out_combinations_never_appear_in_training(shapes):
     held = shapes["heldout"]
     assert all(SHAPES.is_held_out(held.label_names(i)) for i in range(len(held)))
     # Each held-out colour and shape is still seen in training, with other partners.
-    seen = {(shapes["train"].label_names(i)["shape"], shapes["train"].label_names(i)["colour"])
-            for i in range(len(shapes["train"]))}
+    seen = {
+        (shapes["train"].label_names(i)["shape"], shapes["train"].label_names(i)["colour"])
+        for i in range(len(shapes["train"]))
+    }
     for combo in SHAPES.held_out:
         assert any(s == combo["shape"] for s, _ in seen) and any(c == combo["colour"] for _, c in seen)
 
@@ -99,10 +102,11 @@ def test_tokenizer_round_trips_and_the_empty_caption_is_bos_only():
 
 # ----- caption encoder --------------------------------------------------------------------------------------
 
+
 def test_text_encoder_ignores_padding():
     enc = TextEncoder(TextEncoderConfig(vocab_size=TOK.vocab_size, max_len=20, n_embd=32, n_head=4)).eval()
-    ids = TOK.encode(PROMPTS[:1])                                       # (1, S)
-    longer = F.pad(ids, (0, 5), value=TOK.pad_id)                       # more padding after the words
+    ids = TOK.encode(PROMPTS[:1])  # (1, S)
+    longer = F.pad(ids, (0, 5), value=TOK.pad_id)  # more padding after the words
     n = int((ids != TOK.pad_id).sum())
     out, pad = enc(ids)
     out2, _ = enc(longer)
@@ -113,6 +117,7 @@ def test_text_encoder_ignores_padding():
 
 
 # ----- the two wrappers -------------------------------------------------------------------------------------
+
 
 def tiny_vq():
     torch.manual_seed(0)
@@ -145,8 +150,12 @@ def test_an_empty_prompt_is_the_unconditional_diffusion_model():
     with torch.no_grad():
         for p in model.denoiser.unet.conv_out.parameters():  # zero-initialised: give it something to say
             p.normal_(0, 0.1)
-    draw = lambda w, prompts: model.generate(prompts, guidance_scale=w, num_inference_steps=4,  # noqa: E731
-                                             generator=torch.Generator().manual_seed(1))
+    draw = lambda w, prompts: model.generate(
+        prompts,
+        guidance_scale=w,
+        num_inference_steps=4,  # noqa: E731
+        generator=torch.Generator().manual_seed(1),
+    )
     torch.testing.assert_close(draw(5.0, [""]), draw(0.0, [""]), atol=1e-5, rtol=1e-5)
     # ...while a real caption changes the guided sample.
     assert not torch.allclose(draw(5.0, PROMPTS[:1]), draw(0.0, PROMPTS[:1]), atol=1e-3)
@@ -157,8 +166,9 @@ def test_latent_diffusion_refuses_latents_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"Expected latents of shape \(B, 4, 8, 8\)"):
         model.from_latent(torch.zeros(2, 3, 32, 32))
     with pytest.raises(ValueError, match="context_dim"):
-        CaptionConditionedUNet(model.denoiser.text_encoder,
-                               UNet(UNetConfig(image_shape=(4, 8, 8), base_channels=16, context_dim=64)))
+        CaptionConditionedUNet(
+            model.denoiser.text_encoder, UNet(UNetConfig(image_shape=(4, 8, 8), base_channels=16, context_dim=64))
+        )
     with pytest.raises(ValueError, match="at least one caption"):
         model.generate([])
     with pytest.raises(ValueError, match="not a word of the 'shapes' captions"):
@@ -177,9 +187,9 @@ def test_ar_loss_counts_image_tokens_only(shapes):
     assert tokens.shape == (4, 8, 8)
     x, y = model.sequences(ids, tokens)
     assert x.shape == y.shape == (4, TOK.length + 64 - 1)
-    assert (y[:, :TOK.length - 1] == -1).all() and (y[:, TOK.length - 1:] >= model.offset).all()
+    assert (y[:, : TOK.length - 1] == -1).all() and (y[:, TOK.length - 1 :] >= model.offset).all()
     logits, _ = model.gpt(x)
-    manual = F.cross_entropy(logits[:, TOK.length - 1:].flatten(0, 1), y[:, TOK.length - 1:].flatten())
+    manual = F.cross_entropy(logits[:, TOK.length - 1 :].flatten(0, 1), y[:, TOK.length - 1 :].flatten())
     torch.testing.assert_close(model.loss(ids, tokens, p_uncond=0.0), manual)
     with pytest.raises(ValueError, match=r"Image tokens must have shape \(B, 8, 8\)"):
         model.sequences(ids, tokens[:, :4])
@@ -189,8 +199,11 @@ def test_ar_turns_n_prompts_into_n_images_and_empty_is_unconditional():
     model = tiny_ar()
     images = model.generate(PROMPTS, generator=torch.Generator().manual_seed(0))
     assert images.shape == (3, 3, 32, 32) and 0 <= images.min() and images.max() <= 1
-    draw = lambda w, prompts: model.generate_tokens(prompts, guidance_scale=w,  # noqa: E731
-                                                    generator=torch.Generator().manual_seed(2))
+    draw = lambda w, prompts: model.generate_tokens(
+        prompts,
+        guidance_scale=w,  # noqa: E731
+        generator=torch.Generator().manual_seed(2),
+    )
     assert torch.equal(draw(4.0, [""]), draw(0.0, [""]))
     with pytest.raises(ValueError, match="at least one caption"):
         model.generate([])
@@ -199,6 +212,7 @@ def test_ar_turns_n_prompts_into_n_images_and_empty_is_unconditional():
 
 
 # ----- measuring -------------------------------------------------------------------------------------------
+
 
 def test_caption_accuracy_per_attribute_and_exact():
     asked = {"shape": torch.tensor([0, 1, 2, 0]), "colour": torch.tensor([1, 1, 1, 1])}
@@ -212,8 +226,12 @@ def test_caption_accuracy_per_attribute_and_exact():
 def test_attribute_classifier_has_a_head_per_attribute_and_checks_shapes():
     model = AttributeClassifier(AttributeClassifierConfig("shapes"))
     out = model(torch.rand(2, 3, 32, 32))
-    assert {a: tuple(v.shape) for a, v in out.items()} == {"shape": (2, 3), "colour": (2, 4), "size": (2, 2),
-                                                          "position": (2, 4)}
+    assert {a: tuple(v.shape) for a, v in out.items()} == {
+        "shape": (2, 3),
+        "colour": (2, 4),
+        "size": (2, 2),
+        "position": (2, 4),
+    }
     assert set(model.predict(torch.rand(3, 3, 32, 32))) == set(SHAPES.attributes)
     with pytest.raises(ValueError, match=r"expects RGB images \(B, 3, 32, 32\)"):
         model(torch.rand(2, 1, 28, 28))
@@ -222,8 +240,8 @@ def test_attribute_classifier_has_a_head_per_attribute_and_checks_shapes():
 def test_attribute_classifier_features_are_the_input_of_its_heads():
     model = AttributeClassifier(AttributeClassifierConfig("shapes")).train()
     x = torch.rand(5, 3, 32, 32)
-    f = model.features(x, batch_size=2)                    # three batches, concatenated in order
-    assert f.shape == (5, 128) and model.training          # the mode is restored
+    f = model.features(x, batch_size=2)  # three batches, concatenated in order
+    assert f.shape == (5, 128) and model.training  # the mode is restored
     with torch.no_grad():
         model.eval()
         assert torch.allclose(model.heads["colour"](f), model(x)["colour"], atol=1e-5)

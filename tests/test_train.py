@@ -51,8 +51,13 @@ def test_a_killed_process_resumes_from_its_last_checkpoint_bit_identical(tmp_pat
     env = {**os.environ, "PYTHONPATH": str(HELPERS.parent), "OMP_NUM_THREADS": "1"}
 
     def run(ckpt, crash_at, out):
-        return subprocess.run([sys.executable, str(HELPERS / "tiny.py"), str(ckpt), "40", str(crash_at), str(out)],
-                              env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, str(HELPERS / "tiny.py"), str(ckpt), "40", str(crash_at), str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert run(tmp_path / "ref.pt", -1, tmp_path / "ref_w.pt").returncode == 0
     crashed = run(tmp_path / "run.pt", 27, tmp_path / "never.pt")
@@ -106,8 +111,14 @@ def test_evaluation_does_not_change_the_training_stream(tmp_path):
             ctx.backward_step(loss)
             return {"loss": loss}
 
-        history = gl.fit(step, models=model, optimizers=opt, data=data, evaluate=evaluate,
-                         config=gl.TrainConfig(steps=12, eval_every=4))
+        history = gl.fit(
+            step,
+            models=model,
+            optimizers=opt,
+            data=data,
+            evaluate=evaluate,
+            config=gl.TrainConfig(steps=12, eval_every=4),
+        )
         runs.append(model)
     assert same_weights(*runs)
     assert history.steps("val") == [4, 8, 12]
@@ -124,8 +135,9 @@ def test_two_optimizers_as_in_a_gan_step():
         z = torch.randn(len(x), 2)
         fake = G(z)
         # discriminator: maximise log D(x) + log(1 - D(G(z))); fake is detached so G gets no gradient
-        d_loss = F.binary_cross_entropy_with_logits(D(x), torch.ones(len(x), 1)) + \
-            F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(x), 1))
+        d_loss = F.binary_cross_entropy_with_logits(D(x), torch.ones(len(x), 1)) + F.binary_cross_entropy_with_logits(
+            D(fake.detach()), torch.zeros(len(x), 1)
+        )
         g_before = [p.clone() for p in G.parameters()]
         ctx.backward_step(d_loss, "D")
         seen["G untouched by D step"] = all(torch.equal(a, b) for a, b in zip(g_before, G.parameters(), strict=True))
@@ -136,8 +148,13 @@ def test_two_optimizers_as_in_a_gan_step():
             ctx.backward_step(g_loss.detach().requires_grad_())
         return {"d_loss": d_loss, "g_loss": g_loss}
 
-    history = gl.fit(gan_step, models={"G": G, "D": D}, optimizers={"G": opt_G, "D": opt_D},
-                     data=Batches(real, batch_size=8), config=gl.TrainConfig(steps=6, log_every=2))
+    history = gl.fit(
+        gan_step,
+        models={"G": G, "D": D},
+        optimizers={"G": opt_G, "D": opt_D},
+        data=Batches(real, batch_size=8),
+        config=gl.TrainConfig(steps=6, log_every=2),
+    )
     assert seen["G untouched by D step"] and history.keys() == ["d_loss", "g_loss"]
 
 
@@ -165,8 +182,13 @@ def test_bad_configs_are_clear_errors():
         gl.TrainConfig(steps=-1)
     model = nn.Linear(1, 1)
     with pytest.raises(ValueError, match="empty"):
-        gl.fit(lambda b, c: {}, models=model, optimizers=torch.optim.SGD(model.parameters(), lr=1),
-               data=[], config=gl.TrainConfig(steps=1))
+        gl.fit(
+            lambda b, c: {},
+            models=model,
+            optimizers=torch.optim.SGD(model.parameters(), lr=1),
+            data=[],
+            config=gl.TrainConfig(steps=1),
+        )
 
 
 def test_an_interrupt_during_the_last_step_completes_the_run(tmp_path):
@@ -198,8 +220,13 @@ def test_fp16_scaler_with_two_updates_of_one_optimizer_and_steps_without_update(
             ctx.backward_step(loss)
         return {"loss": loss}
 
-    history = gl.fit(step, models=model, optimizers=opt, data=data,
-                     config=gl.TrainConfig(steps=9, log_every=3, ckpt_every=3, ckpt_path=str(tmp_path / "c.pt")))
+    history = gl.fit(
+        step,
+        models=model,
+        optimizers=opt,
+        data=data,
+        config=gl.TrainConfig(steps=9, log_every=3, ckpt_every=3, ckpt_path=str(tmp_path / "c.pt")),
+    )
     assert len(history["loss"]) == 3 and gl.checkpoint.safe_load(tmp_path / "c.pt")["scaler"]
 
 
@@ -221,8 +248,11 @@ def test_the_old_name_ctx_update_warns_and_does_what_backward_step_does():
             getattr(ctx, name)(loss)
             return {"loss": loss}
 
-        with pytest.warns(DeprecationWarning, match=r"ctx.update\(loss, ...\) is now called ctx.backward_step") \
-                if name == "update" else contextlib.nullcontext():
+        with (
+            pytest.warns(DeprecationWarning, match=r"ctx.update\(loss, ...\) is now called ctx.backward_step")
+            if name == "update"
+            else contextlib.nullcontext()
+        ):
             gl.fit(step, models=model, optimizers=opt, data=data, config=gl.TrainConfig(steps=4, progress=False))
         runs.append(model)
     assert same_weights(*runs)

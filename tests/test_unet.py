@@ -22,12 +22,15 @@ def randomised(model: nn.Module) -> nn.Module:
     return model
 
 
-@pytest.mark.parametrize("cfg", [
-    SMALL,
-    dataclasses.replace(SMALL, attention=False),
-    UNetConfig(image_shape=(3, 12, 12), base_channels=8, channel_mults=(1, 2, 2), num_res_blocks=2, n_heads=2),
-    UNetConfig(image_shape=(1, 28, 28)),  # the MNIST default: 28 -> 14 -> 7
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        SMALL,
+        dataclasses.replace(SMALL, attention=False),
+        UNetConfig(image_shape=(3, 12, 12), base_channels=8, channel_mults=(1, 2, 2), num_res_blocks=2, n_heads=2),
+        UNetConfig(image_shape=(1, 28, 28)),  # the MNIST default: 28 -> 14 -> 7
+    ],
+)
 def test_output_has_the_input_shape(cfg):
     model = UNet(cfg)
     x = torch.randn(2, *cfg.image_shape)
@@ -108,10 +111,24 @@ def test_a_class_conditional_dry_run_trains_samples_with_guidance_and_checkpoint
         return torch.rand(4, 1, 8, 8) * 2 - 1, torch.randint(0, 3, (4,))
 
     path = tmp_path / "unet.pt"
-    gl.fit(diffusion_step(model, sched, p_uncond=0.2), models=model, optimizers=opt, data=data,
-           config=gl.TrainConfig(steps=3, log_every=1, device="cpu", progress=False, ckpt_path=str(path)))
-    x = sample_diffusion(model, sched, (3, 1, 8, 8), cond=torch.tensor([0, 1, 2]), guidance_scale=2.0,
-                         null_cond=model.null_cond, sampler="ddim", num_inference_steps=3, clip_sample=1.0)
+    gl.fit(
+        diffusion_step(model, sched, p_uncond=0.2),
+        models=model,
+        optimizers=opt,
+        data=data,
+        config=gl.TrainConfig(steps=3, log_every=1, device="cpu", progress=False, ckpt_path=str(path)),
+    )
+    x = sample_diffusion(
+        model,
+        sched,
+        (3, 1, 8, 8),
+        cond=torch.tensor([0, 1, 2]),
+        guidance_scale=2.0,
+        null_cond=model.null_cond,
+        sampler="ddim",
+        num_inference_steps=3,
+        clip_sample=1.0,
+    )
     assert x.shape == (3, 1, 8, 8) and torch.isfinite(x).all() and x.abs().max() <= 1 + 1e-6
     gl.save_model(model, tmp_path / "w.pt")  # the config (tuples included) survives a weights_only load
     gl.load_model(UNet(dataclasses.replace(SMALL, n_classes=3)), tmp_path / "w.pt")
@@ -121,8 +138,9 @@ def test_a_class_conditional_dry_run_trains_samples_with_guidance_and_checkpoint
 
 def test_attention_positions_are_one_learned_vector_per_pixel_of_the_lowest_grid():
     torch.manual_seed(0)
-    cfg = UNetConfig(image_shape=(4, 8, 8), base_channels=16, channel_mults=(1, 2, 2), context_dim=8,
-                     attention_positions=True)
+    cfg = UNetConfig(
+        image_shape=(4, 8, 8), base_channels=16, channel_mults=(1, 2, 2), context_dim=8, attention_positions=True
+    )
     net = UNet(cfg)
     with torch.no_grad():
         net.conv_out.weight.normal_(0, 0.1)  # zero-initialised: let the prediction depend on the input
@@ -136,5 +154,8 @@ def test_attention_positions_are_one_learned_vector_per_pixel_of_the_lowest_grid
     assert not torch.allclose(net(x, 5, ctx), out)  # the positions reach the prediction
     with pytest.raises(ValueError, match="learned positions for 4 pixels"):
         layers[0](torch.randn(1, 32, 4, 4))
-    assert all(m.pos is None for m in UNet(UNetConfig(image_shape=(4, 8, 8), base_channels=16)).modules()
-               if isinstance(m, SpatialTransformer))
+    assert all(
+        m.pos is None
+        for m in UNet(UNetConfig(image_shape=(4, 8, 8), base_channels=16)).modules()
+        if isinstance(m, SpatialTransformer)
+    )

@@ -45,7 +45,9 @@ def test_vae_shapes_and_encode_decode(architecture):
 
 def test_wrong_shapes_and_configs_are_clear_errors():
     vae = VAE(VAEConfig(image_shape=(1, 28, 28)))
-    with pytest.raises(ValueError, match=r"Expected images of shape \(B, 1, 28, 28\), got \(2, 1, 8, 8\).*image_shape=\(1, 8, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"Expected images of shape \(B, 1, 28, 28\), got \(2, 1, 8, 8\).*image_shape=\(1, 8, 8\)"
+    ):
         vae.encode(torch.rand(2, 1, 8, 8))
     with pytest.raises(ValueError, match="multiples of 4"):
         VAEConfig(image_shape=(1, 10, 10), architecture="conv")
@@ -58,8 +60,13 @@ def _trained_vae(steps=150):
     data = load_images("digits")
     x = (data.x > 0.5).float()  # binarised digits
     vae = VAE(VAEConfig(image_shape=(1, 8, 8), latent_dim=4, hidden=64))
-    history = gl.fit(vae_step(vae), models=vae, optimizers=torch.optim.Adam(vae.parameters(), lr=3e-3),
-                     data=Batches(x, batch_size=64), config=gl.TrainConfig(steps=steps, log_every=10))
+    history = gl.fit(
+        vae_step(vae),
+        models=vae,
+        optimizers=torch.optim.Adam(vae.parameters(), lr=3e-3),
+        data=Batches(x, batch_size=64),
+        config=gl.TrainConfig(steps=steps, log_every=10),
+    )
     return vae, x, history
 
 
@@ -78,16 +85,20 @@ def test_iwae_k1_is_the_elbo_and_the_bound_tightens_with_k():
         iwae1 = iwae_bound(vae, x, k=1, generator=torch.Generator().manual_seed(5))
         mu, logvar = vae.encode(x)
         z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=torch.Generator().manual_seed(5))
-        elbo_mc = vae.log_likelihood(vae.decode(z), x) + log_normal_diag(z, 0 * z, 0 * z) - log_normal_diag(z, mu, logvar)
+        elbo_mc = (
+            vae.log_likelihood(vae.decode(z), x) + log_normal_diag(z, 0 * z, 0 * z) - log_normal_diag(z, mu, logvar)
+        )
         assert torch.allclose(iwae1, elbo_mc, atol=1e-4)
         # and in expectation it equals the ELBO with the closed-form KL
         log_px, kl = zip(*(vae.elbo(x, generator=torch.Generator().manual_seed(s)) for s in range(200)), strict=True)
         elbo = (torch.stack(log_px).mean(0) - kl[0]).mean()
-        iwae1_mean = torch.stack([iwae_bound(vae, x, k=1, generator=torch.Generator().manual_seed(100 + s))
-                                  for s in range(200)]).mean()
+        iwae1_mean = torch.stack(
+            [iwae_bound(vae, x, k=1, generator=torch.Generator().manual_seed(100 + s)) for s in range(200)]
+        ).mean()
         assert abs(iwae1_mean - elbo) < 0.05 * abs(elbo)
-        bounds = [iwae_bound(vae, x, k=k, generator=torch.Generator().manual_seed(1)).mean().item()
-                  for k in (1, 10, 100)]
+        bounds = [
+            iwae_bound(vae, x, k=k, generator=torch.Generator().manual_seed(1)).mean().item() for k in (1, 10, 100)
+        ]
     assert bounds[0] < bounds[1] < bounds[2], bounds
 
 
@@ -108,6 +119,8 @@ def test_images_on_the_wrong_scale_are_clear_errors(scale, hint):
 
 def test_a_latent_of_the_wrong_dimension_is_a_clear_error():
     vae = VAE(VAEConfig(image_shape=(1, 8, 8), latent_dim=4))
-    with pytest.raises(ValueError, match=r"Expected latents of shape \(B, 4\), got \(3, 16\): this VAE has latent_dim=4"):
+    with pytest.raises(
+        ValueError, match=r"Expected latents of shape \(B, 4\), got \(3, 16\): this VAE has latent_dim=4"
+    ):
         vae.decode(torch.randn(3, 16))
     assert vae.decode(torch.randn(3, 4)).shape == (3, 1, 8, 8)

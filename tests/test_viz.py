@@ -46,8 +46,9 @@ def test_interact_draws_every_static_setting_when_widgets_are_off(monkeypatch):
     monkeypatch.setenv("GENAI_WIDGETS", "off")
     assert not viz.widgets_enabled()
     drawn = []
-    viz.interact(lambda t, k: drawn.append((t, k)), static=[dict(t=0.0, k=1), dict(t=1.0, k=2)],
-                 t=(0.0, 1.0, 0.1), k=(1, 4))
+    viz.interact(
+        lambda t, k: drawn.append((t, k)), static=[dict(t=0.0, k=1), dict(t=1.0, k=2)], t=(0.0, 1.0, 0.1), k=(1, 4)
+    )
     assert drawn == [(0.0, 1), (1.0, 2)]
 
 

@@ -72,9 +72,13 @@ def test_training_through_fit_reconstructs_and_uses_many_codes():
     gl.setup(0, quiet=True)
     x = load_images("digits").x
     model = VQVAE(small())
-    history = gl.fit(vqvae_step(model, revive_every=50), models=model,
-                     optimizers=torch.optim.Adam(model.parameters(), lr=2e-3),
-                     data=Batches(x, batch_size=64), config=gl.TrainConfig(steps=300, log_every=20))
+    history = gl.fit(
+        vqvae_step(model, revive_every=50),
+        models=model,
+        optimizers=torch.optim.Adam(model.parameters(), lr=2e-3),
+        data=Batches(x, batch_size=64),
+        config=gl.TrainConfig(steps=300, log_every=20),
+    )
     assert history["recon"][-1] < 0.8 * history["recon"][0]
     assert history["perplexity"][-1] > 4  # more than a handful of the 16 codes in use
 

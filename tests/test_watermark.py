@@ -57,17 +57,20 @@ def test_constant_image_gives_zero_and_p_values():
     assert hoeffding_bound(-1.0).item() == 1.0
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: watermark_z(torch.rand(16, 16), 1), r"\(B, C, H, W\).*unsqueeze"),
-    (lambda: watermark_z(torch.rand(2, 1, 8, 8) * 2 - 1, 1), r"\[0, 1\].*\(x \+ 1\) / 2"),
-    (lambda: watermark_z(torch.randint(0, 255, (2, 1, 8, 8)), 1), "divide 8-bit images by 255"),
-    (lambda: watermark_z(torch.rand(2, 1, 8, 8), -1), "non-negative integer"),
-    (lambda: watermark_z(torch.rand(2, 1, 8, 8), 1.5), "non-negative integer"),
-    (lambda: embed_watermark(torch.rand(2, 1, 8, 8), 1, 0.0), r"strength.*\(0, 1\)"),
-    (lambda: embed_watermark(torch.rand(2, 1, 8, 8), 1, 3.0), r"strength.*\(0, 1\)"),
-    (lambda: watermark_pattern((8, 8), 1), r"one image's \(C, H, W\)"),
-    (lambda: correlation_z(torch.rand(2, 1, 8, 8), torch.ones(1, 4, 4)), "make the pattern with"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: watermark_z(torch.rand(16, 16), 1), r"\(B, C, H, W\).*unsqueeze"),
+        (lambda: watermark_z(torch.rand(2, 1, 8, 8) * 2 - 1, 1), r"\[0, 1\].*\(x \+ 1\) / 2"),
+        (lambda: watermark_z(torch.randint(0, 255, (2, 1, 8, 8)), 1), "divide 8-bit images by 255"),
+        (lambda: watermark_z(torch.rand(2, 1, 8, 8), -1), "non-negative integer"),
+        (lambda: watermark_z(torch.rand(2, 1, 8, 8), 1.5), "non-negative integer"),
+        (lambda: embed_watermark(torch.rand(2, 1, 8, 8), 1, 0.0), r"strength.*\(0, 1\)"),
+        (lambda: embed_watermark(torch.rand(2, 1, 8, 8), 1, 3.0), r"strength.*\(0, 1\)"),
+        (lambda: watermark_pattern((8, 8), 1), r"one image's \(C, H, W\)"),
+        (lambda: correlation_z(torch.rand(2, 1, 8, 8), torch.ones(1, 4, 4)), "make the pattern with"),
+    ],
+)
 def test_bad_inputs_get_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()

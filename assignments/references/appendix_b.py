@@ -10,7 +10,7 @@ def _shard_gradients() -> dict[str, object]:
     for i, (_, grads, sizes) in enumerate(shard_cases()):
         n = torch.tensor(sizes, dtype=torch.float64)
         key = f"shard_gradient/case={i}"
-        out[key] = (n[:, None] * grads).sum(0) / n.sum()             # sum_k n_k g_k / sum_k n_k
+        out[key] = (n[:, None] * grads).sum(0) / n.sum()  # sum_k n_k g_k / sum_k n_k
         out[f"{key}/plain_mean"] = grads.mean(0)
         out[f"{key}/sum"] = grads.sum(0)
         out[f"{key}/weighted_sum"] = (n[:, None] * grads).sum(0)
@@ -22,7 +22,7 @@ def _amdahl() -> dict[str, object]:
     out: dict[str, object] = {}
     for p, n in AMDAHL_CASES:
         key = f"amdahl/p={p},N={n}"
-        out[key] = 1.0 / ((1 - p) + p / n)                             # one over the time with N processes
+        out[key] = 1.0 / ((1 - p) + p / n)  # one over the time with N processes
         out[f"{key}/time"] = (1 - p) + p / n
         out[f"{key}/swapped"] = 1.0 / (p + (1 - p) / n)
         out[f"{key}/multiplied"] = [p * n, (1 - p) + p * n]

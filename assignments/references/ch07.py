@@ -36,7 +36,7 @@ def perplexities(counts: torch.Tensor) -> dict[str, float]:
         "/mistake/entropy_nats": H,
         "/mistake/entropy_bits": H / math.log(2),
         "/mistake/exp_of_bits": math.exp(H / math.log(2)),
-        "/mistake/two_to_nats": 2 ** H,
+        "/mistake/two_to_nats": 2**H,
         "/mistake/raw_counts": math.exp(-(c * c.log()).sum().item()),
         "/mistake/counts_over_K": math.exp(-((c / K) * (c / K).log()).sum().item()),
         "/mistake/mean_over_codes": math.exp(-(nz * nz.log()).mean().item()),

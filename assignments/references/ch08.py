@@ -19,10 +19,10 @@ BPC = {  # the correct conversion of nats to bits per character, then the wrong 
 
 PERPLEXITY = {  # the correct perplexity from nats, then the wrong ones
     "": lambda h: math.exp(h),
-    "/mistake/two_to_nats": lambda h: 2 ** h,
+    "/mistake/two_to_nats": lambda h: 2**h,
     "/mistake/e_to_bits": lambda h: math.exp(h / LN2),
     "/mistake/e_to_minus_nats": lambda h: math.exp(-h),
-    "/mistake/ten_to_nats": lambda h: 10 ** h,
+    "/mistake/ten_to_nats": lambda h: 10**h,
     "/mistake/nats": lambda h: h,
 }
 
@@ -42,8 +42,12 @@ def nll(counts, tokens, alpha, *, denom="row", order="ab", pairs="right", reduce
         P = (counts + alpha) / (counts.sum() + V * V * alpha)
     elif denom == "no_smoothing_num":
         P = counts / (counts.sum(1, keepdim=True) + V * alpha)
-    a, b = {"right": (tokens[:-1], tokens[1:]), "skip_first": (tokens[1:-1], tokens[2:]),
-            "wrap": (tokens, tokens.roll(-1)), "same": (tokens, tokens)}[pairs]
+    a, b = {
+        "right": (tokens[:-1], tokens[1:]),
+        "skip_first": (tokens[1:-1], tokens[2:]),
+        "wrap": (tokens, tokens.roll(-1)),
+        "same": (tokens, tokens),
+    }[pairs]
     if order == "ba":
         a, b = b, a
     values = sign * log(P[a, b])
@@ -77,6 +81,7 @@ def answers() -> dict[str, object]:
     out: dict[str, object] = {}
     out.update({"bpc" + key: [f(h) for h in losses] for key, f in BPC.items()})
     out.update({"perplexity" + key: [f(h) for h in losses] for key, f in PERPLEXITY.items()})
-    out.update({"smoothed_bigram_nll" + key: [nll(c, t, a, **kw) for _, c, t, a in nll_cases()]
-                for key, kw in NLL.items()})
+    out.update(
+        {"smoothed_bigram_nll" + key: [nll(c, t, a, **kw) for _, c, t, a in nll_cases()] for key, kw in NLL.items()}
+    )
     return out

@@ -40,6 +40,6 @@ def answers() -> dict[str, object]:
     hs = C // nh
     return {
         **attention_mistakes(),
-        "split_heads": torch.stack([x[:, :, h * hs:(h + 1) * hs] for h in range(nh)], dim=1),  # (B, nh, T, hs)
+        "split_heads": torch.stack([x[:, :, h * hs : (h + 1) * hs] for h in range(nh)], dim=1),  # (B, nh, T, hs)
         "split_heads/mistake/interleaved": x.reshape(B, T, hs, nh).permute(0, 3, 1, 2),  # channel c to head c % nh
     }

@@ -40,8 +40,9 @@ def ddim(x_t, eps, ab, ab_prev):
 
 def ddim_answers() -> dict[str, object]:
     x_t, eps, x, e = ddim_case()
-    out: dict[str, list] = {key: [] for key in ("", "same_level", "x0_hat", "no_sqrt", "renoised_x_t",
-                                                "x0_hat_no_sqrt", "levels_swapped")}
+    out: dict[str, list] = {
+        key: [] for key in ("", "same_level", "x0_hat", "no_sqrt", "renoised_x_t", "x0_hat_no_sqrt", "levels_swapped")
+    }
     for ab, ab_prev in DDIM_LEVELS:
         x0 = (x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
         wrong_x0 = (x_t - (1 - ab) * eps) / ab
@@ -55,7 +56,8 @@ def ddim_answers() -> dict[str, object]:
     T, t, t_prev = LIBRARY_STEPS
     library = NoiseSchedule(T).step(e, t, x, t_prev=t_prev, sampler="ddim", eta=0.0)
     return {"ddim_step" + (f"/mistake/{key}" if key else ""): value for key, value in out.items()} | {
-        "ddim_step/library": library}
+        "ddim_step/library": library
+    }
 
 
 def answers() -> dict[str, object]:

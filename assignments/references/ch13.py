@@ -8,20 +8,28 @@ from genai_checks.ch13 import CROSS_MISTAKES, SEEDS, cross_attention_case, laten
 from genai_lib.nn.attention import MultiHeadAttention
 
 
-def cross_attention(attn: MultiHeadAttention, x: torch.Tensor, context: torch.Tensor, pad: torch.Tensor, *,
-                    mask: str = "right", softmax_dim: int = -1, scale: str = "hs", project: bool = True
-                    ) -> torch.Tensor:
+def cross_attention(
+    attn: MultiHeadAttention,
+    x: torch.Tensor,
+    context: torch.Tensor,
+    pad: torch.Tensor,
+    *,
+    mask: str = "right",
+    softmax_dim: int = -1,
+    scale: str = "hs",
+    project: bool = True,
+) -> torch.Tensor:
     """Multi-head cross-attention with a key padding mask, and its common mistakes, written out."""
     B, T, C = x.shape
     nh = attn.config.n_head
     hs = C // nh
-    q = attn.q(x).view(B, T, nh, hs).transpose(1, 2)                   # (B, nh, T, hs)
+    q = attn.q(x).view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
     k, v = attn.kv(context).split(C, dim=2)
-    k = k.view(B, -1, nh, hs).transpose(1, 2)                          # (B, nh, S, hs)
+    k = k.view(B, -1, nh, hs).transpose(1, 2)  # (B, nh, S, hs)
     v = v.view(B, -1, nh, hs).transpose(1, 2)
     scores = q @ k.transpose(-2, -1)
     scores = scores / {"hs": math.sqrt(hs), "C": math.sqrt(C), "none": 1.0}[scale]
-    keep = ~pad[:, None, None, :]                                      # (B, 1, 1, S)
+    keep = ~pad[:, None, None, :]  # (B, 1, 1, S)
     if mask == "right":
         scores = scores.masked_fill(~keep, float("-inf"))
     elif mask == "inverted":
@@ -54,7 +62,7 @@ def answers() -> dict[str, object]:
         attn, x, context, pad = cross_attention_case(seed)
         key = f"cross_attention/seed={seed}"
         with torch.no_grad():
-            out[key] = attn(x, context, key_padding_mask=pad)           # the library's layer is the reference
+            out[key] = attn(x, context, key_padding_mask=pad)  # the library's layer is the reference
             for name, kwargs in MISTAKES.items():
                 out[f"{key}/{name}"] = cross_attention(attn, x, context, pad, **kwargs)
         z = latents_case(seed)

@@ -5,13 +5,14 @@ import torch
 from genai_checks.ch14 import GUIDANCE_SCALES, IGNORE, POSITION_CASES, logits_case, sequence_case
 
 
-def make_sequences(ids: torch.Tensor, tokens: torch.Tensor, offset: int, ignore_index: int
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+def make_sequences(
+    ids: torch.Tensor, tokens: torch.Tensor, offset: int, ignore_index: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs and targets of the caption-then-image GPT; the caption's targets are ignored."""
     S = ids.size(1)
-    seq = torch.cat([ids, tokens.flatten(1) + offset], dim=1)   # (B, S + h·w)
+    seq = torch.cat([ids, tokens.flatten(1) + offset], dim=1)  # (B, S + h·w)
     targets = seq[:, 1:].clone()
-    targets[:, :S - 1] = ignore_index
+    targets[:, : S - 1] = ignore_index
     return seq[:, :-1], targets
 
 
@@ -20,11 +21,11 @@ def _sequences() -> dict[str, object]:
     S = ids.size(1)
     x, y = make_sequences(ids, tokens, offset, IGNORE)
     seq = torch.cat([ids, tokens.flatten(1) + offset], 1)
-    raw = torch.cat([ids, tokens.flatten(1)], 1)                  # no offset on the image tokens
+    raw = torch.cat([ids, tokens.flatten(1)], 1)  # no offset on the image tokens
     one_too_many = y.clone()
     one_too_many[:, S - 1] = IGNORE
     one_too_few = seq[:, 1:].clone()
-    one_too_few[:, :S - 2] = IGNORE
+    one_too_few[:, : S - 2] = IGNORE
     return {
         "ar_sequences/inputs": x,
         "ar_sequences/targets": y,
@@ -56,8 +57,8 @@ def _positions() -> dict[str, object]:
     out: dict[str, object] = {}
     for S, n in POSITION_CASES:
         key = f"positions/S={S},n={n}"
-        out[f"{key}/no_cache"] = sum(S + t for t in range(n))      # pass t reads the caption and t image tokens
-        out[f"{key}/cache"] = S + n - 1                            # the caption once, then one new token per pass
+        out[f"{key}/no_cache"] = sum(S + t for t in range(n))  # pass t reads the caption and t image tokens
+        out[f"{key}/cache"] = S + n - 1  # the caption once, then one new token per pass
         out[f"{key}/no_cache/one_more_per_pass"] = sum(S + t + 1 for t in range(n))
         out[f"{key}/no_cache/without_caption"] = [sum(t for t in range(n)), sum(t + 1 for t in range(n))]
         out[f"{key}/no_cache/rectangle"] = n * (S + n - 1)

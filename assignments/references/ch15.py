@@ -11,9 +11,9 @@ from genai_lib.metrics import wilson_interval
 def _exact_match() -> dict[str, object]:
     out: dict[str, object] = {}
     for i, (_, predicted, asked) in enumerate(exact_cases()):
-        hits = torch.stack([predicted[a] == asked[a] for a in asked]).double()   # (attributes, N)
+        hits = torch.stack([predicted[a] == asked[a] for a in asked]).double()  # (attributes, N)
         per_attribute = hits.mean(1)
-        exact = float(hits.prod(0).mean())                                      # every attribute right
+        exact = float(hits.prod(0).mean())  # every attribute right
         key = f"exact_match/case={i}"
         out[f"{key}/exact"] = exact
         out[f"{key}/count"] = exact * hits.shape[1]
@@ -29,7 +29,7 @@ def _wilson() -> dict[str, object]:
         p = k / n
         wald = z * math.sqrt(p * (1 - p) / n)
         key = f"wilson/k={k},n={n},z={z}"
-        out[f"{key}/interval"] = list(wilson_interval(k, n, z))               # the library's function is the answer
+        out[f"{key}/interval"] = list(wilson_interval(k, n, z))  # the library's function is the answer
         out[f"{key}/centre"] = (p + z * z / (2 * n)) / (1 + z * z / n)
         out[f"{key}/wald"] = [p - wald, p + wald]
         out[f"{key}/width_without_factor"] = 2 * z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))

@@ -25,7 +25,7 @@ def longest_verbatim(sample: str, reference: str) -> int:
     """The length of the longest substring of `sample` that occurs in `reference`."""
     best = 0
     for i in range(len(sample)):
-        while i + best < len(sample) and sample[i:i + best + 1] in reference:
+        while i + best < len(sample) and sample[i : i + best + 1] in reference:
             best += 1
     return best
 
@@ -33,7 +33,7 @@ def longest_verbatim(sample: str, reference: str) -> int:
 def prefix_only(sample: str, reference: str) -> int:
     """The mistake: the longest match that starts at the sample's first character."""
     n = 0
-    while n < len(sample) and sample[:n + 1] in reference:
+    while n < len(sample) and sample[: n + 1] in reference:
         n += 1
     return n
 

@@ -10,7 +10,7 @@ def _fgsm() -> dict[str, object]:
     model, x, y = fgsm_case()
     xg = x.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(F.cross_entropy(model(xg), y), xg)
-    step = EPS * grad.sign()                                         # the L-infinity step up the loss
+    step = EPS * grad.sign()  # the L-infinity step up the loss
     l2 = EPS * grad / grad.flatten(1).norm(dim=1).view(-1, 1, 1, 1)  # the L2 step, a mistake here
     return {
         "fgsm/images": (x + step).clamp(0, 1),
@@ -28,23 +28,23 @@ def _fgsm() -> dict[str, object]:
 
 def watermark_z(r: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     """z = <w, c> / ||c|| per image, with c the residual minus its own mean."""
-    c = (r - r.mean(dim=(1, 2, 3), keepdim=True)).flatten(1)        # (B, n)
+    c = (r - r.mean(dim=(1, 2, 3), keepdim=True)).flatten(1)  # (B, n)
     return (c @ w.flatten()) / c.norm(dim=1)
 
 
 def _watermark() -> dict[str, object]:
     r, w, _ = watermark_case()
-    flat = r.flatten(1)                                              # (B, n)
-    c = flat - flat.mean(dim=1, keepdim=True)                        # each image centred on its own mean
+    flat = r.flatten(1)  # (B, n)
+    c = flat - flat.mean(dim=1, keepdim=True)  # each image centred on its own mean
     wf = w.flatten()
-    cb = (r - r.mean(dim=0, keepdim=True)).flatten(1)                # centred over the batch
-    cball = (r - r.mean()).flatten(1)                                # centred over everything
+    cb = (r - r.mean(dim=0, keepdim=True)).flatten(1)  # centred over the batch
+    cball = (r - r.mean()).flatten(1)  # centred over everything
     n = w.numel()
     return {
         "watermark_z": watermark_z(r, w),
         "watermark_z/uncentred": [(flat @ wf) / flat.norm(dim=1), (flat @ wf) / c.norm(dim=1)],
         "watermark_z/batch_centred": [(cb @ wf) / cb.norm(dim=1), (cball @ wf) / cball.norm(dim=1)],
-        "watermark_z/divided_by_n": [(c @ wf) / n, (c @ wf) / n ** 0.5],
+        "watermark_z/divided_by_n": [(c @ wf) / n, (c @ wf) / n**0.5],
         "watermark_z/squared_norm": [(c @ wf) / c.norm(dim=1).square()],
         "watermark_z/raw_correlation": [c @ wf],
     }

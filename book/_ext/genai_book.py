@@ -112,7 +112,7 @@ def code_cells(text: str) -> list[str]:
         lines = body.splitlines()
         if lines and lines[0].strip() == "---":  # YAML options block
             end = next((i for i, line in enumerate(lines[1:], 1) if line.strip() == "---"), 0)
-            lines = lines[end + 1:]
+            lines = lines[end + 1 :]
         while lines and lines[0].startswith(":"):  # :tags: [...] style options
             lines = lines[1:]
         lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in lines]
@@ -145,8 +145,7 @@ def genai_lib_modules_used(path: Path) -> set[str]:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name.split(".")[0] == "genai_lib":
-                        aliases[alias.asname or alias.name.split(".")[0]] = (
-                            alias.name if alias.asname else "genai_lib")
+                        aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else "genai_lib"
                         if alias.name != "genai_lib":
                             used.add(alias.name)
             elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "genai_lib":
@@ -177,14 +176,20 @@ def genai_lib_modules_used(path: Path) -> set[str]:
 def part_chapters(srcdir: Path, part: str, found_docs) -> list[tuple[str | None, str, str]]:
     """(number, docname, title) of each chapter of book/<part>/ that the book builds, in the order of
     _toc.yml (book/chapters.py); the number is None for a chapter whose file name has none."""
-    return [(page.number, page.docname, chapter_title(page.path)) for page in toc_chapters(srcdir)
-            if page.folder == part and page.docname in found_docs]
+    return [
+        (page.number, page.docname, chapter_title(page.path))
+        for page in toc_chapters(srcdir)
+        if page.folder == part and page.docname in found_docs
+    ]
 
 
 def all_chapters(srcdir: Path, found_docs) -> dict[str, tuple[str, str]]:
     """Chapter number -> (docname, title), for every numbered chapter the book builds."""
-    return {page.number: (page.docname, chapter_title(page.path)) for page in toc_chapters(srcdir)
-            if page.number and page.docname in found_docs}
+    return {
+        page.number: (page.docname, chapter_title(page.path))
+        for page in toc_chapters(srcdir)
+        if page.number and page.docname in found_docs
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -231,19 +236,22 @@ def part_map_svg(rows, edges, modules, uses, href) -> str:
         'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="12">',
         "<style>.genai-part-map a, .genai-part-map a text { text-decoration: none; } "
         ".genai-part-map a:hover rect { stroke-width: 2.5; }</style>",
-        "<title>How the chapters of this part build on each other, and which genai_lib modules "
-        "each one uses</title>",
+        "<title>How the chapters of this part build on each other, and which genai_lib modules each one uses</title>",
         '<defs><marker id="genai-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" '
         'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#4a5568"/></marker></defs>',
     ]
     for j, module in enumerate(modules):  # column stripes and slanted labels
         x = grid_x + j * col_w
         if j % 2 == 0:
-            out.append(f'<rect x="{x}" y="{header - 6}" width="{col_w}" height="{row_h * len(rows) + 6}" '
-                       'fill="#f4f6f8"/>')
+            out.append(
+                f'<rect x="{x}" y="{header - 6}" width="{col_w}" height="{row_h * len(rows) + 6}" fill="#f4f6f8"/>'
+            )
         name = html.escape(module.removeprefix("genai_lib."))
-        out.append(f'<text transform="translate({x + col_w / 2 + 3},{header - 10}) rotate(-55)" '
-                   f'font-family="ui-monospace, monospace" font-size="11" fill="#2d3748">{name}</text>')
+        out.append(
+            f'<text transform="translate({x + col_w / 2 + 3},{header - 10}) rotate(-55)" '
+            f'font-family="ui-monospace, monospace" font-size="11" fill="#2d3748">{name}</text>'
+        )
+
     def spread(k: int, n: int) -> float:  # where the k-th of n arcs meets a box's left side
         return box_h / 2 if n == 1 else 8 + (box_h - 16) * k / (n - 1)
 
@@ -253,17 +261,22 @@ def part_map_svg(rows, edges, modules, uses, href) -> str:
         ya = y_of[a] + spread(outgoing[a].index(index[b]), len(outgoing[a]))
         yb = y_of[b] + spread(incoming[b].index(index[a]), len(incoming[b]))
         bulge = arcs_w - 6 - 14 * (index[b] - index[a])
-        out.append(f'<path d="M{arcs_w},{ya} C{bulge},{ya} {bulge},{yb} {arcs_w - 1},{yb}" fill="none" '
-                   'stroke="#4a5568" stroke-width="1.3" marker-end="url(#genai-arrow)"/>')
+        out.append(
+            f'<path d="M{arcs_w},{ya} C{bulge},{ya} {bulge},{yb} {arcs_w - 1},{yb}" fill="none" '
+            'stroke="#4a5568" stroke-width="1.3" marker-end="url(#genai-arrow)"/>'
+        )
     for number, title, in_part in rows:
         y = y_of[number]
         fill, stroke, ink = ("#ebf4ff", "#2b6cb0", "#1a365d") if in_part else ("#f7f7f7", "#a0aec0", "#4a5568")
         dash = "" if in_part else ' stroke-dasharray="4 3"'
         out.append(f'<a href="{html.escape(href(number))}">')
-        out.append(f'<rect x="{arcs_w}" y="{y}" width="{box_w}" height="{box_h}" rx="6" fill="{fill}" '
-                   f'stroke="{stroke}" stroke-width="1.4"{dash}/>')
-        out.append(f'<text x="{arcs_w + 8}" y="{y + 25}" font-weight="bold" font-size="15" fill="{ink}">'
-                   f'{int(number)}</text>')
+        out.append(
+            f'<rect x="{arcs_w}" y="{y}" width="{box_w}" height="{box_h}" rx="6" fill="{fill}" '
+            f'stroke="{stroke}" stroke-width="1.4"{dash}/>'
+        )
+        out.append(
+            f'<text x="{arcs_w + 8}" y="{y + 25}" font-weight="bold" font-size="15" fill="{ink}">{int(number)}</text>'
+        )
         lines = _wrap(title, 30)
         for k, line in enumerate(lines):
             ty = y + (25 if len(lines) == 1 else 17 + 14 * k)
@@ -271,8 +284,10 @@ def part_map_svg(rows, edges, modules, uses, href) -> str:
         out.append("</a>")
         for j, module in enumerate(modules):
             if in_part and module in uses.get(number, ()):
-                out.append(f'<circle cx="{grid_x + j * col_w + col_w / 2}" cy="{y + box_h / 2}" r="5.5" '
-                           f'fill="#2b6cb0"><title>Chapter {int(number)} uses {html.escape(module)}</title></circle>')
+                out.append(
+                    f'<circle cx="{grid_x + j * col_w + col_w / 2}" cy="{y + box_h / 2}" r="5.5" '
+                    f'fill="#2b6cb0"><title>Chapter {int(number)} uses {html.escape(module)}</title></circle>'
+                )
     out.append("</svg>")
     return "\n".join(out)
 
@@ -299,21 +314,25 @@ class PartMap(SphinxDirective):
                 raise self.error(
                     f"genai-part-map: the chapter {docname} has no number: name its file "
                     f"book/{part}/<nn>_<topic>.md (the map and CHAPTER_BUILDS_ON in "
-                    "book/_ext/genai_book.py know chapters by number), and its .ipynb twin alike.")
+                    "book/_ext/genai_book.py know chapters by number), and its .ipynb twin alike."
+                )
             if number not in CHAPTER_BUILDS_ON:
                 raise self.error(
                     f"genai-part-map: chapter {number} ({docname}) has no entry in CHAPTER_BUILDS_ON "
-                    "in book/_ext/genai_book.py; add the earlier chapters it builds on.")
+                    "in book/_ext/genai_book.py; add the earlier chapters it builds on."
+                )
             self.env.note_dependency(str(srcdir / f"{docname}.md"))
         in_part = [number for number, _, _ in chapters]
-        earlier = sorted({dep for n in in_part for dep in CHAPTER_BUILDS_ON[n]
-                          if dep not in in_part and dep in everything})
+        earlier = sorted(
+            {dep for n in in_part for dep in CHAPTER_BUILDS_ON[n] if dep not in in_part and dep in everything}
+        )
         rows = [(n, everything[n][1], False) for n in earlier] + [(n, t, True) for n, _, t in chapters]
         edges = [(dep, n) for n in in_part for dep in CHAPTER_BUILDS_ON[n] if dep in everything]
         uses = {number: genai_lib_modules_used(srcdir / f"{docname}.md") for number, docname, _ in chapters}
         everywhere = set.intersection(*map(set, all_uses(srcdir, everything).values())) if everything else set()
-        drawn = sorted({m for ms in uses.values() for m in ms
-                        if not m.startswith(NOT_DRAWN_PREFIXES) and m not in everywhere})
+        drawn = sorted(
+            {m for ms in uses.values() for m in ms if not m.startswith(NOT_DRAWN_PREFIXES) and m not in everywhere}
+        )
 
         here = posixpath.dirname(self.env.docname)
 
@@ -321,15 +340,22 @@ class PartMap(SphinxDirective):
             return posixpath.relpath(everything[number][0], here) + ".html"
 
         container = nodes.container(classes=["genai-part-map-figure"])
-        container += nodes.raw("", f'<div class="genai-part-map-scroll" style="overflow-x:auto">'
-                                   f'{part_map_svg(rows, edges, drawn, uses, href)}</div>', format="html")
+        container += nodes.raw(
+            "",
+            f'<div class="genai-part-map-scroll" style="overflow-x:auto">'
+            f"{part_map_svg(rows, edges, drawn, uses, href)}</div>",
+            format="html",
+        )
         caption = nodes.paragraph(classes=["genai-part-map-caption"])
-        caption += nodes.emphasis(text=(
-            "Each box is a chapter (dashed: a chapter of an earlier part); an arrow leads from a "
-            "chapter to each chapter that builds on it. A dot marks a genai_lib module that the "
-            "chapter's code uses, read from its code cells when the book is built. "
-            + (f"Every chapter also uses {', '.join(sorted(everywhere))}; " if everywhere else "")
-            + "each chapter's exercise checks live in genai_checks."))
+        caption += nodes.emphasis(
+            text=(
+                "Each box is a chapter (dashed: a chapter of an earlier part); an arrow leads from a "
+                "chapter to each chapter that builds on it. A dot marks a genai_lib module that the "
+                "chapter's code uses, read from its code cells when the book is built. "
+                + (f"Every chapter also uses {', '.join(sorted(everywhere))}; " if everywhere else "")
+                + "each chapter's exercise checks live in genai_checks."
+            )
+        )
         container += caption
 
         listing = nodes.bullet_list(classes=["genai-part-map-list"])
@@ -338,9 +364,7 @@ class PartMap(SphinxDirective):
             para = nodes.paragraph()
             para += nodes.reference("", f"Chapter {int(number)}, {title}", refuri=href(number))
             deps = [f"chapter {int(d)}" for d in CHAPTER_BUILDS_ON[number] if d in everything]
-            para += nodes.Text(
-                (f" builds on {', '.join(deps)}" if deps else " starts from scratch")
-                + "; it uses ")
+            para += nodes.Text((f" builds on {', '.join(deps)}" if deps else " starts from scratch") + "; it uses ")
             modules = sorted(m for m in uses[number] if not m.startswith(NOT_DRAWN_PREFIXES))
             for k, module in enumerate(modules):
                 para += nodes.literal(text=module)
@@ -373,20 +397,18 @@ MODULES_BLOCK = re.compile(r"^```\{genai-modules\}[ \t]+([\w.]+)[ \t]*\n```[ \t]
 def package_modules(package: str) -> list[str]:
     """Every module directly in `package` (not the package itself, not subpackages), sorted."""
     pkg = importlib.import_module(package)
-    return sorted(f"{package}.{info.name}" for info in pkgutil.iter_modules(pkg.__path__)
-                  if not info.ispkg and not info.name.startswith("_"))
+    return sorted(
+        f"{package}.{info.name}"
+        for info in pkgutil.iter_modules(pkg.__path__)
+        if not info.ispkg and not info.name.startswith("_")
+    )
 
 
 def modules_markdown(package: str) -> str:
     parts = []
     for module in package_modules(package):
         parts.append(
-            f"### `{module}`\n\n"
-            "```{eval-rst}\n"
-            f".. automodule:: {module}\n"
-            "   :members:\n"
-            "   :undoc-members:\n"
-            "```\n"
+            f"### `{module}`\n\n```{{eval-rst}}\n.. automodule:: {module}\n   :members:\n   :undoc-members:\n```\n"
         )
     return "\n".join(parts)
 
@@ -407,7 +429,8 @@ def offline_mathjax(app, config):
     if not (Path(folder) / MATHJAX_FILE).is_file():
         raise ExtensionError(
             f"{MATHJAX_ENV}={folder} has no {MATHJAX_FILE}. It must name the es5 folder of npm's "
-            "mathjax@3 package: `make mathjax` fetches it (or unset the variable to use the CDN).")
+            "mathjax@3 package: `make mathjax` fetches it (or unset the variable to use the CDN)."
+        )
     config.mathjax_path = f"{MATHJAX_STATIC}/{MATHJAX_FILE}"  # relative: served from _static/
 
 
@@ -433,8 +456,10 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
         return
     seen, kept = set(), []
     for script in context["script_files"]:  # the copies differ only in priority
-        key = (str(getattr(script, "filename", script) or ""),  # None and "" are both inline
-               tuple(sorted((getattr(script, "attributes", None) or {}).items())))
+        key = (
+            str(getattr(script, "filename", script) or ""),  # None and "" are both inline
+            tuple(sorted((getattr(script, "attributes", None) or {}).items())),
+        )
         if key not in seen:
             seen.add(key)
             kept.append(script)

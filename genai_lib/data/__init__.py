@@ -8,6 +8,19 @@ from genai_lib.data.images import ImageData, load_digits, load_images, load_mnis
 from genai_lib.data.text import CharTokenizer, load_text, train_val_split
 
 __all__ = [
-    "Batches", "SequenceBatches", "DataStatus", "availability", "cache_dir", "download", "sha256sum", "ImageData", "load_digits",
-    "load_images", "load_mnist", "CharTokenizer", "BPETokenizer", "load_text", "train_val_split",
+    "Batches",
+    "SequenceBatches",
+    "DataStatus",
+    "availability",
+    "cache_dir",
+    "download",
+    "sha256sum",
+    "ImageData",
+    "load_digits",
+    "load_images",
+    "load_mnist",
+    "CharTokenizer",
+    "BPETokenizer",
+    "load_text",
+    "train_val_split",
 ]

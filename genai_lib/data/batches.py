@@ -8,8 +8,9 @@ import torch
 class Batches:
     """Endless shuffled mini-batches of aligned tensors; epoch e's order depends only on (seed, e)."""
 
-    def __init__(self, *tensors: torch.Tensor, batch_size: int, shuffle: bool = True, seed: int = 0,
-                 drop_last: bool = True) -> None:
+    def __init__(
+        self, *tensors: torch.Tensor, batch_size: int, shuffle: bool = True, seed: int = 0, drop_last: bool = True
+    ) -> None:
         if not tensors:
             raise ValueError("Batches needs at least one tensor.")
         n = len(tensors[0])
@@ -21,7 +22,13 @@ class Batches:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
         if drop_last and batch_size > n:
             raise ValueError(f"batch_size {batch_size} exceeds the data set's {n} examples; use a smaller batch.")
-        self.tensors, self.batch_size, self.shuffle, self.seed, self.drop_last = tensors, batch_size, shuffle, seed, drop_last
+        self.tensors, self.batch_size, self.shuffle, self.seed, self.drop_last = (
+            tensors,
+            batch_size,
+            shuffle,
+            seed,
+            drop_last,
+        )
         self.epoch, self.position = 0, 0
         self._order = self._make_order()
 
@@ -45,7 +52,7 @@ class Batches:
             self.epoch, self.position = self.epoch + 1, 0
             self._order = self._make_order()
         i = self.position * self.batch_size
-        idx = self._order[i:i + self.batch_size]
+        idx = self._order[i : i + self.batch_size]
         self.position += 1
         out = tuple(t[idx] for t in self.tensors)
         return out[0] if len(out) == 1 else out
@@ -65,8 +72,10 @@ class SequenceBatches:
         if tokens.dim() != 1:
             raise ValueError(f"tokens must be a 1-D tensor of token ids, got shape {tuple(tokens.shape)}.")
         if len(tokens) <= block_size:
-            raise ValueError(f"The token stream has {len(tokens)} tokens, fewer than block_size + 1 = "
-                             f"{block_size + 1}; use a longer text or a smaller block_size.")
+            raise ValueError(
+                f"The token stream has {len(tokens)} tokens, fewer than block_size + 1 = "
+                f"{block_size + 1}; use a longer text or a smaller block_size."
+            )
         self.tokens, self.block_size, self.batch_size = tokens.long(), block_size, batch_size
         self.generator = torch.Generator().manual_seed(seed)
 

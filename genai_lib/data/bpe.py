@@ -36,8 +36,10 @@ class BPETokenizer:
         self.vocab: list[bytes] = [bytes([b]) for b in range(256)]  # token id -> the bytes it stands for
         for a, b in merges:
             if not (0 <= a < len(self.vocab) and 0 <= b < len(self.vocab)):
-                raise ValueError(f"Merge {len(self.merges)} ({a}, {b}) uses a token that does not exist yet; "
-                                 "merges must only combine bytes and earlier merges.")
+                raise ValueError(
+                    f"Merge {len(self.merges)} ({a}, {b}) uses a token that does not exist yet; "
+                    "merges must only combine bytes and earlier merges."
+                )
             self.merges.append((int(a), int(b)))
             self.vocab.append(self.vocab[a] + self.vocab[b])
         self.pattern = pattern
@@ -62,8 +64,10 @@ class BPETokenizer:
         if not isinstance(text, str) or not text:
             raise ValueError("The text is empty: BPE learns its merges from the pairs in a non-empty training text.")
         if vocab_size < 256:
-            raise ValueError(f"vocab_size={vocab_size} is below 256: a byte-level BPE starts from the 256 byte "
-                             "tokens (256 means no merges). Ask for e.g. 512.")
+            raise ValueError(
+                f"vocab_size={vocab_size} is below 256: a byte-level BPE starts from the 256 byte "
+                "tokens (256 means no merges). Ask for e.g. 512."
+            )
         # Each distinct chunk is stored once with its count, so a word that occurs 1,000 times is merged once.
         chunk_counts = Counter(cls(pattern=pattern)._chunks(text))
         words = [list(chunk.encode("utf-8")) for chunk in chunk_counts]
@@ -83,8 +87,11 @@ class BPETokenizer:
             while heap and counts.get(heap[0][1], 0) != -heap[0][0]:
                 heapq.heappop(heap)
             if not heap or -heap[0][0] < 2:
-                warnings.warn(f"No pair occurs twice after {len(merges)} merges: the vocabulary stops at "
-                              f"{256 + len(merges)} tokens instead of {vocab_size}. Train on a longer text.", stacklevel=2)
+                warnings.warn(
+                    f"No pair occurs twice after {len(merges)} merges: the vocabulary stops at "
+                    f"{256 + len(merges)} tokens instead of {vocab_size}. Train on a longer text.",
+                    stacklevel=2,
+                )
                 break
             _, pair = heapq.heappop(heap)
             new_id = 256 + len(merges)
@@ -135,8 +142,10 @@ class BPETokenizer:
             ids = ids.tolist()
         bad = [i for i in ids if not 0 <= i < len(self.vocab)]
         if bad:
-            raise ValueError(f"Token ids {bad[:5]} are outside this tokenizer's vocabulary of {len(self.vocab)} "
-                             "tokens; were they made by another tokenizer?")
+            raise ValueError(
+                f"Token ids {bad[:5]} are outside this tokenizer's vocabulary of {len(self.vocab)} "
+                "tokens; were they made by another tokenizer?"
+            )
         return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
 
     def state_dict(self) -> dict:

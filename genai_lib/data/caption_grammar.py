@@ -23,10 +23,10 @@ class CaptionGrammar:
     """Attribute values, the words that can say each one, caption templates, and held-out combinations."""
 
     name: str
-    values: Mapping[str, tuple[str, ...]]                 # attribute -> its values, e.g. "colour" -> ("red", ...)
-    words: Mapping[str, Mapping[str, tuple[str, ...]]]     # attribute -> value -> phrases that say it
-    templates: tuple[str, ...]                             # "{size} {colour} {shape} {position}" style templates
-    held_out: tuple[Mapping[str, str], ...]                # partial combinations never shown in training
+    values: Mapping[str, tuple[str, ...]]  # attribute -> its values, e.g. "colour" -> ("red", ...)
+    words: Mapping[str, Mapping[str, tuple[str, ...]]]  # attribute -> value -> phrases that say it
+    templates: tuple[str, ...]  # "{size} {colour} {shape} {position}" style templates
+    held_out: tuple[Mapping[str, str], ...]  # partial combinations never shown in training
 
     @property
     def attributes(self) -> tuple[str, ...]:
@@ -47,15 +47,20 @@ class CaptionGrammar:
 
     def vocabulary(self) -> list[str]:
         """Every word any caption can contain, sorted."""
-        text = " ".join(self.templates) + " " + " ".join(
-            p for by_value in self.words.values() for phrases in by_value.values() for p in phrases)
+        text = (
+            " ".join(self.templates)
+            + " "
+            + " ".join(p for by_value in self.words.values() for phrases in by_value.values() for p in phrases)
+        )
         return sorted(set(re.sub(r"\{\w+\}", " ", text).split()))
 
     def max_words(self) -> int:
         """The number of words in the longest caption the grammar can produce."""
         longest = {a: max(len(p.split()) for ps in self.words[a].values() for p in ps) for a in self.attributes}
-        return max(len(re.sub(r"\{\w+\}", " ", t).split()) + sum(longest[a] for a in re.findall(r"\{(\w+)\}", t))
-                   for t in self.templates)
+        return max(
+            len(re.sub(r"\{\w+\}", " ", t).split()) + sum(longest[a] for a in re.findall(r"\{(\w+)\}", t))
+            for t in self.templates
+        )
 
     def parse(self, caption: str) -> dict[str, str]:
         """The attribute values a caption names, {attribute: value}; attributes it does not mention are absent.
@@ -66,13 +71,17 @@ class CaptionGrammar:
         self.check_words(words)
         text = " " + " ".join(words) + " "
         found: dict[str, str] = {}
-        phrases = sorted(((p, a, v) for a, by_value in self.words.items() for v, ps in by_value.items() for p in ps),
-                         key=lambda item: -len(item[0]))
+        phrases = sorted(
+            ((p, a, v) for a, by_value in self.words.items() for v, ps in by_value.items() for p in ps),
+            key=lambda item: -len(item[0]),
+        )
         for phrase, attr, value in phrases:
             if f" {phrase} " in text:
                 if attr in found and found[attr] != value:
-                    raise ValueError(f"The caption {caption!r} names two values of {attr}: {found[attr]!r} and "
-                                     f"{value!r}. Captions of {self.name!r} describe one object.")
+                    raise ValueError(
+                        f"The caption {caption!r} names two values of {attr}: {found[attr]!r} and "
+                        f"{value!r}. Captions of {self.name!r} describe one object."
+                    )
                 found[attr] = value
                 text = text.replace(f" {phrase} ", " | ", 1)
         return found
@@ -81,8 +90,10 @@ class CaptionGrammar:
         vocabulary = set(self.vocabulary())
         unknown = [w for w in words if w not in vocabulary]
         if unknown:
-            raise ValueError(f"{unknown[0]!r} is not a word of the {self.name!r} captions. The accepted words are: "
-                             f"{', '.join(sorted(vocabulary))}.")
+            raise ValueError(
+                f"{unknown[0]!r} is not a word of the {self.name!r} captions. The accepted words are: "
+                f"{', '.join(sorted(vocabulary))}."
+            )
 
 
 def tokenize_words(caption: str) -> list[str]:
@@ -98,41 +109,71 @@ def _positions() -> dict[str, tuple[str, ...]]:
     out = {}
     for v, v_words in vertical.items():
         for h in ("left", "right"):
-            out[f"{v} {h}"] = tuple(f"{prep} the {vw} {h}{corner}" for prep in ("in", "at") for vw in v_words
-                                    for corner in ("", " corner"))
+            out[f"{v} {h}"] = tuple(
+                f"{prep} the {vw} {h}{corner}" for prep in ("in", "at") for vw in v_words for corner in ("", " corner")
+            )
     return out
 
 
-COLOURS = {"red": (0.90, 0.12, 0.10), "green": (0.10, 0.75, 0.20), "blue": (0.15, 0.35, 0.95),
-           "yellow": (0.95, 0.85, 0.10)}
+COLOURS = {
+    "red": (0.90, 0.12, 0.10),
+    "green": (0.10, 0.75, 0.20),
+    "blue": (0.15, 0.35, 0.95),
+    "yellow": (0.95, 0.85, 0.10),
+}
 
 SHAPES = CaptionGrammar(
     name="shapes",
-    values={"shape": ("circle", "square", "triangle"), "colour": tuple(COLOURS), "size": ("small", "large"),
-            "position": ("top left", "top right", "bottom left", "bottom right")},
-    words={"shape": {"circle": ("circle",), "square": ("square",), "triangle": ("triangle",)},
-           "colour": {c: (c,) for c in COLOURS},
-           "size": {"small": ("small", "little", "tiny"), "large": ("large", "big")},
-           "position": _positions()},
-    templates=("a {size} {colour} {shape} {position}", "there is a {size} {colour} {shape} {position}",
-               "{position} there is a {size} {colour} {shape}", "a {colour} {shape} {position} and it is {size}"),
-    held_out=({"shape": "triangle", "colour": "blue"}, {"shape": "circle", "colour": "yellow"},
-              {"shape": "square", "colour": "green"}),
+    values={
+        "shape": ("circle", "square", "triangle"),
+        "colour": tuple(COLOURS),
+        "size": ("small", "large"),
+        "position": ("top left", "top right", "bottom left", "bottom right"),
+    },
+    words={
+        "shape": {"circle": ("circle",), "square": ("square",), "triangle": ("triangle",)},
+        "colour": {c: (c,) for c in COLOURS},
+        "size": {"small": ("small", "little", "tiny"), "large": ("large", "big")},
+        "position": _positions(),
+    },
+    templates=(
+        "a {size} {colour} {shape} {position}",
+        "there is a {size} {colour} {shape} {position}",
+        "{position} there is a {size} {colour} {shape}",
+        "a {colour} {shape} {position} and it is {size}",
+    ),
+    held_out=(
+        {"shape": "triangle", "colour": "blue"},
+        {"shape": "circle", "colour": "yellow"},
+        {"shape": "square", "colour": "green"},
+    ),
 )
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 CAPTIONED_MNIST = CaptionGrammar(
     name="captioned_mnist",
-    values={"digit": tuple(str(d) for d in range(10)), "colour": tuple(COLOURS),
-            "position": ("top left", "top right", "bottom left", "bottom right")},
-    words={"digit": {str(d): (str(d), name) for d, name in enumerate(DIGIT_NAMES)},
-           "colour": {c: (c,) for c in COLOURS},
-           "position": _positions()},
-    templates=("a {colour} {digit} {position}", "the digit {digit} in {colour} {position}",
-               "{position} a {colour} {digit}"),
-    held_out=({"digit": "7", "colour": "blue"}, {"digit": "2", "colour": "red"},
-              {"digit": "4", "colour": "green"}, {"digit": "0", "colour": "yellow"}),
+    values={
+        "digit": tuple(str(d) for d in range(10)),
+        "colour": tuple(COLOURS),
+        "position": ("top left", "top right", "bottom left", "bottom right"),
+    },
+    words={
+        "digit": {str(d): (str(d), name) for d, name in enumerate(DIGIT_NAMES)},
+        "colour": {c: (c,) for c in COLOURS},
+        "position": _positions(),
+    },
+    templates=(
+        "a {colour} {digit} {position}",
+        "the digit {digit} in {colour} {position}",
+        "{position} a {colour} {digit}",
+    ),
+    held_out=(
+        {"digit": "7", "colour": "blue"},
+        {"digit": "2", "colour": "red"},
+        {"digit": "4", "colour": "green"},
+        {"digit": "0", "colour": "yellow"},
+    ),
 )
 
 GRAMMARS = {g.name: g for g in (SHAPES, CAPTIONED_MNIST)}
@@ -170,15 +211,17 @@ class CaptionTokenizer:
         if isinstance(captions, str):
             raise ValueError("encode takes a list of captions; for one caption use encode([caption]).")
         if len(captions) == 0:
-            raise ValueError("The list of captions is empty: pass at least one caption (\"\" asks for no condition).")
+            raise ValueError('The list of captions is empty: pass at least one caption ("" asks for no condition).')
         ids = torch.full((len(captions), self.length), self.pad_id, dtype=torch.long)
         for i, caption in enumerate(captions):
             words = tokenize_words(caption)
             self.grammar.check_words(words)
             if len(words) + 1 > self.length:
-                raise ValueError(f"The caption {caption!r} has {len(words)} words; captions of {self.grammar.name!r} "
-                                 f"have at most {self.length - 1}.")
-            ids[i, :len(words) + 1] = torch.tensor([self.stoi[BOS], *(self.stoi[w] for w in words)])
+                raise ValueError(
+                    f"The caption {caption!r} has {len(words)} words; captions of {self.grammar.name!r} "
+                    f"have at most {self.length - 1}."
+                )
+            ids[i, : len(words) + 1] = torch.tensor([self.stoi[BOS], *(self.stoi[w] for w in words)])
         return ids
 
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:

@@ -60,31 +60,41 @@ def _centre(position: str, size: int, rng: np.random.Generator) -> tuple[float, 
     """(row, column) of an object's centre: the middle of its quadrant, jittered by up to size/16 pixels."""
     vertical, horizontal = position.split()
     jitter = rng.uniform(-size / 16, size / 16, 2)
-    return (size * (0.25 if vertical == "top" else 0.75) + jitter[0],
-            size * (0.25 if horizontal == "left" else 0.75) + jitter[1])
+    return (
+        size * (0.25 if vertical == "top" else 0.75) + jitter[0],
+        size * (0.25 if horizontal == "left" else 0.75) + jitter[1],
+    )
 
 
-def render_shape(shape: str, colour: str, size: str, position: str, *, image_size: int, rng: np.random.Generator,
-                 supersample: int = 4) -> np.ndarray:
+def render_shape(
+    shape: str,
+    colour: str,
+    size: str,
+    position: str,
+    *,
+    image_size: int,
+    rng: np.random.Generator,
+    supersample: int = 4,
+) -> np.ndarray:
     """One RGB image (3, S, S) in [0, 1]: the shape drawn on black, anti-aliased by averaging a finer grid."""
     S, k = image_size, supersample
-    r = image_size * (0.13 if size == "small" else 0.22) * rng.uniform(0.9, 1.1)   # circumradius in pixels
+    r = image_size * (0.13 if size == "small" else 0.22) * rng.uniform(0.9, 1.1)  # circumradius in pixels
     cy, cx = _centre(position, image_size, rng)
-    grid = (np.arange(S * k) + 0.5) / k                                            # pixel-centre coordinates
-    y, x = np.meshgrid(grid, grid, indexing="ij")                                  # (Sk, Sk)
+    grid = (np.arange(S * k) + 0.5) / k  # pixel-centre coordinates
+    y, x = np.meshgrid(grid, grid, indexing="ij")  # (Sk, Sk)
     dy, dx = y - cy, x - cx
     if shape == "circle":
-        inside = dy ** 2 + dx ** 2 <= r ** 2
+        inside = dy**2 + dx**2 <= r**2
     elif shape == "square":
-        h = r / np.sqrt(2) * 1.15                                                  # half side, similar area
+        h = r / np.sqrt(2) * 1.15  # half side, similar area
         inside = (np.abs(dy) <= h) & (np.abs(dx) <= h)
     elif shape == "triangle":  # equilateral, pointing up, circumradius 1.2 r
         R = 1.2 * r
         inside = (dy <= R / 2) & (np.sqrt(3) * dx - dy <= R) & (-np.sqrt(3) * dx - dy <= R)
     else:
         raise ValueError(f"Unknown shape {shape!r}.")
-    coverage = inside.reshape(S, k, S, k).mean(axis=(1, 3))                        # (S, S)
-    return np.asarray(COLOURS[colour])[:, None, None] * coverage[None]             # (3, S, S)
+    coverage = inside.reshape(S, k, S, k).mean(axis=(1, 3))  # (S, S)
+    return np.asarray(COLOURS[colour])[:, None, None] * coverage[None]  # (3, S, S)
 
 
 def make_shapes(split: str = "train", n: int = 5000, *, seed: int = 0, image_size: int = 32) -> CaptionedImages:
@@ -93,13 +103,18 @@ def make_shapes(split: str = "train", n: int = 5000, *, seed: int = 0, image_siz
     _check(split, n, image_size)
     rng = np.random.default_rng([seed, SPLITS.index(split), 0])
     labels = _draw_labels(grammar, split, n, rng)
-    images = np.stack([render_shape(lab["shape"], lab["colour"], lab["size"], lab["position"],
-                                    image_size=image_size, rng=rng) for lab in labels])
+    images = np.stack(
+        [
+            render_shape(lab["shape"], lab["colour"], lab["size"], lab["position"], image_size=image_size, rng=rng)
+            for lab in labels
+        ]
+    )
     return _assemble(grammar, split, images, labels, rng)
 
 
-def make_captioned_mnist(split: str = "train", n: int = 5000, *, seed: int = 0, image_size: int = 32,
-                         download: bool = True) -> CaptionedImages:
+def make_captioned_mnist(
+    split: str = "train", n: int = 5000, *, seed: int = 0, image_size: int = 32, download: bool = True
+) -> CaptionedImages:
     """`n` MNIST digits, coloured and placed in a quadrant of a black canvas, captioned; deterministic for a seed.
 
     'train' draws digits from MNIST's training images, 'test' and 'heldout' from its test images.
@@ -120,22 +135,24 @@ def make_captioned_mnist(split: str = "train", n: int = 5000, *, seed: int = 0, 
         cy, cx = _centre(lab["position"], image_size, rng)
         top = int(np.clip(round(cy - side / 2), 0, image_size - side))
         left = int(np.clip(round(cx - side / 2), 0, image_size - side))
-        images[i, :, top:top + side, left:left + side] = np.asarray(COLOURS[lab["colour"]])[:, None, None] * digit
+        images[i, :, top : top + side, left : left + side] = np.asarray(COLOURS[lab["colour"]])[:, None, None] * digit
     return _assemble(grammar, split, images, labels, rng)
 
 
 def _check(split: str, n: int, image_size: int) -> None:
     if split not in SPLITS:
-        raise ValueError(f"Unknown split {split!r}; use one of {SPLITS} ('heldout' has only the held-out "
-                         "attribute combinations).")
+        raise ValueError(
+            f"Unknown split {split!r}; use one of {SPLITS} ('heldout' has only the held-out attribute combinations)."
+        )
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive number of images, got {n!r}.")
     if image_size < 16 or image_size % 4:
         raise ValueError(f"image_size must be a multiple of 4, at least 16, got {image_size}.")
 
 
-def _assemble(grammar: CaptionGrammar, split: str, images: np.ndarray, labels: list[dict[str, str]],
-              rng: np.random.Generator) -> CaptionedImages:
+def _assemble(
+    grammar: CaptionGrammar, split: str, images: np.ndarray, labels: list[dict[str, str]], rng: np.random.Generator
+) -> CaptionedImages:
     captions = [grammar.caption(lab, rng) for lab in labels]
     index = {a: torch.tensor([grammar.values[a].index(lab[a]) for lab in labels]) for a in grammar.attributes}
     return CaptionedImages(torch.from_numpy(images).float().clamp_(0, 1), captions, index, grammar, split)

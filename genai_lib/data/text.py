@@ -58,8 +58,10 @@ class CharTokenizer:
             return [self.stoi[c] for c in text]
         except KeyError:
             unknown = sorted({c for c in text if c not in self.stoi})
-            raise ValueError(f"Characters not in the vocabulary: {unknown[:10]!r}. Build the tokenizer from a text "
-                             "that contains them, or remove them from the input.") from None
+            raise ValueError(
+                f"Characters not in the vocabulary: {unknown[:10]!r}. Build the tokenizer from a text "
+                "that contains them, or remove them from the input."
+            ) from None
 
     def decode(self, ids: Sequence[int] | torch.Tensor) -> str:
         if isinstance(ids, torch.Tensor):

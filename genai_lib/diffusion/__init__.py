@@ -16,5 +16,13 @@ from genai_lib.diffusion.sampling import predict_eps, sample_diffusion
 from genai_lib.diffusion.schedule import KINDS, SAMPLERS, NoiseSchedule
 from genai_lib.diffusion.training import diffusion_step, ema_decay
 
-__all__ = ["KINDS", "SAMPLERS", "Cond", "NoiseSchedule", "diffusion_step", "ema_decay", "predict_eps",
-           "sample_diffusion"]
+__all__ = [
+    "KINDS",
+    "SAMPLERS",
+    "Cond",
+    "NoiseSchedule",
+    "diffusion_step",
+    "ema_decay",
+    "predict_eps",
+    "sample_diffusion",
+]

@@ -12,7 +12,7 @@ Cond = Any  # None, a tensor, or a tuple of tensors, batch first
 
 def check_cond(cond: Cond, B: int) -> None:
     """Raise ValueError unless cond is a tensor, or a tuple of tensors, with batch size B first."""
-    for c in (cond if isinstance(cond, tuple) else (cond,)):
+    for c in cond if isinstance(cond, tuple) else (cond,):
         if not isinstance(c, torch.Tensor) or c.dim() == 0 or c.size(0) != B:
             got = tuple(c.shape) if isinstance(c, torch.Tensor) else type(c).__name__
             raise ValueError(f"cond must be a tensor (or a tuple of tensors) with batch size {B} first, got {got}.")
@@ -28,8 +28,9 @@ def null_like(null: Cond, cond: Cond) -> Cond:
     try:
         return null.expand_as(cond)
     except RuntimeError:
-        raise ValueError(f"null_cond of shape {tuple(null.shape)} does not broadcast to cond's shape "
-                         f"{tuple(cond.shape)}.") from None
+        raise ValueError(
+            f"null_cond of shape {tuple(null.shape)} does not broadcast to cond's shape {tuple(cond.shape)}."
+        ) from None
 
 
 def where_dropped(drop: torch.Tensor, null: Cond, cond: Cond) -> Cond:

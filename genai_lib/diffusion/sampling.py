@@ -18,8 +18,14 @@ from genai_lib.diffusion.schedule import SAMPLERS, NoiseSchedule, randn
 from genai_lib.nn.modes import evaluating
 
 
-def predict_eps(model: Callable[..., torch.Tensor], x_t: torch.Tensor, t: torch.Tensor, cond: Cond, null: Cond,
-                guidance_scale: float) -> torch.Tensor:
+def predict_eps(
+    model: Callable[..., torch.Tensor],
+    x_t: torch.Tensor,
+    t: torch.Tensor,
+    cond: Cond,
+    null: Cond,
+    guidance_scale: float,
+) -> torch.Tensor:
     """Classifier-free guidance (Ho & Salimans, 2022): ε̃ = ε(x_t, ∅) + w (ε(x_t, cond) - ε(x_t, ∅)).
 
     w = guidance_scale; w = 0 is the unconditional model and w = 1 the conditional one, each one pass.
@@ -36,12 +42,23 @@ def predict_eps(model: Callable[..., torch.Tensor], x_t: torch.Tensor, t: torch.
 
 
 @torch.no_grad()
-def sample_diffusion(model: Callable[..., torch.Tensor], schedule: NoiseSchedule, shape: tuple[int, ...], *,
-                     cond: Cond = None, guidance_scale: float = 1.0, null_cond: Cond = None, sampler: str = "ddpm",
-                     num_inference_steps: int | None = None, eta: float = 0.0, clip_sample: float | None = None,
-                     generator: torch.Generator | None = None, x_T: torch.Tensor | None = None,
-                     device: torch.device | str | None = None, return_trajectory: bool = False
-                     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+def sample_diffusion(
+    model: Callable[..., torch.Tensor],
+    schedule: NoiseSchedule,
+    shape: tuple[int, ...],
+    *,
+    cond: Cond = None,
+    guidance_scale: float = 1.0,
+    null_cond: Cond = None,
+    sampler: str = "ddpm",
+    num_inference_steps: int | None = None,
+    eta: float = 0.0,
+    clip_sample: float | None = None,
+    generator: torch.Generator | None = None,
+    x_T: torch.Tensor | None = None,
+    device: torch.device | str | None = None,
+    return_trajectory: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
     """Draw x_0 of `shape` from x_T ~ N(0, I) by the schedule's DDPM or DDIM steps, with guidance (`predict_eps`).
 
     `num_inference_steps` of the schedule's `timesteps` are visited (all T by default); `eta` and `clip_sample`
@@ -73,8 +90,9 @@ def sample_diffusion(model: Callable[..., torch.Tensor], schedule: NoiseSchedule
             t_prev = int(ts[i + 1]) if i + 1 < len(ts) else -1
             tb = torch.full((B,), t, device=device, dtype=torch.long)
             eps = predict_eps(model, x, tb, cond, null, guidance_scale)
-            x = schedule.step(eps, t, x, t_prev=t_prev, sampler=sampler, eta=eta, clip_sample=clip_sample,
-                              generator=generator)
+            x = schedule.step(
+                eps, t, x, t_prev=t_prev, sampler=sampler, eta=eta, clip_sample=clip_sample, generator=generator
+            )
             if trajectory is not None:
                 trajectory.append(x.cpu())
     return (x, trajectory) if trajectory is not None else x
@@ -89,6 +107,8 @@ def _conditions(cond: Cond, null_cond: Cond, guidance_scale: float, B: int, devi
     if guidance_scale == 1.0:
         return cond, None
     if null_cond is None:
-        raise ValueError(f"guidance_scale={guidance_scale} needs the unconditional prediction: pass "
-                         "null_cond= (the null class index n_classes, or the null context).")
+        raise ValueError(
+            f"guidance_scale={guidance_scale} needs the unconditional prediction: pass "
+            "null_cond= (the null class index n_classes, or the null context)."
+        )
     return cond, cond_to(null_like(null_cond, cond), device)

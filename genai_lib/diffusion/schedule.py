@@ -24,8 +24,9 @@ KINDS = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
 
 
-def _betas(T: int, kind: str, beta_start: float | None, beta_end: float | None, s: float,
-           max_beta: float) -> torch.Tensor:
+def _betas(
+    T: int, kind: str, beta_start: float | None, beta_end: float | None, s: float, max_beta: float
+) -> torch.Tensor:
     """β_1..β_T in float64 (improved-diffusion: "use float64 for accuracy")."""
     if kind == "linear":
         scale = 1000 / T  # Ho et al.'s 1e-4..0.02 are for T = 1000; scaling keeps ᾱ_T near 0 for any T
@@ -41,12 +42,12 @@ def _betas(T: int, kind: str, beta_start: float | None, beta_end: float | None, 
 class NoiseSchedule:
     """The forward process q(x_t | x_0) and its reverse steps; config fields first, derived tensors after."""
 
-    num_timesteps: int = 1000             # T
-    kind: str = "linear"                  # "linear" (Ho et al., 2020) or "cosine" (Nichol & Dhariwal, 2021)
-    beta_start: float | None = None       # linear only; None: 1e-4 · 1000/T
-    beta_end: float | None = None         # linear only; None: 0.02 · 1000/T
-    cosine_s: float = 0.008               # cosine only: the offset s that keeps β_1 from being tiny
-    max_beta: float = 0.999               # cosine only: the clip on β_t
+    num_timesteps: int = 1000  # T
+    kind: str = "linear"  # "linear" (Ho et al., 2020) or "cosine" (Nichol & Dhariwal, 2021)
+    beta_start: float | None = None  # linear only; None: 1e-4 · 1000/T
+    beta_end: float | None = None  # linear only; None: 0.02 · 1000/T
+    cosine_s: float = 0.008  # cosine only: the offset s that keeps β_1 from being tiny
+    max_beta: float = 0.999  # cosine only: the clip on β_t
 
     def __post_init__(self) -> None:
         T = self.num_timesteps
@@ -56,8 +57,10 @@ class NoiseSchedule:
             raise ValueError(f"Unknown schedule kind {self.kind!r}; choose one of {KINDS}.")
         betas = _betas(T, self.kind, self.beta_start, self.beta_end, self.cosine_s, self.max_beta)
         if not (betas > 0).all() or not (betas < 1).all():
-            raise ValueError(f"The {self.kind} schedule with T={T} has β outside (0, 1) (from {betas.min():.3g} to "
-                             f"{betas.max():.3g}); use more timesteps, other beta_start/beta_end, or kind='cosine'.")
+            raise ValueError(
+                f"The {self.kind} schedule with T={T} has β outside (0, 1) (from {betas.min():.3g} to "
+                f"{betas.max():.3g}); use more timesteps, other beta_start/beta_end, or kind='cosine'."
+            )
         alphas = 1 - betas
         alpha_bar = alphas.cumprod(0)
         alpha_bar_prev = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bar[:-1]])  # ᾱ_0 = 1
@@ -82,11 +85,14 @@ class NoiseSchedule:
             raise ValueError(f"Timesteps must be integers in [0, {self.num_timesteps}), got dtype {t.dtype}.")
         lo = -1 if allow_minus_one else 0
         if t.numel() and (t.min() < lo or t.max() >= self.num_timesteps):
-            raise ValueError(f"Timestep out of range: got values from {int(t.min())} to {int(t.max())}, but t must "
-                             f"lie in [{lo}, {self.num_timesteps}) (0-based; T = num_timesteps).")
+            raise ValueError(
+                f"Timestep out of range: got values from {int(t.min())} to {int(t.max())}, but t must "
+                f"lie in [{lo}, {self.num_timesteps}) (0-based; T = num_timesteps)."
+            )
         if B is not None and t.dim() > 0 and tuple(t.shape) != (B,):
-            raise ValueError(f"t must be a scalar or have shape (B,) = ({B},), one timestep per example; "
-                             f"got {tuple(t.shape)}.")
+            raise ValueError(
+                f"t must be a scalar or have shape (B,) = ({B},), one timestep per example; got {tuple(t.shape)}."
+            )
 
     # ----- the forward process -------------------------------------------------------------------------------
 
@@ -104,8 +110,9 @@ class NoiseSchedule:
         ab = self._ab(t, x_t)
         return (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()
 
-    def posterior(self, x_0: torch.Tensor, x_t: torch.Tensor, t: int,
-                  t_prev: int | None = None) -> tuple[torch.Tensor, float]:
+    def posterior(
+        self, x_0: torch.Tensor, x_t: torch.Tensor, t: int, t_prev: int | None = None
+    ) -> tuple[torch.Tensor, float]:
         """Mean μ̃ and variance β̃ of q(x_{t_prev} | x_t, x_0) (Ho et al., eq. 7); t_prev = t - 1 by default.
 
         For a stride t_prev < t - 1 the one-step β is replaced by 1 - ᾱ_t / ᾱ_{t_prev} (respacing, Nichol &
@@ -118,8 +125,8 @@ class NoiseSchedule:
             raise ValueError(f"t_prev must be smaller than t (sampling goes backwards), got t={t}, t_prev={t_prev}.")
         ab, ab_prev = self._ab64(t), self._ab64(t_prev)
         beta = float(self._betas64[t]) if t_prev == t - 1 else 1 - ab / ab_prev
-        c0 = beta * math.sqrt(ab_prev) / (1 - ab)                # coefficient of x_0
-        ct = (1 - ab_prev) * math.sqrt(1 - beta) / (1 - ab)      # coefficient of x_t
+        c0 = beta * math.sqrt(ab_prev) / (1 - ab)  # coefficient of x_0
+        ct = (1 - ab_prev) * math.sqrt(1 - beta) / (1 - ab)  # coefficient of x_t
         return c0 * x_0 + ct * x_t, beta * (1 - ab_prev) / (1 - ab)
 
     def _ab64(self, t: int) -> float:
@@ -133,8 +140,16 @@ class NoiseSchedule:
 
     # ----- training --------------------------------------------------------------------------------------------
 
-    def loss(self, model: Callable[..., torch.Tensor], x_0: torch.Tensor, *, cond: Cond = None,
-             p_uncond: float = 0.0, null_cond: Cond = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        model: Callable[..., torch.Tensor],
+        x_0: torch.Tensor,
+        *,
+        cond: Cond = None,
+        p_uncond: float = 0.0,
+        null_cond: Cond = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """The simple loss E_{t, ε} ||ε - ε_θ(x_t, t)||² (Ho et al., eq. 14), t uniform on [0, T).
 
         With `p_uncond` > 0, each example's `cond` is replaced by `null_cond` at that rate, so one network also
@@ -145,8 +160,9 @@ class NoiseSchedule:
         if not 0.0 <= p_uncond <= 1.0:
             raise ValueError(f"p_uncond is a probability, got {p_uncond}.")
         B, dev = x_0.size(0), x_0.device
-        t = torch.randint(0, self.num_timesteps, (B,), generator=generator,
-                          device=generator.device if generator is not None else dev).to(dev)
+        t = torch.randint(
+            0, self.num_timesteps, (B,), generator=generator, device=generator.device if generator is not None else dev
+        ).to(dev)
         eps = randn(x_0.shape, generator, dev)
         ab = self._ab(t, x_0)  # add_noise without its range check, which would sync a GPU every step
         x_t = ab.sqrt() * x_0 + (1 - ab).sqrt() * eps
@@ -154,15 +170,22 @@ class NoiseSchedule:
             check_cond(cond, B)
             if p_uncond > 0:
                 if null_cond is None:
-                    raise ValueError("p_uncond > 0 needs the null condition: pass null_cond= (for class labels the "
-                                     "extra index n_classes, for contexts the null context).")
-                drop = torch.rand(B, generator=generator,
-                                  device=generator.device if generator is not None else dev).to(dev) < p_uncond
+                    raise ValueError(
+                        "p_uncond > 0 needs the null condition: pass null_cond= (for class labels the "
+                        "extra index n_classes, for contexts the null context)."
+                    )
+                drop = (
+                    torch.rand(B, generator=generator, device=generator.device if generator is not None else dev).to(
+                        dev
+                    )
+                    < p_uncond
+                )
                 cond = where_dropped(drop, null_like(null_cond, cond), cond)
         eps_hat = model(x_t, t) if cond is None else model(x_t, t, cond)
         if eps_hat.shape != eps.shape:
-            raise ValueError(f"The network must predict ε with the shape of x_t {tuple(eps.shape)}, "
-                             f"got {tuple(eps_hat.shape)}.")
+            raise ValueError(
+                f"The network must predict ε with the shape of x_t {tuple(eps.shape)}, got {tuple(eps_hat.shape)}."
+            )
         return F.mse_loss(eps_hat.float(), eps.float())
 
     # ----- sampling ------------------------------------------------------------------------------------------
@@ -172,16 +195,27 @@ class NoiseSchedule:
         T = self.num_timesteps
         n = T if num_inference_steps is None else num_inference_steps
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= T:
-            raise ValueError(f"num_inference_steps must be an integer in [1, T={T}], got {n!r}; "
-                             "a sampler can skip timesteps but cannot visit more than T of them.")
+            raise ValueError(
+                f"num_inference_steps must be an integer in [1, T={T}], got {n!r}; "
+                "a sampler can skip timesteps but cannot visit more than T of them."
+            )
         if n == 1:
             return torch.tensor([T - 1])
         i = torch.arange(n)
         return ((2 * i * (T - 1) + n - 1) // (2 * (n - 1))).flip(0)  # round(i (T-1)/(n-1)), in integers
 
-    def step(self, model_output: torch.Tensor, t: int, x_t: torch.Tensor, *, t_prev: int | None = None,
-             sampler: str = "ddpm", eta: float = 0.0, clip_sample: float | None = None,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+    def step(
+        self,
+        model_output: torch.Tensor,
+        t: int,
+        x_t: torch.Tensor,
+        *,
+        t_prev: int | None = None,
+        sampler: str = "ddpm",
+        eta: float = 0.0,
+        clip_sample: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """One reverse step x_t -> x_{t_prev} from the predicted ε (model_output); t_prev = t - 1 by default.
 
         "ddpm": ancestral sampling, x_prev ~ N(μ̃(x̂_0, x_t), β̃) with the posterior variance β̃ (Ho et al.'s
@@ -191,8 +225,9 @@ class NoiseSchedule:
         if sampler not in SAMPLERS:
             raise ValueError(f"Unknown sampler {sampler!r}; choose one of {SAMPLERS}.")
         if model_output.shape != x_t.shape:
-            raise ValueError(f"model_output must have the shape of x_t {tuple(x_t.shape)}, "
-                             f"got {tuple(model_output.shape)}.")
+            raise ValueError(
+                f"model_output must have the shape of x_t {tuple(x_t.shape)}, got {tuple(model_output.shape)}."
+            )
         t = self._scalar_t(t)
         t_prev = t - 1 if t_prev is None else self._scalar_t(t_prev, allow_minus_one=True)
         ab = self._ab64(t)
@@ -202,7 +237,7 @@ class NoiseSchedule:
         mean, var = self.posterior(x0, x_t, t, t_prev)
         if sampler == "ddim":
             ab_prev = self._ab64(t_prev)
-            var = eta ** 2 * var
+            var = eta**2 * var
             eps = model_output
             if clip_sample is not None:  # the ε that agrees with the clipped x̂_0
                 eps = (x_t - math.sqrt(ab) * x0) / math.sqrt(1 - ab)
@@ -213,9 +248,12 @@ class NoiseSchedule:
 
     def sample(self, model: Callable[..., torch.Tensor], shape: tuple[int, ...], **kwargs: Any):
         """Deprecated: use `genai_lib.diffusion.sample_diffusion(model, schedule, shape, ...)`."""
-        warnings.warn("NoiseSchedule.sample is deprecated and will be removed in the next release; use "
-                      "genai_lib.diffusion.sample_diffusion(model, schedule, shape, ...) instead.",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            "NoiseSchedule.sample is deprecated and will be removed in the next release; use "
+            "genai_lib.diffusion.sample_diffusion(model, schedule, shape, ...) instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         from genai_lib.diffusion.sampling import sample_diffusion  # here: that module imports this one
 
         return sample_diffusion(model, self, shape, **kwargs)

@@ -18,8 +18,14 @@ def ema_decay(steps: int) -> float:
     return 0.995 if steps < 5_000 else 0.999
 
 
-def diffusion_step(model: Callable[..., torch.Tensor], schedule: NoiseSchedule, *, p_uncond: float = 0.0,
-                   null_cond: Cond = None, ema: EMA | None = None):
+def diffusion_step(
+    model: Callable[..., torch.Tensor],
+    schedule: NoiseSchedule,
+    *,
+    p_uncond: float = 0.0,
+    null_cond: Cond = None,
+    ema: EMA | None = None,
+):
     """A step function for `genai_lib.fit`: the simple loss (Ho et al., eq. 14), then the EMA update.
 
     The batch is x_0 (B, ...), or (x_0, cond) for a conditional model. With p_uncond > 0 each cond is replaced
@@ -28,8 +34,10 @@ def diffusion_step(model: Callable[..., torch.Tensor], schedule: NoiseSchedule, 
     if null_cond is None:
         null_cond = getattr(model, "null_cond", None)
     if p_uncond > 0 and null_cond is None:
-        raise ValueError("p_uncond > 0 needs the null condition: pass null_cond= (for class labels the extra "
-                         "index n_classes, for contexts the null context), or give the model a null_cond.")
+        raise ValueError(
+            "p_uncond > 0 needs the null condition: pass null_cond= (for class labels the extra "
+            "index n_classes, for contexts the null context), or give the model a null_cond."
+        )
 
     def step(batch, ctx):
         x_0, cond = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)

@@ -23,9 +23,9 @@ JUDGE_SEED = 1234  # the seed of the judge's own real images: no generator in th
 
 @dataclass
 class AttributeClassifierConfig:
-    dataset: str = "shapes"   # whose grammar gives the attributes and their values
-    image_size: int = 32      # S: images are (3, S, S), S a multiple of 8
-    width: int = 16           # channels of the first conv stage
+    dataset: str = "shapes"  # whose grammar gives the attributes and their values
+    image_size: int = 32  # S: images are (3, S, S), S a multiple of 8
+    width: int = 16  # channels of the first conv stage
 
     def __post_init__(self) -> None:
         if self.dataset not in GRAMMARS:
@@ -43,19 +43,28 @@ class AttributeClassifier(nn.Module):
         self.values = GRAMMARS[config.dataset].values
         w, s = config.width, config.image_size // 8
         self.body = nn.Sequential(
-            nn.Conv2d(3, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),            # (B, w, S/2, S/2)
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),        # (B, 2w, S/4, S/4)
-            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # (B, 4w, S/8, S/8)
-            nn.Flatten(), nn.Linear(4 * w * s * s, 128), nn.ReLU(),
+            nn.Conv2d(3, w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, w, S/2, S/2)
+            nn.Conv2d(w, 2 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 2w, S/4, S/4)
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 4w, S/8, S/8)
+            nn.Flatten(),
+            nn.Linear(4 * w * s * s, 128),
+            nn.ReLU(),
         )
         self.heads = nn.ModuleDict({a: nn.Linear(128, len(vs)) for a, vs in self.values.items()})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         S = self.config.image_size
         if x.dim() != 4 or tuple(x.shape[1:]) != (3, S, S):
-            raise ValueError(f"The attribute classifier expects RGB images (B, 3, {S}, {S}) in [0, 1], got "
-                             f"{tuple(x.shape)}.")
-        f = self.body(x)                                                           # (B, 128)
+            raise ValueError(
+                f"The attribute classifier expects RGB images (B, 3, {S}, {S}) in [0, 1], got {tuple(x.shape)}."
+            )
+        f = self.body(x)  # (B, 128)
         return {a: head(f) for a, head in self.heads.items()}
 
     @torch.no_grad()
@@ -63,18 +72,19 @@ class AttributeClassifier(nn.Module):
         """The penultimate layer, (N, 128), in eval mode batch by batch: the space a Fréchet distance is taken in."""
         S = self.config.image_size
         if x.dim() != 4 or tuple(x.shape[1:]) != (3, S, S):
-            raise ValueError(f"The attribute classifier expects RGB images (B, 3, {S}, {S}) in [0, 1], got "
-                             f"{tuple(x.shape)}.")
+            raise ValueError(
+                f"The attribute classifier expects RGB images (B, 3, {S}, {S}) in [0, 1], got {tuple(x.shape)}."
+            )
         with evaluating(self):
             dev = next(self.parameters()).device
-            return torch.cat([self.body(x[i:i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
+            return torch.cat([self.body(x[i : i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, batch_size: int = 500) -> dict[str, torch.Tensor]:
         """Predicted value index per attribute, {attribute: (N,)}, computed in eval mode batch by batch."""
         with evaluating(self):
             dev = next(self.parameters()).device
-            parts = [self(x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
+            parts = [self(x[i : i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
             return {a: torch.cat([p[a].argmax(1).cpu() for p in parts]) for a in self.values}
 
 
@@ -82,12 +92,18 @@ def _real_images(dataset: str, n: int) -> CaptionedImages:
     """All attribute combinations, held-out ones included: the judge must know a blue triangle when it sees one."""
     seen = load_captioned(dataset, "train", n, seed=JUDGE_SEED)
     held = load_captioned(dataset, "heldout", max(1, n // 4), seed=JUDGE_SEED)
-    return CaptionedImages(torch.cat([seen.images, held.images]), seen.captions + held.captions,
-                           {a: torch.cat([seen.labels[a], held.labels[a]]) for a in seen.labels}, seen.grammar, "judge")
+    return CaptionedImages(
+        torch.cat([seen.images, held.images]),
+        seen.captions + held.captions,
+        {a: torch.cat([seen.labels[a], held.labels[a]]) for a in seen.labels},
+        seen.grammar,
+        "judge",
+    )
 
 
-def attribute_classifier(dataset: str = "shapes", *, n: int = 3000, steps: int = 500, verbose: bool = True
-                         ) -> AttributeClassifier:
+def attribute_classifier(
+    dataset: str = "shapes", *, n: int = 3000, steps: int = 500, verbose: bool = True
+) -> AttributeClassifier:
     """The caption-accuracy judge for `dataset`, trained on its own real images once and cached."""
     config = AttributeClassifierConfig(dataset=dataset)
     recipe = {"config": asdict(config), "n": n, "steps": steps, "seed": JUDGE_SEED, "version": 1}

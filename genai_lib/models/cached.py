@@ -15,8 +15,15 @@ from genai_lib.checkpoint import load_model, save_model
 from genai_lib.data.download import cache_dir
 
 
-def trained_once(model: nn.Module, recipe: Mapping[str, Any], *, name: str, train: Callable[[Any], Any],
-                 map_location: str | torch.device = "cpu", announce: str | None = None) -> Any:
+def trained_once(
+    model: nn.Module,
+    recipe: Mapping[str, Any],
+    *,
+    name: str,
+    train: Callable[[Any], Any],
+    map_location: str | torch.device = "cpu",
+    announce: str | None = None,
+) -> Any:
     """`model` with the weights that `train(model)` gives it, trained the first time and loaded from the cache after.
 
     `recipe` names everything that changes the weights (config, steps, data); its hash is the file name, so a

@@ -22,7 +22,7 @@ from genai_lib.nn.modes import evaluating
 class ClassifierConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W), values in [0, 1]
     n_classes: int = 10
-    width: int = 16         # channels of the first conv stage; the second has 2 * width
+    width: int = 16  # channels of the first conv stage; the second has 2 * width
     feature_dim: int = 128  # dimension of the features the metrics compare
 
     def __post_init__(self) -> None:
@@ -39,16 +39,24 @@ class Classifier(nn.Module):
         self.config = c = config
         C, H, W = c.image_shape
         self.body = nn.Sequential(
-            nn.Conv2d(C, c.width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),              # (B, w, H/2, W/2)
-            nn.Conv2d(c.width, 2 * c.width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # (B, 2w, H/4, W/4)
-            nn.Flatten(), nn.Linear(2 * c.width * (H // 4) * (W // 4), c.feature_dim), nn.ReLU(),
+            nn.Conv2d(C, c.width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, w, H/2, W/2)
+            nn.Conv2d(c.width, 2 * c.width, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # (B, 2w, H/4, W/4)
+            nn.Flatten(),
+            nn.Linear(2 * c.width * (H // 4) * (W // 4), c.feature_dim),
+            nn.ReLU(),
         )
         self.head = nn.Linear(c.feature_dim, c.n_classes)
 
     def _check(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or tuple(x.shape[1:]) != self.config.image_shape:
-            raise ValueError(f"The classifier expects images of shape (B, {', '.join(map(str, self.config.image_shape))}) "
-                             f"in [0, 1], got {tuple(x.shape)}.")
+            raise ValueError(
+                f"The classifier expects images of shape (B, {', '.join(map(str, self.config.image_shape))}) "
+                f"in [0, 1], got {tuple(x.shape)}."
+            )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The feature vector f(x), (B, feature_dim), compared by the Fréchet distance and precision/recall."""
@@ -65,11 +73,19 @@ def embed(model: Classifier, x: torch.Tensor, *, batch_size: int = 500, logits: 
     with evaluating(model):
         device = next(model.parameters()).device
         fn = model if logits else model.features
-        return torch.cat([fn(x[i:i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
+        return torch.cat([fn(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)])
 
 
-def train_classifier(model: Classifier, x: torch.Tensor, y: torch.Tensor, *, steps: int = 1000,
-                     batch_size: int = 128, lr: float = 2e-3, seed: int = 0) -> Classifier:
+def train_classifier(
+    model: Classifier,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int = 1000,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+) -> Classifier:
     """Adam on cross-entropy with small random shifts, so that features do not hinge on exact pixel positions."""
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -89,8 +105,9 @@ def train_classifier(model: Classifier, x: torch.Tensor, y: torch.Tensor, *, ste
     return model.eval()
 
 
-def feature_classifier(dataset: str = "mnist", *, steps: int = 1000, device: str | torch.device = "cpu",
-                       verbose: bool = True) -> Classifier:
+def feature_classifier(
+    dataset: str = "mnist", *, steps: int = 1000, device: str | torch.device = "cpu", verbose: bool = True
+) -> Classifier:
     """The metrics' classifier for `dataset`, trained on its training split once and cached in the data cache."""
     train = load_images(dataset, "train")
     config = ClassifierConfig(image_shape=train.shape, n_classes=int(train.y.max()) + 1)
@@ -99,7 +116,16 @@ def feature_classifier(dataset: str = "mnist", *, steps: int = 1000, device: str
         model = Classifier(config).to(device)
     # The recipe names everything that changes the weights, including which images were available.
     recipe = {"config": asdict(config), "steps": steps, "source": train.source, "n": len(train)}
-    announce = (f"Training the feature classifier for {dataset!r} on {len(train):,} images (once; cached in {{path}})."
-                if verbose else None)
-    return trained_once(model, recipe, name=dataset, map_location=device, announce=announce,
-                        train=lambda m: train_classifier(m, train.x, train.y, steps=steps))
+    announce = (
+        f"Training the feature classifier for {dataset!r} on {len(train):,} images (once; cached in {{path}})."
+        if verbose
+        else None
+    )
+    return trained_once(
+        model,
+        recipe,
+        name=dataset,
+        map_location=device,
+        announce=announce,
+        train=lambda m: train_classifier(m, train.x, train.y, steps=steps),
+    )

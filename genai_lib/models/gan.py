@@ -27,11 +27,11 @@ LOSSES = ("bce", "hinge", "wgan-gp")
 class GANConfig:
     data_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) for images, (d,) for points (MLP only)
     latent_dim: int = 64
-    width: int = 64          # DCGAN: channels of the finest stage (ngf = ndf); MLP: hidden width
+    width: int = 64  # DCGAN: channels of the finest stage (ngf = ndf); MLP: hidden width
     architecture: str = "dcgan"
-    n_classes: int = 0       # > 0: both players are conditioned on a label in [0, n_classes)
+    n_classes: int = 0  # > 0: both players are conditioned on a label in [0, n_classes)
     spectral_norm: bool = False  # on every discriminator layer (and no BatchNorm there)
-    tanh: bool = True        # squash generator outputs into [-1, 1] (images); False for unbounded points
+    tanh: bool = True  # squash generator outputs into [-1, 1] (images); False for unbounded points
 
     def __post_init__(self) -> None:
         self.data_shape = tuple(self.data_shape)
@@ -48,8 +48,10 @@ class GANConfig:
 def dcgan_stages(shape: tuple[int, ...]) -> int:
     """How many stride-2 stages take a >= 4x4 start to the image size: the most that divide H exactly."""
     if len(shape) != 3 or shape[1] != shape[2]:
-        raise ValueError(f"DCGAN makes square images (C, H, H); got data_shape {tuple(shape)}. "
-                         "Use architecture='mlp' for other shapes.")
+        raise ValueError(
+            f"DCGAN makes square images (C, H, H); got data_shape {tuple(shape)}. "
+            "Use architecture='mlp' for other shapes."
+        )
     H, s = shape[1], 0
     while H % 2 ** (s + 1) == 0 and H // 2 ** (s + 1) >= 4:
         s += 1
@@ -89,18 +91,28 @@ class Generator(nn.Module):
         self.config = c = config
         d_in = c.latent_dim + c.n_classes  # z, then the label one-hot (Mirza & Osindero, 2014)
         if c.architecture == "mlp":
-            self.net = nn.Sequential(nn.Linear(d_in, c.width), nn.ReLU(), nn.Linear(c.width, c.width), nn.ReLU(),
-                                     nn.Linear(c.width, c.n_inputs), nn.Unflatten(1, c.data_shape))
+            self.net = nn.Sequential(
+                nn.Linear(d_in, c.width),
+                nn.ReLU(),
+                nn.Linear(c.width, c.width),
+                nn.ReLU(),
+                nn.Linear(c.width, c.n_inputs),
+                nn.Unflatten(1, c.data_shape),
+            )
         else:
             C, H, _ = c.data_shape
             s = dcgan_stages(c.data_shape)
             h0, ch = H // 2**s, c.width * 2 ** (s - 1)
-            layers: list[nn.Module] = [nn.Linear(d_in, ch * h0 * h0, bias=False), nn.Unflatten(1, (ch, h0, h0)),
-                                       nn.BatchNorm2d(ch), nn.ReLU()]               # (B, ch, h0, h0)
+            layers: list[nn.Module] = [
+                nn.Linear(d_in, ch * h0 * h0, bias=False),
+                nn.Unflatten(1, (ch, h0, h0)),
+                nn.BatchNorm2d(ch),
+                nn.ReLU(),
+            ]  # (B, ch, h0, h0)
             for _ in range(s - 1):
                 layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU()]
-                ch //= 2                                                            # (B, ch, 2h, 2h)
-            layers.append(nn.ConvTranspose2d(ch, C, 4, 2, 1))                        # (B, C, H, W)
+                ch //= 2  # (B, ch, 2h, 2h)
+            layers.append(nn.ConvTranspose2d(ch, C, 4, 2, 1))  # (B, C, H, W)
             self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -113,19 +125,22 @@ class Generator(nn.Module):
         out = self.net(h)
         return torch.tanh(out) if c.tanh else out
 
-
     @torch.no_grad()
-    def sample(self, n: int, *, y: torch.Tensor | None = None, generator: torch.Generator | None = None
-               ) -> torch.Tensor:
+    def sample(
+        self, n: int, *, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """n samples G(z), z ~ N(0, I), in eval mode (BatchNorm uses its running statistics), on G's device."""
         if isinstance(generator, nn.Module):
-            raise TypeError("generator= is the torch.Generator of the random numbers; call sample on the GAN's "
-                            "generator network itself: G.sample(n, generator=torch.Generator().manual_seed(0)).")
+            raise TypeError(
+                "generator= is the torch.Generator of the random numbers; call sample on the GAN's "
+                "generator network itself: G.sample(n, generator=torch.Generator().manual_seed(0))."
+            )
         with evaluating(self):
             device = next(self.parameters()).device
             # z is drawn on the random generator's device, so a CPU generator gives the same z on every device
-            z = torch.randn(n, self.config.latent_dim, generator=generator,
-                            device=generator.device if generator else device).to(device)
+            z = torch.randn(
+                n, self.config.latent_dim, generator=generator, device=generator.device if generator else device
+            ).to(device)
             return self(z, None if y is None else y.to(device))
 
 
@@ -138,18 +153,26 @@ class Discriminator(nn.Module):
         sn = _sn if c.spectral_norm else (lambda m: m)
         norm = (lambda ch: nn.Identity()) if c.spectral_norm else nn.BatchNorm2d
         if c.architecture == "mlp":
-            self.body = nn.Sequential(nn.Flatten(), sn(nn.Linear(c.n_inputs, c.width)), nn.LeakyReLU(0.2),
-                                      sn(nn.Linear(c.width, c.width)), nn.LeakyReLU(0.2))
+            self.body = nn.Sequential(
+                nn.Flatten(),
+                sn(nn.Linear(c.n_inputs, c.width)),
+                nn.LeakyReLU(0.2),
+                sn(nn.Linear(c.width, c.width)),
+                nn.LeakyReLU(0.2),
+            )
             features = c.width
         else:
             C, H, _ = c.data_shape
             s = dcgan_stages(c.data_shape)
-            layers: list[nn.Module] = [sn(nn.Conv2d(C, c.width, 4, 2, 1)), nn.LeakyReLU(0.2)]  # no norm on the input layer
+            layers: list[nn.Module] = [
+                sn(nn.Conv2d(C, c.width, 4, 2, 1)),
+                nn.LeakyReLU(0.2),
+            ]  # no norm on the input layer
             ch = c.width
             for _ in range(s - 1):
                 layers += [sn(nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False)), norm(ch * 2), nn.LeakyReLU(0.2)]
                 ch *= 2
-            layers.append(nn.Flatten())                                             # (B, ch * h0 * h0)
+            layers.append(nn.Flatten())  # (B, ch * h0 * h0)
             self.body = nn.Sequential(*layers)
             features = ch * (H // 2**s) ** 2
         self.head = sn(nn.Linear(features, 1))
@@ -163,12 +186,14 @@ class Discriminator(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         c = self.config
         if tuple(x.shape[1:]) != c.data_shape:
-            raise ValueError(f"The discriminator expects inputs of shape (B, {', '.join(map(str, c.data_shape))}), "
-                             f"got {tuple(x.shape)}. Build it with GANConfig(data_shape={tuple(x.shape[1:])}) for "
-                             "such data, or resize the data.")
+            raise ValueError(
+                f"The discriminator expects inputs of shape (B, {', '.join(map(str, c.data_shape))}), "
+                f"got {tuple(x.shape)}. Build it with GANConfig(data_shape={tuple(x.shape[1:])}) for "
+                "such data, or resize the data."
+            )
         _check_labels(y, c.n_classes, len(x), "discriminator")
-        h = self.body(x)                                                            # (B, features)
-        logit = self.head(h).squeeze(1)                                             # (B,)
+        h = self.body(x)  # (B, features)
+        logit = self.head(h).squeeze(1)  # (B,)
         if self.embed is not None:
             logit = logit + (self.embed(y) * h).sum(1)  # the projection term <embed(y), h>
         return logit
@@ -188,13 +213,24 @@ def init_dcgan_weights(module: nn.Module) -> None:
 
 def sample(G: Generator, n: int, *, y: torch.Tensor | None = None, rng: torch.Generator | None = None) -> torch.Tensor:
     """Deprecated: use ``G.sample(n, y=y, generator=rng)``."""
-    warnings.warn("genai_lib.models.gan.sample(G, n, rng=...) is deprecated; use G.sample(n, generator=...).",
-                  DeprecationWarning, stacklevel=2)
+    warnings.warn(
+        "genai_lib.models.gan.sample(G, n, rng=...) is deprecated; use G.sample(n, generator=...).",
+        DeprecationWarning,
+        stacklevel=2,
+    )
     return G.sample(n, y=y, generator=rng)
 
 
-def gan_step(G: Generator, D: Discriminator, *, loss: str = "bce", saturating: bool = False,
-             n_critic: int = 1, gp_weight: float = 10.0, augment=None):
+def gan_step(
+    G: Generator,
+    D: Discriminator,
+    *,
+    loss: str = "bce",
+    saturating: bool = False,
+    n_critic: int = 1,
+    gp_weight: float = 10.0,
+    augment=None,
+):
     """A step function for `genai_lib.fit` with optimizers named "D" and "G": n_critic D updates, then one G update.
 
     The batch is real samples (B, ...) in the generator's range, or (samples, labels) for a conditional GAN.
@@ -241,7 +277,11 @@ def gan_step(G: Generator, D: Discriminator, *, loss: str = "bce", saturating: b
         D.requires_grad_(True)
         # D(x) and D(G(z)) as probabilities for the BCE game; the raw critic scores for the others
         score = torch.sigmoid if loss == "bce" else (lambda t: t)
-        return {"d_loss": d_loss, "g_loss": g_loss, "d_real": score(real_logits.detach().float()).mean(),
-                "d_fake": score(fake_logits.detach().float()).mean()}
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": score(real_logits.detach().float()).mean(),
+            "d_fake": score(fake_logits.detach().float()).mean(),
+        }
 
     return step

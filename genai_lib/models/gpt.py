@@ -20,13 +20,13 @@ IGNORE_INDEX = -1  # targets equal to this are left out of the loss (padding)
 
 @dataclass
 class GPTConfig:
-    vocab_size: int           # V: must equal the tokenizer's vocab_size
-    block_size: int = 256     # T_max, the longest context the model sees
-    n_layer: int = 6          # L, Transformer blocks
+    vocab_size: int  # V: must equal the tokenizer's vocab_size
+    block_size: int = 256  # T_max, the longest context the model sees
+    n_layer: int = 6  # L, Transformer blocks
     n_head: int = 6
-    n_embd: int = 384         # C, the width of the residual stream
+    n_embd: int = 384  # C, the width of the residual stream
     dropout: float = 0.0
-    bias: bool = True         # biases in Linear layers and LayerNorms
+    bias: bool = True  # biases in Linear layers and LayerNorms
     init_std: float | None = None  # σ of the initial weights; None: 1/sqrt(3C), see `sigma`
 
     def __post_init__(self) -> None:
@@ -82,15 +82,16 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())  # parameters() yields a tied tensor once
         return n - self.pos_emb.weight.numel() if non_embedding else n
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """idx (B, T) token ids -> logits (B, T, V) for the next token at every position, and the mean
         cross-entropy in nats/token when targets (B, T) are given (targets of -1 are ignored)."""
         self._check(idx, targets)
         x = self.drop(self.pos_emb(self.tok_emb(idx)))  # (B, T, C)
         for block in self.blocks:
-            x = block(x)                                 # (B, T, C)
-        logits = self.head(self.ln_f(x))                 # (B, T, V)
+            x = block(x)  # (B, T, C)
+        logits = self.head(self.ln_f(x))  # (B, T, V)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten().long(), ignore_index=IGNORE_INDEX)
@@ -100,14 +101,18 @@ class GPT(nn.Module):
         T_max = self.config.block_size
         if not isinstance(idx, torch.Tensor) or idx.dtype not in (torch.int64, torch.int32):
             kind = idx.dtype if isinstance(idx, torch.Tensor) else type(idx).__name__
-            raise ValueError(f"idx must be a tensor of integer token ids (torch.long), got {kind}. Encode text with "
-                             "the tokenizer and wrap it: torch.tensor(ids, dtype=torch.long).")
+            raise ValueError(
+                f"idx must be a tensor of integer token ids (torch.long), got {kind}. Encode text with "
+                "the tokenizer and wrap it: torch.tensor(ids, dtype=torch.long)."
+            )
         if idx.dim() != 2 or idx.size(1) == 0:
             hint = " For one sequence use idx[None]." if idx.dim() == 1 else ""
             raise ValueError(f"idx must have shape (B, T) with T >= 1, got {tuple(idx.shape)}.{hint}")
         if idx.size(1) > T_max:
-            raise ValueError(f"The sequence has {idx.size(1)} tokens but block_size={T_max}; crop it to the last "
-                             f"{T_max} tokens (idx[:, -{T_max}:]) or build the model with a larger block_size.")
+            raise ValueError(
+                f"The sequence has {idx.size(1)} tokens but block_size={T_max}; crop it to the last "
+                f"{T_max} tokens (idx[:, -{T_max}:]) or build the model with a larger block_size."
+            )
         if targets is not None and targets.shape != idx.shape:
             raise ValueError(f"targets must have the shape of idx {tuple(idx.shape)}, got {tuple(targets.shape)}.")
         # Reading the values syncs with a GPU, and torch.compile cannot trace it: check eagerly only.
@@ -120,23 +125,34 @@ class GPT(nn.Module):
         V = self.config.vocab_size
         lo, hi = torch.stack([ids.min(), ids.max()]).tolist()  # one sync, not two
         if lo < 0 or hi >= V:
-            raise ValueError(f"{what} {hi if hi >= V else lo} is outside the model's vocabulary of {V} tokens (ids "
-                             f"0..{V - 1}). The ids come from another tokenizer than the model was built for: build "
-                             "it with GPTConfig(vocab_size=tokenizer.vocab_size).")
+            raise ValueError(
+                f"{what} {hi if hi >= V else lo} is outside the model's vocabulary of {V} tokens (ids "
+                f"0..{V - 1}). The ids come from another tokenizer than the model was built for: build "
+                "it with GPTConfig(vocab_size=tokenizer.vocab_size)."
+            )
 
     @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, *, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        idx: torch.Tensor,
+        max_new_tokens: int,
+        *,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Ancestral sampling: append max_new_tokens tokens to idx (B, T), each drawn given the last block_size."""
         check_sampling_args(temperature=temperature, top_k=top_k, top_p=top_p)
         if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}.")
-        self._check(idx[..., -self.config.block_size:], None)  # a longer prompt is fine: it is cropped below
+        self._check(idx[..., -self.config.block_size :], None)  # a longer prompt is fine: it is cropped below
         with evaluating(self):
             for _ in range(max_new_tokens):
-                logits, _ = self(idx[:, -self.config.block_size:])  # (B, T', V), T' <= block_size
-                next_id = sample_next(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p,
-                                      generator=generator)           # (B, 1)
+                logits, _ = self(idx[:, -self.config.block_size :])  # (B, T', V), T' <= block_size
+                next_id = sample_next(
+                    logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+                )  # (B, 1)
                 idx = torch.cat([idx, next_id.to(idx.dtype)], dim=1)  # (B, T + 1)
         return idx
 

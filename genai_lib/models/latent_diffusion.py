@@ -26,14 +26,16 @@ class CaptionConditionedUNet(nn.Module):
     def __init__(self, text_encoder: TextEncoder, unet: UNet) -> None:
         super().__init__()
         if unet.config.context_dim != text_encoder.config.n_embd:
-            raise ValueError(f"The U-Net's context_dim ({unet.config.context_dim}) must equal the text encoder's "
-                             f"width n_embd ({text_encoder.config.n_embd}): build UNetConfig(context_dim="
-                             f"{text_encoder.config.n_embd}, ...).")
+            raise ValueError(
+                f"The U-Net's context_dim ({unet.config.context_dim}) must equal the text encoder's "
+                f"width n_embd ({text_encoder.config.n_embd}): build UNetConfig(context_dim="
+                f"{text_encoder.config.n_embd}, ...)."
+            )
         self.text_encoder, self.unet = text_encoder, unet
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor | int, ids: torch.Tensor) -> torch.Tensor:
-        context, pad = self.text_encoder(ids)       # (B, S, D), (B, S)
-        return self.unet(x_t, t, (context, pad))    # (B, C, H, W)
+        context, pad = self.text_encoder(ids)  # (B, S, D), (B, S)
+        return self.unet(x_t, t, (context, pad))  # (B, C, H, W)
 
 
 class TextToImageDiffusion(nn.Module):
@@ -44,8 +46,14 @@ class TextToImageDiffusion(nn.Module):
     quantised to the nearest codes and decoded, as in the VQ-regularised models of Rombach et al. (2022).
     """
 
-    def __init__(self, denoiser: CaptionConditionedUNet, tokenizer: CaptionTokenizer, schedule: NoiseSchedule, *,
-                 autoencoder: VQVAE | None = None) -> None:
+    def __init__(
+        self,
+        denoiser: CaptionConditionedUNet,
+        tokenizer: CaptionTokenizer,
+        schedule: NoiseSchedule,
+        *,
+        autoencoder: VQVAE | None = None,
+    ) -> None:
         super().__init__()
         self.denoiser, self.tokenizer, self.schedule = denoiser, tokenizer, schedule
         self.autoencoder = autoencoder
@@ -55,9 +63,11 @@ class TextToImageDiffusion(nn.Module):
         else:
             expected = denoiser.unet.config.image_shape
         if tuple(denoiser.unet.config.image_shape) != tuple(expected):
-            raise ValueError(f"The U-Net's image_shape {denoiser.unet.config.image_shape} must be the shape it "
-                             f"denoises, {expected}" + (" (the VQ-VAE's latent: code_dim, H/4, W/4)." if autoencoder
-                                                        is not None else "."))
+            raise ValueError(
+                f"The U-Net's image_shape {denoiser.unet.config.image_shape} must be the shape it "
+                f"denoises, {expected}"
+                + (" (the VQ-VAE's latent: code_dim, H/4, W/4)." if autoencoder is not None else ".")
+            )
         self.register_buffer("latent_scale", torch.tensor(1.0))
         self.register_buffer("null_ids", tokenizer.encode([""])[0])  # (S,): <bos> and padding, the empty caption
 
@@ -90,43 +100,70 @@ class TextToImageDiffusion(nn.Module):
     def from_latent(self, z: torch.Tensor) -> torch.Tensor:
         """The inverse of to_latent: a sample of the diffusion -> images in [0, 1]."""
         if tuple(z.shape[1:]) != self.latent_shape:
-            raise ValueError(f"Expected latents of shape (B, {', '.join(map(str, self.latent_shape))}), got "
-                             f"{tuple(z.shape)}.")
+            raise ValueError(
+                f"Expected latents of shape (B, {', '.join(map(str, self.latent_shape))}), got {tuple(z.shape)}."
+            )
         if self.autoencoder is None:
             return ((z + 1) / 2).clamp(0, 1)
         with torch.no_grad():
             z_q = self.autoencoder.quantizer(z / self.latent_scale).z_q
             return torch.sigmoid(self.autoencoder.decode(z_q))
 
-    def loss(self, images: torch.Tensor, ids: torch.Tensor, *, p_uncond: float = 0.1,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+    def loss(
+        self,
+        images: torch.Tensor,
+        ids: torch.Tensor,
+        *,
+        p_uncond: float = 0.1,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """The ε-prediction loss on the images' latents, each caption replaced by the empty one at rate p_uncond."""
-        return self.schedule.loss(self.denoiser, self.to_latent(images), cond=ids, p_uncond=p_uncond,
-                                  null_cond=self.null_ids, generator=generator)
+        return self.schedule.loss(
+            self.denoiser,
+            self.to_latent(images),
+            cond=ids,
+            p_uncond=p_uncond,
+            null_cond=self.null_ids,
+            generator=generator,
+        )
 
     @torch.no_grad()
-    def generate(self, prompts: Sequence[str], *, guidance_scale: float = 3.0, sampler: str = "ddpm",
-                 num_inference_steps: int | None = 50, generator: torch.Generator | None = None,
-                 batch_size: int = 256) -> torch.Tensor:
+    def generate(
+        self,
+        prompts: Sequence[str],
+        *,
+        guidance_scale: float = 3.0,
+        sampler: str = "ddpm",
+        num_inference_steps: int | None = 50,
+        generator: torch.Generator | None = None,
+        batch_size: int = 256,
+    ) -> torch.Tensor:
         """One image (N, 3, H, W) in [0, 1] per prompt; "" asks for an unconditional sample.
 
         DDPM by default: in unclipped latent space, DDIM's deterministic steps carry an early error of the
         guided ε all the way to x_0, and the decoder turns the off-manifold latents into multicoloured blobs.
         """
-        ids = self.tokenizer.encode(list(prompts))                  # (N, S); raises on unknown words
+        ids = self.tokenizer.encode(list(prompts))  # (N, S); raises on unknown words
         device = self.null_ids.device
         encoder, unet = self.denoiser.text_encoder, self.denoiser.unet
         with evaluating(encoder):
             # The captions do not change while the noise is removed: encode them once, not at every step.
-            null_context, null_pad = encoder(self.null_ids[None])   # (1, S, D), (1, S)
+            null_context, null_pad = encoder(self.null_ids[None])  # (1, S, D), (1, S)
             out = []
             for i in range(0, len(ids), batch_size):
-                context, pad = encoder(ids[i:i + batch_size].to(device))   # (B, S, D), (B, S)
-                z = sample_diffusion(unet, self.schedule, (len(context), *self.latent_shape), cond=(context, pad),
-                                     guidance_scale=guidance_scale, null_cond=(null_context[0], null_pad[0]),
-                                     sampler=sampler, num_inference_steps=num_inference_steps,
-                                     generator=generator, device=device,
-                                     clip_sample=1.0 if self.autoencoder is None else None)
+                context, pad = encoder(ids[i : i + batch_size].to(device))  # (B, S, D), (B, S)
+                z = sample_diffusion(
+                    unet,
+                    self.schedule,
+                    (len(context), *self.latent_shape),
+                    cond=(context, pad),
+                    guidance_scale=guidance_scale,
+                    null_cond=(null_context[0], null_pad[0]),
+                    sampler=sampler,
+                    num_inference_steps=num_inference_steps,
+                    generator=generator,
+                    device=device,
+                    clip_sample=1.0 if self.autoencoder is None else None,
+                )
                 out.append(self.from_latent(z))
         return torch.cat(out)
-

@@ -18,13 +18,13 @@ from genai_lib.nn.transformer import BlockConfig, TransformerBlock
 
 @dataclass
 class TextEncoderConfig:
-    vocab_size: int         # the caption tokenizer's vocab_size
-    max_len: int = 16       # S, the longest token sequence (the tokenizer's length)
+    vocab_size: int  # the caption tokenizer's vocab_size
+    max_len: int = 16  # S, the longest token sequence (the tokenizer's length)
     n_layer: int = 2
     n_head: int = 4
-    n_embd: int = 64        # D, the width of each output vector: the U-Net's context_dim
+    n_embd: int = 64  # D, the width of each output vector: the U-Net's context_dim
     dropout: float = 0.0
-    pad_id: int = 0         # the padding token, which no position attends to
+    pad_id: int = 0  # the padding token, which no position attends to
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "max_len", "n_layer"):
@@ -52,16 +52,18 @@ class TextEncoder(nn.Module):
         c = self.config
         if not isinstance(ids, torch.Tensor) or ids.is_floating_point() or ids.dim() != 2:
             got = f"{ids.dtype} {tuple(ids.shape)}" if isinstance(ids, torch.Tensor) else type(ids).__name__
-            raise ValueError(f"The text encoder takes token ids of shape (B, S) (integers), got {got}. Turn captions "
-                             "into ids with CaptionTokenizer.encode([...]).")
+            raise ValueError(
+                f"The text encoder takes token ids of shape (B, S) (integers), got {got}. Turn captions "
+                "into ids with CaptionTokenizer.encode([...])."
+            )
         if ids.size(1) > c.max_len:
             raise ValueError(f"Captions of {ids.size(1)} tokens are longer than the encoder's max_len={c.max_len}.")
         if not torch.compiler.is_compiling() and (ids.min() < 0 or ids.max() >= c.vocab_size):
             raise ValueError(f"Token ids must lie in [0, {c.vocab_size}): ids from another tokenizer?")
-        pad = ids == c.pad_id                              # (B, S)
+        pad = ids == c.pad_id  # (B, S)
         # A caption of padding only would leave attention nothing to look at; its first token stays visible.
         pad[:, 0] = False
-        x = self.pos_emb(self.tok_emb(ids))                # (B, S, D)
+        x = self.pos_emb(self.tok_emb(ids))  # (B, S, D)
         for block in self.blocks:
-            x = block(x, padding_mask=pad)                 # (B, S, D)
+            x = block(x, padding_mask=pad)  # (B, S, D)
         return self.ln_f(x), pad

@@ -19,30 +19,34 @@ from genai_lib.nn import BlockConfig, TransformerBlock, timestep_embedding
 @dataclass
 class UNetConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of x_t
-    base_channels: int = 32                          # C of the first level; level i has C · channel_mults[i]
-    channel_mults: tuple[int, ...] = (1, 2, 2)       # one per level; each level after the first halves H and W
-    num_res_blocks: int = 1                          # residual blocks per level on the way down
-    attention: bool = True                           # Transformer blocks at the lowest resolution
+    base_channels: int = 32  # C of the first level; level i has C · channel_mults[i]
+    channel_mults: tuple[int, ...] = (1, 2, 2)  # one per level; each level after the first halves H and W
+    num_res_blocks: int = 1  # residual blocks per level on the way down
+    attention: bool = True  # Transformer blocks at the lowest resolution
     n_heads: int = 4
-    attention_positions: bool = False                # learned positions for the attention's pixel tokens
-    n_classes: int = 0                               # 0: no labels; else labels 0..n_classes-1, n_classes = null
-    context_dim: int | None = None                   # width of a context sequence for cross-attention
+    attention_positions: bool = False  # learned positions for the attention's pixel tokens
+    n_classes: int = 0  # 0: no labels; else labels 0..n_classes-1, n_classes = null
+    context_dim: int | None = None  # width of a context sequence for cross-attention
     dropout: float = 0.0
-    norm_groups: int = 8                             # GroupNorm groups; every level's width must divide by it
+    norm_groups: int = 8  # GroupNorm groups; every level's width must divide by it
 
     def __post_init__(self) -> None:
         self.image_shape, self.channel_mults = tuple(self.image_shape), tuple(self.channel_mults)
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
             raise ValueError(f"image_shape must be (C, H, W) with positive sizes, got {self.image_shape}.")
         if not self.channel_mults or min(self.channel_mults) < 1 or self.base_channels < 1:
-            raise ValueError("base_channels and channel_mults must be positive, with at least one level; "
-                             f"got {self.base_channels} and {self.channel_mults}.")
+            raise ValueError(
+                "base_channels and channel_mults must be positive, with at least one level; "
+                f"got {self.base_channels} and {self.channel_mults}."
+            )
         _, H, W = self.image_shape
         f = 2 ** (len(self.channel_mults) - 1)
         if H % f or W % f:
-            raise ValueError(f"With {len(self.channel_mults)} levels the image is halved {len(self.channel_mults) - 1} "
-                             f"times, so H and W must be divisible by {f}; got {H}x{W}. Pad the images or use fewer "
-                             "channel_mults.")
+            raise ValueError(
+                f"With {len(self.channel_mults)} levels the image is halved {len(self.channel_mults) - 1} "
+                f"times, so H and W must be divisible by {f}; got {H}x{W}. Pad the images or use fewer "
+                "channel_mults."
+            )
         widths = [self.base_channels * m for m in self.channel_mults]
         if any(w % self.norm_groups for w in widths):
             raise ValueError(f"Every level's width {widths} must be divisible by norm_groups={self.norm_groups}.")
@@ -75,8 +79,8 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))                  # (B, C_out, H, W)
-        h = h + self.emb(F.silu(emb))[:, :, None, None]        # (B, C_out, 1, 1): the same shift at every pixel
+        h = self.conv1(F.silu(self.norm1(x)))  # (B, C_out, H, W)
+        h = h + self.emb(F.silu(emb))[:, :, None, None]  # (B, C_out, 1, 1): the same shift at every pixel
         h = self.conv2(self.drop(F.silu(self.norm2(h))))
         return self.skip(x) + h
 
@@ -84,26 +88,31 @@ class ResBlock(nn.Module):
 class SpatialTransformer(nn.Module):
     """A TransformerBlock over the H·W pixels as a sequence: self-attention, [cross-attention], MLP."""
 
-    def __init__(self, channels: int, *, n_heads: int, context_dim: int | None, dropout: float,
-                 positions: int | None = None) -> None:
+    def __init__(
+        self, channels: int, *, n_heads: int, context_dim: int | None, dropout: float, positions: int | None = None
+    ) -> None:
         super().__init__()
-        self.block = TransformerBlock(BlockConfig(n_embd=channels, n_head=n_heads, dropout=dropout,
-                                                  context_dim=context_dim))
+        self.block = TransformerBlock(
+            BlockConfig(n_embd=channels, n_head=n_heads, dropout=dropout, context_dim=context_dim)
+        )
         # Attention itself is blind to where a pixel is (chapter 9); convolutions only hint at it through the
         # border. A learned vector per position lets a caption's "top left" find its pixels.
         self.pos = nn.Parameter(torch.randn(positions, channels) * 0.02) if positions else None
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None,
-                context_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, context: torch.Tensor | None = None, context_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         B, C, H, W = x.shape
-        h = x.flatten(2).transpose(1, 2)                         # (B, H*W, C): one token per pixel
+        h = x.flatten(2).transpose(1, 2)  # (B, H*W, C): one token per pixel
         if self.pos is not None:
             if self.pos.size(0) != H * W:
-                raise ValueError(f"This attention layer learned positions for {self.pos.size(0)} pixels, got "
-                                 f"{H}x{W}; images must have the U-Net's image_shape.")
-            h = h + self.pos                                     # (B, H*W, C) + (H*W, C)
+                raise ValueError(
+                    f"This attention layer learned positions for {self.pos.size(0)} pixels, got "
+                    f"{H}x{W}; images must have the U-Net's image_shape."
+                )
+            h = h + self.pos  # (B, H*W, C) + (H*W, C)
         h = self.block(h, context, context_padding_mask=context_mask)
-        return h.transpose(1, 2).reshape(B, C, H, W)            # (B, C, H, W)
+        return h.transpose(1, 2).reshape(B, C, H, W)  # (B, C, H, W)
 
 
 class _Stage(nn.Module):
@@ -157,8 +166,13 @@ class UNet(nn.Module):
         def attn(ch: int) -> SpatialTransformer | None:
             if not cfg.attention:
                 return None
-            return SpatialTransformer(ch, n_heads=cfg.n_heads, context_dim=cfg.context_dim, dropout=cfg.dropout,
-                                      positions=lowest if cfg.attention_positions else None)
+            return SpatialTransformer(
+                ch,
+                n_heads=cfg.n_heads,
+                context_dim=cfg.context_dim,
+                dropout=cfg.dropout,
+                positions=lowest if cfg.attention_positions else None,
+            )
 
         self.conv_in = nn.Conv2d(cfg.image_shape[0], C, 3, padding=1)
         self.down, skips, ch = nn.ModuleList(), [C], C
@@ -170,13 +184,15 @@ class UNet(nn.Module):
             if i < L - 1:
                 self.down.append(Downsample(ch))
                 skips.append(ch)
-        self.mid = nn.ModuleList([_Stage(ResBlock(ch, ch, emb_dim, **kw), attn(ch)),
-                                  _Stage(ResBlock(ch, ch, emb_dim, **kw), None)])
+        self.mid = nn.ModuleList(
+            [_Stage(ResBlock(ch, ch, emb_dim, **kw), attn(ch)), _Stage(ResBlock(ch, ch, emb_dim, **kw), None)]
+        )
         self.up = nn.ModuleList()
         for i, mult in reversed(list(enumerate(cfg.channel_mults))):
             for _ in range(cfg.num_res_blocks + 1):  # one more than going down: the Downsample's skip too
-                self.up.append(_Stage(ResBlock(ch + skips.pop(), C * mult, emb_dim, **kw),
-                                      attn(C * mult) if i == L - 1 else None))
+                self.up.append(
+                    _Stage(ResBlock(ch + skips.pop(), C * mult, emb_dim, **kw), attn(C * mult) if i == L - 1 else None)
+                )
                 ch = C * mult
             if i > 0:
                 self.up.append(Upsample(ch))
@@ -194,8 +210,10 @@ class UNet(nn.Module):
         """x_t (B, C, H, W), t (B,) or a scalar, cond as in the class docstring -> predicted ε (B, C, H, W)."""
         cfg = self.config
         if x_t.dim() != 4 or tuple(x_t.shape[1:]) != cfg.image_shape:
-            raise ValueError(f"The U-Net expects x_t of shape (B, {', '.join(map(str, cfg.image_shape))}) (its "
-                             f"image_shape), got {tuple(x_t.shape)}.")
+            raise ValueError(
+                f"The U-Net expects x_t of shape (B, {', '.join(map(str, cfg.image_shape))}) (its "
+                f"image_shape), got {tuple(x_t.shape)}."
+            )
         B = x_t.size(0)
         t = torch.as_tensor(t, device=x_t.device)
         t = t.expand(B) if t.dim() == 0 else t
@@ -205,9 +223,9 @@ class UNet(nn.Module):
         context, context_mask = self._condition(cond, B)
         if self.class_emb is not None:
             labels = torch.full((B,), cfg.n_classes, device=x_t.device) if cond is None else cond  # None: null class
-            emb = emb + self.class_emb(labels)                            # (B, 4C)
+            emb = emb + self.class_emb(labels)  # (B, 4C)
 
-        h = self.conv_in(x_t)                                             # (B, C, H, W)
+        h = self.conv_in(x_t)  # (B, C, H, W)
         hs = [h]
         for block in self.down:
             h = block(h, emb, context, context_mask)
@@ -216,9 +234,9 @@ class UNet(nn.Module):
             h = block(h, emb, context, context_mask)
         for block in self.up:
             if isinstance(block, _Stage):
-                h = torch.cat([h, hs.pop()], dim=1)                       # (B, C_h + C_skip, H', W')
+                h = torch.cat([h, hs.pop()], dim=1)  # (B, C_h + C_skip, H', W')
             h = block(h, emb, context, context_mask)
-        return self.conv_out(F.silu(self.norm_out(h)))                    # (B, C_img, H, W)
+        return self.conv_out(F.silu(self.norm_out(h)))  # (B, C_img, H, W)
 
     def _condition(self, cond, B: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """Check cond against the config; returns (context, context_mask) for the attention blocks."""
@@ -227,22 +245,34 @@ class UNet(nn.Module):
             if cond is None:
                 return None, None
             if not isinstance(cond, torch.Tensor) or cond.is_floating_point() or tuple(cond.shape) != (B,):
-                raise ValueError(f"This U-Net is class-conditional: cond must be integer labels of shape ({B},), got "
-                                 f"{getattr(cond, 'dtype', type(cond).__name__)} {tuple(getattr(cond, 'shape', ()))}.")
+                raise ValueError(
+                    f"This U-Net is class-conditional: cond must be integer labels of shape ({B},), got "
+                    f"{getattr(cond, 'dtype', type(cond).__name__)} {tuple(getattr(cond, 'shape', ()))}."
+                )
             if cond.min() < 0 or cond.max() > cfg.n_classes:
-                raise ValueError(f"Labels must lie in [0, {cfg.n_classes}) ({cfg.n_classes} itself is the null class "
-                                 f"for guidance), got values from {int(cond.min())} to {int(cond.max())}.")
+                raise ValueError(
+                    f"Labels must lie in [0, {cfg.n_classes}) ({cfg.n_classes} itself is the null class "
+                    f"for guidance), got values from {int(cond.min())} to {int(cond.max())}."
+                )
             return None, None
         if cfg.context_dim is not None:
             context, mask = cond if isinstance(cond, tuple) else (cond, None)
-            if not isinstance(context, torch.Tensor) or context.dim() != 3 or context.size(0) != B \
-                    or context.size(-1) != cfg.context_dim:
+            if (
+                not isinstance(context, torch.Tensor)
+                or context.dim() != 3
+                or context.size(0) != B
+                or context.size(-1) != cfg.context_dim
+            ):
                 got = tuple(context.shape) if isinstance(context, torch.Tensor) else type(context).__name__
-                raise ValueError(f"This U-Net cross-attends to a context of shape (B, S, context_dim) = ({B}, S, "
-                                 f"{cfg.context_dim}), got {got}. Pass the caption encoder's output (or the null "
-                                 "context), optionally as (context, key_padding_mask).")
+                raise ValueError(
+                    f"This U-Net cross-attends to a context of shape (B, S, context_dim) = ({B}, S, "
+                    f"{cfg.context_dim}), got {got}. Pass the caption encoder's output (or the null "
+                    "context), optionally as (context, key_padding_mask)."
+                )
             return context.to(self.conv_in.weight.dtype), mask
         if cond is not None:
-            raise ValueError("This U-Net is unconditional (n_classes=0, context_dim=None) but cond was passed; "
-                             "build it with UNetConfig(n_classes=...) or UNetConfig(context_dim=...).")
+            raise ValueError(
+                "This U-Net is unconditional (n_classes=0, context_dim=None) but cond was passed; "
+                "build it with UNetConfig(n_classes=...) or UNetConfig(context_dim=...)."
+            )
         return None, None

@@ -20,7 +20,7 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 class VAEConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
     latent_dim: int = 16
-    hidden: int = 512       # MLP width, or the channel count of the conv net's last stage
+    hidden: int = 512  # MLP width, or the channel count of the conv net's last stage
     architecture: str = "mlp"
     likelihood: str = "bernoulli"
     log_sigma: float = math.log(0.1)  # decoder noise of the Gaussian likelihood (fixed)
@@ -43,38 +43,60 @@ def check_unit_range(x: torch.Tensor, model: str) -> None:
     lo, hi = torch.aminmax(x.detach())
     lo, hi = lo.item(), hi.item()
     if lo < 0 or hi > 1:
-        hint = " They look like 8-bit values: divide by 255." if hi > 1.5 and lo >= 0 else \
-            " They look like [-1, 1] images: map them back with (x + 1) / 2." if lo >= -1 and hi <= 1 else ""
-        raise ValueError(f"The {model}'s Bernoulli likelihood needs pixel values in [0, 1], got values from "
-                         f"{lo:.3g} to {hi:.3g}.{hint}")
+        hint = (
+            " They look like 8-bit values: divide by 255."
+            if hi > 1.5 and lo >= 0
+            else " They look like [-1, 1] images: map them back with (x + 1) / 2."
+            if lo >= -1 and hi <= 1
+            else ""
+        )
+        raise ValueError(
+            f"The {model}'s Bernoulli likelihood needs pixel values in [0, 1], got values from "
+            f"{lo:.3g} to {hi:.3g}.{hint}"
+        )
 
 
 class VAEOutput(NamedTuple):
-    recon: torch.Tensor   # decoder output: Bernoulli logits or Gaussian means, (B, C, H, W)
-    mu: torch.Tensor      # (B, D)
+    recon: torch.Tensor  # decoder output: Bernoulli logits or Gaussian means, (B, C, H, W)
+    mu: torch.Tensor  # (B, D)
     logvar: torch.Tensor  # (B, D)
-    z: torch.Tensor       # (B, D), one reparameterised sample per example
+    z: torch.Tensor  # (B, D), one reparameterised sample per example
 
 
 def _mlp_encoder(c: VAEConfig) -> nn.Module:
     n = math.prod(c.image_shape)
-    return nn.Sequential(nn.Flatten(), nn.Linear(n, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.hidden), nn.ReLU(),
-                         nn.Linear(c.hidden, 2 * c.latent_dim))
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(n, c.hidden),
+        nn.ReLU(),
+        nn.Linear(c.hidden, c.hidden),
+        nn.ReLU(),
+        nn.Linear(c.hidden, 2 * c.latent_dim),
+    )
 
 
 def _mlp_decoder(c: VAEConfig) -> nn.Module:
     n = math.prod(c.image_shape)
-    return nn.Sequential(nn.Linear(c.latent_dim, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.hidden), nn.ReLU(),
-                         nn.Linear(c.hidden, n), nn.Unflatten(1, c.image_shape))
+    return nn.Sequential(
+        nn.Linear(c.latent_dim, c.hidden),
+        nn.ReLU(),
+        nn.Linear(c.hidden, c.hidden),
+        nn.ReLU(),
+        nn.Linear(c.hidden, n),
+        nn.Unflatten(1, c.image_shape),
+    )
 
 
 def _conv_encoder(c: VAEConfig) -> nn.Module:
     C, H, W = c.image_shape
     h = c.hidden // 4
     return nn.Sequential(
-        nn.Conv2d(C, h, 4, stride=2, padding=1), nn.ReLU(),       # (B, h, H/2, W/2)
-        nn.Conv2d(h, 2 * h, 4, stride=2, padding=1), nn.ReLU(),   # (B, 2h, H/4, W/4)
-        nn.Flatten(), nn.Linear(2 * h * (H // 4) * (W // 4), 2 * c.latent_dim),
+        nn.Conv2d(C, h, 4, stride=2, padding=1),
+        nn.ReLU(),  # (B, h, H/2, W/2)
+        nn.Conv2d(h, 2 * h, 4, stride=2, padding=1),
+        nn.ReLU(),  # (B, 2h, H/4, W/4)
+        nn.Flatten(),
+        nn.Linear(2 * h * (H // 4) * (W // 4), 2 * c.latent_dim),
     )
 
 
@@ -82,10 +104,12 @@ def _conv_decoder(c: VAEConfig) -> nn.Module:
     C, H, W = c.image_shape
     h = c.hidden // 4
     return nn.Sequential(
-        nn.Linear(c.latent_dim, 2 * h * (H // 4) * (W // 4)), nn.ReLU(),
-        nn.Unflatten(1, (2 * h, H // 4, W // 4)),                           # (B, 2h, H/4, W/4)
-        nn.ConvTranspose2d(2 * h, h, 4, stride=2, padding=1), nn.ReLU(),   # (B, h, H/2, W/2)
-        nn.ConvTranspose2d(h, C, 4, stride=2, padding=1),                   # (B, C, H, W)
+        nn.Linear(c.latent_dim, 2 * h * (H // 4) * (W // 4)),
+        nn.ReLU(),
+        nn.Unflatten(1, (2 * h, H // 4, W // 4)),  # (B, 2h, H/4, W/4)
+        nn.ConvTranspose2d(2 * h, h, 4, stride=2, padding=1),
+        nn.ReLU(),  # (B, h, H/2, W/2)
+        nn.ConvTranspose2d(h, C, 4, stride=2, padding=1),  # (B, C, H, W)
     )
 
 
@@ -101,8 +125,10 @@ class VAE(nn.Module):
 
     def _check(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or tuple(x.shape[1:]) != self.config.image_shape:
-            raise ValueError(f"Expected images of shape (B, {', '.join(map(str, self.config.image_shape))}), got "
-                             f"{tuple(x.shape)}. Build the VAE with image_shape={tuple(x.shape[1:])} for this data.")
+            raise ValueError(
+                f"Expected images of shape (B, {', '.join(map(str, self.config.image_shape))}), got "
+                f"{tuple(x.shape)}. Build the VAE with image_shape={tuple(x.shape[1:])} for this data."
+            )
         if self.config.likelihood == "bernoulli":
             check_unit_range(x, "VAE")
 

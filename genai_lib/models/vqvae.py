@@ -17,12 +17,12 @@ DOWNSAMPLE = 4  # the encoder's two stride-2 convolutions: an (H, W) image becom
 @dataclass
 class VQVAEConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W); H and W multiples of DOWNSAMPLE
-    hidden: int = 64          # channels of the encoder and decoder
-    codebook_size: int = 64   # K, the number of codes
-    code_dim: int = 16        # D, the width of a code
-    beta: float = 0.25        # weight of the commitment loss
-    ema: bool = True          # update the codebook by moving averages instead of a codebook loss
-    decay: float = 0.99       # gamma of the moving averages
+    hidden: int = 64  # channels of the encoder and decoder
+    codebook_size: int = 64  # K, the number of codes
+    code_dim: int = 16  # D, the width of a code
+    beta: float = 0.25  # weight of the commitment loss
+    ema: bool = True  # update the codebook by moving averages instead of a codebook loss
+    decay: float = 0.99  # gamma of the moving averages
 
     def __post_init__(self) -> None:
         self.image_shape = tuple(self.image_shape)
@@ -39,9 +39,9 @@ class VQVAEConfig:
 
 
 class Quantized(NamedTuple):
-    z_q: torch.Tensor        # (B, D, h, w), straight-through: the codes forward, identity backward
-    indices: torch.Tensor    # (B, h, w) code ids
-    loss: torch.Tensor       # commitment (+ codebook) loss
+    z_q: torch.Tensor  # (B, D, h, w), straight-through: the codes forward, identity backward
+    indices: torch.Tensor  # (B, h, w) code ids
+    loss: torch.Tensor  # commitment (+ codebook) loss
     perplexity: torch.Tensor  # exp(entropy of code usage in the batch): how many codes are in use
 
 
@@ -52,10 +52,10 @@ class VectorQuantizer(nn.Module):
         super().__init__()
         self.config = config
         K, D = config.codebook_size, config.code_dim
-        self.register_buffer("codebook", torch.randn(K, D) / D ** 0.5)
+        self.register_buffer("codebook", torch.randn(K, D) / D**0.5)
         if not config.ema:
             self.codebook = nn.Parameter(self.codebook.clone())
-        self.register_buffer("cluster_size", torch.ones(K))       # N_k, moving average of code counts
+        self.register_buffer("cluster_size", torch.ones(K))  # N_k, moving average of code counts
         self.register_buffer("code_sum", self.codebook.detach().clone())  # m_k, moving average of assigned sums
 
     def nearest(self, z: torch.Tensor) -> torch.Tensor:
@@ -72,7 +72,7 @@ class VectorQuantizer(nn.Module):
         B, D, h, w = z_e.shape
         flat = z_e.permute(0, 2, 3, 1).reshape(-1, D)  # (B*h*w, D)
         idx = self.nearest(flat.detach())
-        z_q = self.codebook[idx]                          # (B*h*w, D)
+        z_q = self.codebook[idx]  # (B*h*w, D)
         one_hot = F.one_hot(idx, self.config.codebook_size).type(flat.dtype)  # (B*h*w, K)
         if self.training and self.config.ema:
             self._ema_update(flat.detach(), one_hot)
@@ -96,8 +96,9 @@ class VectorQuantizer(nn.Module):
         self.codebook.copy_(self.code_sum / smoothed[:, None])
 
     @torch.no_grad()
-    def revive_dead_codes(self, z_e: torch.Tensor, *, threshold: float = 1e-3,
-                          generator: torch.Generator | None = None) -> int:
+    def revive_dead_codes(
+        self, z_e: torch.Tensor, *, threshold: float = 1e-3, generator: torch.Generator | None = None
+    ) -> int:
         """Move codes whose average use fell below `threshold` onto random encoder outputs; returns how many."""
         flat = z_e.permute(0, 2, 3, 1).reshape(-1, self.config.code_dim)
         usage = self.cluster_size / self.cluster_size.sum()
@@ -111,8 +112,8 @@ class VectorQuantizer(nn.Module):
 
 
 class VQVAEOutput(NamedTuple):
-    recon: torch.Tensor       # Bernoulli logits (B, C, H, W)
-    indices: torch.Tensor     # (B, H/4, W/4)
+    recon: torch.Tensor  # Bernoulli logits (B, C, H, W)
+    indices: torch.Tensor  # (B, H/4, W/4)
     vq_loss: torch.Tensor
     perplexity: torch.Tensor
 
@@ -125,21 +126,27 @@ class VQVAE(nn.Module):
         self.config = config
         C, h, D = config.image_shape[0], config.hidden, config.code_dim
         self.encoder = nn.Sequential(
-            nn.Conv2d(C, h, 4, stride=2, padding=1), nn.ReLU(),   # (B, h, H/2, W/2)
-            nn.Conv2d(h, h, 4, stride=2, padding=1), nn.ReLU(),   # (B, h, H/4, W/4)
-            nn.Conv2d(h, D, 1),                                   # (B, D, H/4, W/4)
+            nn.Conv2d(C, h, 4, stride=2, padding=1),
+            nn.ReLU(),  # (B, h, H/2, W/2)
+            nn.Conv2d(h, h, 4, stride=2, padding=1),
+            nn.ReLU(),  # (B, h, H/4, W/4)
+            nn.Conv2d(h, D, 1),  # (B, D, H/4, W/4)
         )
         self.quantizer = VectorQuantizer(config)
         self.decoder = nn.Sequential(
-            nn.Conv2d(D, h, 3, padding=1), nn.ReLU(),
-            nn.ConvTranspose2d(h, h, 4, stride=2, padding=1), nn.ReLU(),  # (B, h, H/2, W/2)
-            nn.ConvTranspose2d(h, C, 4, stride=2, padding=1),              # (B, C, H, W)
+            nn.Conv2d(D, h, 3, padding=1),
+            nn.ReLU(),
+            nn.ConvTranspose2d(h, h, 4, stride=2, padding=1),
+            nn.ReLU(),  # (B, h, H/2, W/2)
+            nn.ConvTranspose2d(h, C, 4, stride=2, padding=1),  # (B, C, H, W)
         )
 
     def _check(self, x: torch.Tensor) -> None:
         if x.dim() != 4 or tuple(x.shape[1:]) != self.config.image_shape:
-            raise ValueError(f"Expected images of shape (B, {', '.join(map(str, self.config.image_shape))}), got "
-                             f"{tuple(x.shape)}. Build the VQ-VAE with image_shape={tuple(x.shape[1:])} for this data.")
+            raise ValueError(
+                f"Expected images of shape (B, {', '.join(map(str, self.config.image_shape))}), got "
+                f"{tuple(x.shape)}. Build the VQ-VAE with image_shape={tuple(x.shape[1:])} for this data."
+            )
         check_unit_range(x, "VQ-VAE")
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,22 +158,27 @@ class VQVAE(nn.Module):
         """The token grid of each image, (B, H/4, W/4), ids in [0, K)."""
         z_e = self.encode(x)
         return self.quantizer.nearest(z_e.permute(0, 2, 3, 1).reshape(-1, z_e.shape[1])).view(
-            z_e.shape[0], *z_e.shape[2:])
+            z_e.shape[0], *z_e.shape[2:]
+        )
 
     def decode(self, z_q: torch.Tensor) -> torch.Tensor:
         """Bernoulli logits (B, C, H, W) of the images whose quantised latents are z_q (B, D, H/4, W/4)."""
         D = self.config.code_dim
         if z_q.dim() != 4 or z_q.shape[1] != D:
-            raise ValueError(f"Expected quantised latents of shape (B, {D}, h, w), got {tuple(z_q.shape)}: "
-                             f"this VQ-VAE has code_dim={D}.")
+            raise ValueError(
+                f"Expected quantised latents of shape (B, {D}, h, w), got {tuple(z_q.shape)}: "
+                f"this VQ-VAE has code_dim={D}."
+            )
         return self.decoder(z_q)
 
     def decode_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
         """Bernoulli logits of the images whose token grids are `indices` (B, h, w)."""
         K = self.config.codebook_size
         if indices.dtype not in (torch.int64, torch.int32) or indices.min() < 0 or indices.max() >= K:
-            raise ValueError(f"Token ids must be integers in [0, {K}); got dtype {indices.dtype}, "
-                             f"range [{indices.min().item()}, {indices.max().item()}].")
+            raise ValueError(
+                f"Token ids must be integers in [0, {K}); got dtype {indices.dtype}, "
+                f"range [{indices.min().item()}, {indices.max().item()}]."
+            )
         return self.decode(self.quantizer.lookup(indices.long()))
 
     def forward(self, x: torch.Tensor) -> VQVAEOutput:

@@ -2,16 +2,25 @@
 
 from genai_lib.nn.attention import AttentionConfig, MultiHeadAttention, causal_mask, scaled_dot_product_attention
 from genai_lib.nn.embeddings import (
-                                     LearnedPositionalEmbedding,
-                                     SinusoidalPositionalEncoding,
-                                     sinusoidal_encoding,
-                                     timestep_embedding,
+    LearnedPositionalEmbedding,
+    SinusoidalPositionalEncoding,
+    sinusoidal_encoding,
+    timestep_embedding,
 )
 from genai_lib.nn.modes import evaluating
 from genai_lib.nn.transformer import MLP, BlockConfig, TransformerBlock
 
 __all__ = [
-    "AttentionConfig", "MultiHeadAttention", "causal_mask", "scaled_dot_product_attention",
-    "LearnedPositionalEmbedding", "SinusoidalPositionalEncoding", "sinusoidal_encoding", "timestep_embedding",
-    "BlockConfig", "MLP", "TransformerBlock", "evaluating",
+    "AttentionConfig",
+    "MultiHeadAttention",
+    "causal_mask",
+    "scaled_dot_product_attention",
+    "LearnedPositionalEmbedding",
+    "SinusoidalPositionalEncoding",
+    "sinusoidal_encoding",
+    "timestep_embedding",
+    "BlockConfig",
+    "MLP",
+    "TransformerBlock",
+    "evaluating",
 ]

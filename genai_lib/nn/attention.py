@@ -12,27 +12,31 @@ from torch import nn
 
 @dataclass
 class AttentionConfig:
-    n_embd: int                     # C, the width of the query sequence x (and of the output)
-    n_head: int                     # nh; each head has hs = C / nh channels
-    dropout: float = 0.0            # on the attention weights and on the output projection
-    bias: bool = True               # biases in the Q, K, V and output projections
-    causal: bool = False            # position t attends only to positions <= t (a decoder)
+    n_embd: int  # C, the width of the query sequence x (and of the output)
+    n_head: int  # nh; each head has hs = C / nh channels
+    dropout: float = 0.0  # on the attention weights and on the output projection
+    bias: bool = True  # biases in the Q, K, V and output projections
+    causal: bool = False  # position t attends only to positions <= t (a decoder)
     context_dim: int | None = None  # width of the context for cross-attention; None: self-attention
 
     def __post_init__(self) -> None:
         if self.n_embd < 1 or self.n_head < 1:
             raise ValueError(f"n_embd and n_head must be positive, got n_embd={self.n_embd}, n_head={self.n_head}.")
         if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd={self.n_embd} is not divisible by n_head={self.n_head}: each head gets "
-                             f"n_embd / n_head channels. Choose e.g. n_head in "
-                             f"{[h for h in range(1, min(self.n_embd, 16) + 1) if self.n_embd % h == 0]}.")
+            raise ValueError(
+                f"n_embd={self.n_embd} is not divisible by n_head={self.n_head}: each head gets "
+                f"n_embd / n_head channels. Choose e.g. n_head in "
+                f"{[h for h in range(1, min(self.n_embd, 16) + 1) if self.n_embd % h == 0]}."
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
         if self.context_dim is not None and self.context_dim < 1:
             raise ValueError(f"context_dim must be positive or None, got {self.context_dim}.")
         if self.causal and self.context_dim is not None:
-            raise ValueError("A causal mask orders a sequence against itself, but cross-attention's keys come from "
-                             "another sequence: use causal=False with context_dim, or context_dim=None.")
+            raise ValueError(
+                "A causal mask orders a sequence against itself, but cross-attention's keys come from "
+                "another sequence: use causal=False with context_dim, or context_dim=None."
+            )
 
 
 def causal_mask(T: int, S: int | None = None, *, device: torch.device | str | None = None) -> torch.Tensor:
@@ -40,9 +44,15 @@ def causal_mask(T: int, S: int | None = None, *, device: torch.device | str | No
     return torch.ones(T, T if S is None else S, dtype=torch.bool, device=device).tril()
 
 
-def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *,
-                                 mask: torch.Tensor | None = None, causal: bool = False,
-                                 dropout_p: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    mask: torch.Tensor | None = None,
+    causal: bool = False,
+    dropout_p: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Scaled dot-product attention written out (Vaswani et al., 2017): softmax(Q K^T / sqrt(d_k)) V.
 
     q is (..., T, hs), k and v are (..., S, hs); `mask` broadcasts to (..., T, S) and is True where a query
@@ -83,15 +93,22 @@ class MultiHeadAttention(nn.Module):
 
     def extra_repr(self) -> str:
         cfg = self.config
-        return f"n_head={cfg.n_head}, causal={cfg.causal}" + (f", context_dim={cfg.context_dim}" if self.is_cross else "")
+        return f"n_head={cfg.n_head}, causal={cfg.causal}" + (
+            f", context_dim={cfg.context_dim}" if self.is_cross else ""
+        )
 
     @property
     def is_cross(self) -> bool:
         return self.config.context_dim is not None
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *,
-                key_padding_mask: torch.Tensor | None = None,
-                return_weights: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor | None = None,
+        *,
+        key_padding_mask: torch.Tensor | None = None,
+        return_weights: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Attend from x (B, T, C) to itself, or to `context` (B, S, C_ctx) for cross-attention.
 
         `key_padding_mask` (B, S) is True at keys to ignore (padding), as in nn.MultiheadAttention.
@@ -101,10 +118,10 @@ class MultiHeadAttention(nn.Module):
         B, T, C = x.shape
         nh = self.config.n_head
         if self.is_cross:
-            q = self.q(x)                             # (B, T, C)
-            k, v = self.kv(context).split(C, dim=2)   # (B, S, C) each
+            q = self.q(x)  # (B, T, C)
+            k, v = self.kv(context).split(C, dim=2)  # (B, S, C) each
         else:
-            q, k, v = self.qkv(x).split(C, dim=2)     # (B, T, C) each
+            q, k, v = self.qkv(x).split(C, dim=2)  # (B, T, C) each
         S = k.size(1)
         q = q.view(B, T, nh, C // nh).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, S, nh, C // nh).transpose(1, 2)  # (B, nh, S, hs)
@@ -131,21 +148,30 @@ class MultiHeadAttention(nn.Module):
     def _check(self, x: torch.Tensor, context: torch.Tensor | None, key_padding_mask: torch.Tensor | None) -> None:
         cfg = self.config
         if x.dim() != 3 or x.size(-1) != cfg.n_embd:
-            raise ValueError(f"Attention expects x of shape (B, T, C) with C = n_embd = {cfg.n_embd}, got "
-                             f"{tuple(x.shape)}." + (" Add a batch dimension with x[None]." if x.dim() == 2 else ""))
+            raise ValueError(
+                f"Attention expects x of shape (B, T, C) with C = n_embd = {cfg.n_embd}, got "
+                f"{tuple(x.shape)}." + (" Add a batch dimension with x[None]." if x.dim() == 2 else "")
+            )
         if self.is_cross:
             if context is None:
-                raise ValueError("This is cross-attention (context_dim is set): pass the context sequence, "
-                                 "attn(x, context).")
+                raise ValueError(
+                    "This is cross-attention (context_dim is set): pass the context sequence, attn(x, context)."
+                )
             if context.dim() != 3 or context.size(-1) != cfg.context_dim or context.size(0) != x.size(0):
-                raise ValueError(f"The context must have shape (B, S, context_dim) = ({x.size(0)}, S, "
-                                 f"{cfg.context_dim}), got {tuple(context.shape)}. Build the attention with "
-                                 f"context_dim={context.shape[-1]} if that is the encoder's width.")
+                raise ValueError(
+                    f"The context must have shape (B, S, context_dim) = ({x.size(0)}, S, "
+                    f"{cfg.context_dim}), got {tuple(context.shape)}. Build the attention with "
+                    f"context_dim={context.shape[-1]} if that is the encoder's width."
+                )
         elif context is not None:
-            raise ValueError("This is self-attention (context_dim=None) but a context was passed; build it with "
-                             "AttentionConfig(..., context_dim=<the context's width>) for cross-attention.")
+            raise ValueError(
+                "This is self-attention (context_dim=None) but a context was passed; build it with "
+                "AttentionConfig(..., context_dim=<the context's width>) for cross-attention."
+            )
         if key_padding_mask is not None:
             S = context.size(1) if self.is_cross else x.size(1)
             if key_padding_mask.dtype != torch.bool or tuple(key_padding_mask.shape) != (x.size(0), S):
-                raise ValueError(f"key_padding_mask must be a bool tensor of shape (B, S) = ({x.size(0)}, {S}), True "
-                                 f"at padding; got {key_padding_mask.dtype} of shape {tuple(key_padding_mask.shape)}.")
+                raise ValueError(
+                    f"key_padding_mask must be a bool tensor of shape (B, S) = ({x.size(0)}, {S}), True "
+                    f"at padding; got {key_padding_mask.dtype} of shape {tuple(key_padding_mask.shape)}."
+                )

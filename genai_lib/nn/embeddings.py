@@ -15,9 +15,9 @@ def sinusoidal_encoding(n_positions: int, dim: int, *, base: float = 10000.0) ->
     if n_positions < 1:
         raise ValueError(f"n_positions must be positive, got {n_positions}.")
     # float64: pos * frequency loses digits in float32 for long sequences; the result is stored in float32.
-    pos = torch.arange(n_positions, dtype=torch.float64)[:, None]          # (T, 1)
-    freq = base ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)   # (d/2,), 1 down to ~1/base
-    angles = pos * freq                                                     # (T, d/2)
+    pos = torch.arange(n_positions, dtype=torch.float64)[:, None]  # (T, 1)
+    freq = base ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)  # (d/2,), 1 down to ~1/base
+    angles = pos * freq  # (T, d/2)
     pe = torch.stack([angles.sin(), angles.cos()], dim=-1).view(n_positions, dim)  # (T, d): sin, cos interleaved
     return pe.float()
 
@@ -26,9 +26,11 @@ def _check_length(x: torch.Tensor, n_embd: int, block_size: int) -> None:
     if x.dim() != 3 or x.size(-1) != n_embd:
         raise ValueError(f"Expected token embeddings of shape (B, T, {n_embd}), got {tuple(x.shape)}.")
     if x.size(1) > block_size:
-        raise ValueError(f"The sequence has {x.size(1)} positions but the position embedding knows only "
-                         f"block_size={block_size}; crop the input to its last {block_size} tokens or build the "
-                         "model with a larger block_size.")
+        raise ValueError(
+            f"The sequence has {x.size(1)} positions but the position embedding knows only "
+            f"block_size={block_size}; crop the input to its last {block_size} tokens or build the "
+            "model with a larger block_size."
+        )
 
 
 class LearnedPositionalEmbedding(nn.Module):
@@ -76,8 +78,8 @@ def timestep_embedding(t: torch.Tensor, dim: int, *, max_period: float = 10000.0
         raise ValueError(f"dim must be at least 2, got {dim}.")
     half = dim // 2
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
-    args = t.float()[:, None] * freqs[None]                         # (B, dim/2)
-    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)     # (B, 2 * (dim/2))
+    args = t.float()[:, None] * freqs[None]  # (B, dim/2)
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # (B, 2 * (dim/2))
     if dim % 2:
         emb = torch.cat([emb, torch.zeros_like(emb[:, :1])], dim=-1)  # (B, dim)
     return emb

@@ -12,13 +12,13 @@ from genai_lib.nn.attention import AttentionConfig, MultiHeadAttention
 
 @dataclass
 class BlockConfig:
-    n_embd: int                     # C, the width of the residual stream
-    n_head: int                     # attention heads, each of width C / n_head
+    n_embd: int  # C, the width of the residual stream
+    n_head: int  # attention heads, each of width C / n_head
     dropout: float = 0.0
-    bias: bool = True               # biases in the linear layers and LayerNorms
-    causal: bool = False            # True for a decoder (GPT), False for an encoder (a caption encoder)
+    bias: bool = True  # biases in the linear layers and LayerNorms
+    causal: bool = False  # True for a decoder (GPT), False for an encoder (a caption encoder)
     context_dim: int | None = None  # set to add a cross-attention sub-layer reading a context of this width
-    mlp_ratio: int = 4              # hidden width of the MLP as a multiple of C
+    mlp_ratio: int = 4  # hidden width of the MLP as a multiple of C
 
     def __post_init__(self) -> None:
         # The attention's own checks (n_embd divisible by n_head, dropout in range), with the same messages.
@@ -52,25 +52,37 @@ class TransformerBlock(nn.Module):
         self.config = config
         C, bias = config.n_embd, config.bias
         self.ln_1 = nn.LayerNorm(C, bias=bias)
-        self.attn = MultiHeadAttention(AttentionConfig(n_embd=C, n_head=config.n_head, dropout=config.dropout,
-                                                       bias=bias, causal=config.causal))
+        self.attn = MultiHeadAttention(
+            AttentionConfig(n_embd=C, n_head=config.n_head, dropout=config.dropout, bias=bias, causal=config.causal)
+        )
         self.ln_cross = self.cross_attn = None
         if config.context_dim is not None:
             self.ln_cross = nn.LayerNorm(C, bias=bias)
-            self.cross_attn = MultiHeadAttention(AttentionConfig(n_embd=C, n_head=config.n_head, dropout=config.dropout,
-                                                                 bias=bias, context_dim=config.context_dim))
+            self.cross_attn = MultiHeadAttention(
+                AttentionConfig(
+                    n_embd=C, n_head=config.n_head, dropout=config.dropout, bias=bias, context_dim=config.context_dim
+                )
+            )
         self.ln_2 = nn.LayerNorm(C, bias=bias)
         self.mlp = MLP(config)
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, *,
-                padding_mask: torch.Tensor | None = None, context_padding_mask: torch.Tensor | None = None,
-                return_weights: bool = False) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor | None = None,
+        *,
+        padding_mask: torch.Tensor | None = None,
+        context_padding_mask: torch.Tensor | None = None,
+        return_weights: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """x (B, T, C) -> (B, T, C). Masks are True at padding: `padding_mask` (B, T) for x, and
         `context_padding_mask` (B, S) for the context. `return_weights=True` also returns a dict of
         attention weights, 'self' (B, nh, T, T) and, with cross-attention, 'cross' (B, nh, T, S)."""
         if self.cross_attn is None and context is not None:
-            raise ValueError("This block has no cross-attention (context_dim=None) but a context was passed; "
-                             "build it with BlockConfig(..., context_dim=<the context's width>).")
+            raise ValueError(
+                "This block has no cross-attention (context_dim=None) but a context was passed; "
+                "build it with BlockConfig(..., context_dim=<the context's width>)."
+            )
         if self.cross_attn is not None and context is None:
             raise ValueError("This block has a cross-attention sub-layer: pass the context, block(x, context).")
         weights = {}
@@ -80,8 +92,9 @@ class TransformerBlock(nn.Module):
             h, weights["self"] = h
         x = x + h
         if self.cross_attn is not None:
-            h = self.cross_attn(self.ln_cross(x), context, key_padding_mask=context_padding_mask,
-                                return_weights=return_weights)
+            h = self.cross_attn(
+                self.ln_cross(x), context, key_padding_mask=context_padding_mask, return_weights=return_weights
+            )
             if return_weights:
                 h, weights["cross"] = h
             x = x + h

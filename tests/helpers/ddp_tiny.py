@@ -21,8 +21,10 @@ if __name__ == "__main__":  # python -m torch.distributed.run ... ddp_tiny.py CK
     train(ckpt_dir / "run.pt", steps // 2, config=DETERMINISTIC)  # interrupted half-way ...
     model, history = train(ckpt_dir / "run.pt", steps, config=DETERMINISTIC)  # ... and resumed
     r = distributed.rank()
-    torch.save({"weights": model.state_dict(), "loss": history.records["loss"],
-                "world_size": distributed.world_size()}, out / f"rank{r}.pt")
+    torch.save(
+        {"weights": model.state_dict(), "loss": history.records["loss"], "world_size": distributed.world_size()},
+        out / f"rank{r}.pt",
+    )
 
     # Misuse: a global batch of 15 does not split over 2 processes; fit must say so on every rank.
     x = torch.randn(30, DETERMINISTIC.n_in)
@@ -33,7 +35,12 @@ if __name__ == "__main__":  # python -m torch.distributed.run ... ddp_tiny.py CK
         return {"loss": loss}
 
     try:
-        gl.fit(step, models=model, optimizers=torch.optim.SGD(model.parameters(), lr=0.1),
-               data=Batches(x, x.sum(1), batch_size=15), config=gl.TrainConfig(steps=2))
+        gl.fit(
+            step,
+            models=model,
+            optimizers=torch.optim.SGD(model.parameters(), lr=0.1),
+            data=Batches(x, x.sum(1), batch_size=15),
+            config=gl.TrainConfig(steps=2),
+        )
     except ValueError as e:
         (out / f"error{r}.txt").write_text(str(e))

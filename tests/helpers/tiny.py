@@ -25,8 +25,12 @@ class Tiny(nn.Module):
     def __init__(self, config: TinyConfig) -> None:
         super().__init__()
         self.config = config
-        self.net = nn.Sequential(nn.Linear(config.n_in, config.n_hidden), nn.ReLU(), nn.Dropout(config.dropout),
-                                 nn.Linear(config.n_hidden, 1))
+        self.net = nn.Sequential(
+            nn.Linear(config.n_in, config.n_hidden),
+            nn.ReLU(),
+            nn.Dropout(config.dropout),
+            nn.Linear(config.n_hidden, 1),
+        )
 
     def forward(self, x):
         return self.net(x).squeeze(-1)
