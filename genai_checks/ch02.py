@@ -113,7 +113,8 @@ _G_MISTAKES = [  # (the stored value of a wrong loss on LOGITS, what it means)
     ),
     (
         "non_saturating_loss/mistake/negated",
-        "Wrong sign: you return log D(G(z)) = -softplus(-l); minimising it makes the generator's samples look MORE fake. "
+        "Wrong sign: you return log D(G(z)) = -softplus(-l); minimising it makes the generator's samples look "
+        "MORE fake. "
         "The generator minimises -log D(G(z)) = softplus(-l).",
     ),
     (
@@ -134,7 +135,8 @@ _G_MISTAKES = [  # (the stored value of a wrong loss on LOGITS, what it means)
     ),
     (
         "non_saturating_loss/mistake/sum",
-        "Your loss is the SUM over the batch: average it (.mean()), so that its size does not depend on the batch size.",
+        "Your loss is the SUM over the batch: average it (.mean()), so that its size does not depend on the "
+        "batch size.",
     ),
     (
         "non_saturating_loss/mistake/one_minus_d",

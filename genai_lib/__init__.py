@@ -10,6 +10,7 @@ import os  # noqa: E402
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from genai_lib.checkpoint import checkpoint_path, load_model, save_model  # noqa: E402
+from genai_lib.claims import claim  # noqa: E402
 from genai_lib.config import budget, get_budget, setup  # noqa: E402
 from genai_lib.train import History, TrainConfig, fit  # noqa: E402
 
@@ -24,4 +25,5 @@ __all__ = [
     "save_model",
     "load_model",
     "checkpoint_path",
+    "claim",
 ]

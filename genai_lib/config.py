@@ -75,7 +75,16 @@ def seed_everything(seed: int) -> None:
 
 
 def setup(seed: int = 0, *, device: str | None = None, precision: str = "auto", quiet: bool = False) -> Session:
-    """Seed everything, pick the device and precision, and print one banner line."""
+    """Seed everything, pick the device and precision, and print one banner line.
+
+    $GENAI_SEED, when set, replaces `seed`: a chapter's claims are checked on several seeds this way.
+    """
+    override = os.environ.get("GENAI_SEED", "").strip()
+    if override:
+        try:
+            seed = int(override)
+        except ValueError:
+            raise ValueError(f"GENAI_SEED={override!r} is not an integer seed; unset it or use e.g. 1.") from None
     seed_everything(seed)
     dev = _device.pick_device(device)
     prec = _device.precision_for(dev, precision)

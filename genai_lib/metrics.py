@@ -128,7 +128,7 @@ def conditional_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def copy_rate(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor, *, quantile: float = 0.01) -> float:
-    """Memorisation: the share of samples nearer to a training point than all but `quantile` of held-out real points are.
+    """Memorisation: the share of samples nearer to a training point than all but `quantile` of held-out points are.
 
     An honest generator's samples sit as far from the training set as new real data does (rate ~ quantile);
     a copying one's sit on top of training points (rate -> 1).

@@ -156,7 +156,7 @@ def load_splits(cfg: TextToImageConfig) -> dict[str, CaptionedImages]:
 
 
 def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float):
-    """A step function for `fit`: batches (images, ids) or (ids, tokens), loss = ``model.loss(*batch, p_uncond=...)``."""
+    """A step function for `fit`: batches (images, ids) or (ids, tokens); loss ``model.loss(*batch, p_uncond=...)``."""
 
     def step(batch, ctx):
         with ctx.autocast():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREEN = 80  # lines, decorators, signature and docstring included
+MODEL_FILE = 300  # lines of a library module (a model with its config and step factory fits in one)
 
 
 def test_every_function_in_genai_lib_fits_one_screen():
@@ -22,6 +23,15 @@ def test_every_function_in_genai_lib_fits_one_screen():
         f"Functions longer than {SCREEN} lines: {long}. Move a self-contained part into a helper "
         "named for what it does, so that a student can read the function in one screen."
     )
+
+
+def test_every_model_file_fits_in_a_readers_head():
+    long = [
+        f"{path.relative_to(ROOT)} ({n} lines)"
+        for path in sorted((ROOT / "genai_lib").rglob("*.py"))
+        if (n := len(path.read_text(encoding="utf8").splitlines())) > MODEL_FILE
+    ]
+    assert not long, f"Files longer than {MODEL_FILE} lines: {long}. Split them by idea, one module each."
 
 
 def test_the_library_and_the_book_call_backward_step_not_the_deprecated_update():

@@ -150,12 +150,12 @@ def test_an_empty_prompt_is_the_unconditional_diffusion_model():
     with torch.no_grad():
         for p in model.denoiser.unet.conv_out.parameters():  # zero-initialised: give it something to say
             p.normal_(0, 0.1)
-    draw = lambda w, prompts: model.generate(
-        prompts,
-        guidance_scale=w,
-        num_inference_steps=4,  # noqa: E731
-        generator=torch.Generator().manual_seed(1),
-    )
+
+    def draw(w, prompts):
+        return model.generate(
+            prompts, guidance_scale=w, num_inference_steps=4, generator=torch.Generator().manual_seed(1)
+        )
+
     torch.testing.assert_close(draw(5.0, [""]), draw(0.0, [""]), atol=1e-5, rtol=1e-5)
     # ...while a real caption changes the guided sample.
     assert not torch.allclose(draw(5.0, PROMPTS[:1]), draw(0.0, PROMPTS[:1]), atol=1e-3)
@@ -199,11 +199,10 @@ def test_ar_turns_n_prompts_into_n_images_and_empty_is_unconditional():
     model = tiny_ar()
     images = model.generate(PROMPTS, generator=torch.Generator().manual_seed(0))
     assert images.shape == (3, 3, 32, 32) and 0 <= images.min() and images.max() <= 1
-    draw = lambda w, prompts: model.generate_tokens(
-        prompts,
-        guidance_scale=w,  # noqa: E731
-        generator=torch.Generator().manual_seed(2),
-    )
+
+    def draw(w, prompts):
+        return model.generate_tokens(prompts, guidance_scale=w, generator=torch.Generator().manual_seed(2))
+
     assert torch.equal(draw(4.0, [""]), draw(0.0, [""]))
     with pytest.raises(ValueError, match="at least one caption"):
         model.generate([])

@@ -164,7 +164,7 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None, mean: bool = True) -> torch.Tensor:
-        """n images from p(z)p(x|z): the decoder's mean (default) or a draw from p(x|z); values in [0, 1] for Bernoulli."""
+        """n images from p(z)p(x|z): the decoder's mean (default) or a draw from p(x|z); Bernoulli: in [0, 1]."""
         with evaluating(self):
             device = next(self.parameters()).device
             z = torch.randn(n, self.config.latent_dim, generator=generator, device=device)
