@@ -47,6 +47,8 @@ def check_class_means(class_means: Callable[[torch.Tensor, torch.Tensor, int], t
 class _FixedLogits(nn.Module):
     """A stand-in classifier whose logits are given, so that the expected accuracy is known exactly."""
 
+    logits: torch.Tensor
+
     def __init__(self, logits: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("logits", logits)

@@ -226,7 +226,7 @@ def check_kl_gaussians(kl_gaussians: Callable[..., torch.Tensor]) -> None:
         )
     mu_p, sigma_p = kl_batch_case()
     try:
-        got = kl_gaussians(
+        batch = kl_gaussians(
             mu_p, sigma_p, torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)
         )
     except (TypeError, ValueError, RuntimeError) as err:
@@ -234,9 +234,9 @@ def check_kl_gaussians(kl_gaussians: Callable[..., torch.Tensor]) -> None:
             f"kl_gaussians failed on a batch of 4 Gaussians ({type(err).__name__}: {err}). Use tensor "
             "operations (torch.log, **, /) so that it works elementwise."
         ) from err
-    expect_answer(got, "kl_gaussians", "the KL divergence")
+    expect_answer(batch, "kl_gaussians", "the KL divergence")
     expect_close(
-        got,
+        batch,
         _answer("kl_gaussians/batch"),
         what="kl_gaussians on a batch of 4 Gaussians against N(0, 1)",
         rtol=1e-6,
@@ -330,7 +330,7 @@ def check_sample_mixture(sample_mixture: Callable[..., torch.Tensor]) -> None:
         )
     spread = torch.stack([x[nearest == k].std(dim=0).mean() for k in range(3)])
     expect(
-        ((spread / scales.double()) - 1).abs().max() < 0.2,
+        bool(((spread / scales.double()) - 1).abs().max() < 0.2),
         f"The samples near each component's mean have spreads {spread.numpy().round(2).tolist()}, expected "
         f"{scales.tolist()}: after choosing k for a sample, use mu[k] and L[k] for that same sample.",
     )

@@ -83,8 +83,8 @@ def check_nearest_code(nearest_code: Callable[[torch.Tensor, torch.Tensor], torc
         if torch.equal(got, stored("ch07", f"nearest_code/mistake/{key}")):
             raise CheckError(message)
     bad = (got != expected).nonzero().flatten()
-    i = bad[0].item()
-    mine, nearest = got[i].item(), expected[i].item()
+    i = int(bad[0])
+    mine, nearest = int(got[i]), int(expected[i])
     d2_mine, d2_nearest = ((z[i] - codebook[c]).square().sum().item() for c in (mine, nearest))  # ||z_i - e_c||^2
     raise CheckError(
         f"For {len(bad)} of {N} points you chose another code than the nearest; e.g. point {i}: you chose "

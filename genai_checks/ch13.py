@@ -127,9 +127,9 @@ def check_latent_scale(latent_scale: Callable[[torch.Tensor], float]) -> None:
     """Exercise 13.2: the scale factor 1 / std of all latent entries (Rombach et al., 2022)."""
     for seed in SEEDS:
         z = latents_case(seed)
-        got = latent_scale(z.clone())
-        expect_answer(got, "latent_scale", "one number, 1 / std")
-        got = torch.as_tensor(got, dtype=torch.float64)
+        answer = latent_scale(z.clone())
+        expect_answer(answer, "latent_scale", "one number, 1 / std")
+        got = torch.as_tensor(answer, dtype=torch.float64)
         key = f"latent_scale/seed={seed}"
         expected = stored("ch13", key)
         if got.numel() == z.size(1):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -25,8 +25,8 @@ class BatchSource:
     """Draws batches from a callable, an iterator with state (exact resume) or any iterable (cycled)."""
 
     def __init__(self, data: Callable[[], Batch] | Iterable[Batch]) -> None:
-        self.data = data
-        self._it = None
+        self.data: Any = data  # which of the three it is, is found out at each call
+        self._it: Iterator[Batch] | None = None
 
     def next(self) -> Batch:
         if callable(self.data) and not hasattr(self.data, "__next__") and not hasattr(self.data, "__iter__"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -117,3 +118,11 @@ def config_diff(expected: dict[str, Any], found: dict[str, Any]) -> list[str]:
         elif expected[key] != found[key]:
             lines.append(f"{key}: {expected[key]!r} here, {found[key]!r} in the other")
     return lines
+
+
+def image_shape(shape: Sequence[int], model: str) -> tuple[int, int, int]:
+    """(C, H, W) as a tuple of three positive ints, or a ValueError naming the model and what it got."""
+    dims = tuple(int(d) for d in shape)
+    if len(dims) != 3 or min(dims) < 1:
+        raise ValueError(f"{model}: image_shape must be (C, H, W) with positive sizes, got {tuple(shape)}.")
+    return (dims[0], dims[1], dims[2])

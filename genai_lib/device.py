@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -82,14 +83,14 @@ def grad_scaler(device: torch.device | str, precision: Precision) -> torch.amp.G
 
 def maybe_compile(model: nn.Module, enabled: bool) -> nn.Module:
     """`torch.compile(model)` when enabled; keep `unwrap(model)` for saving weights."""
-    return torch.compile(model) if enabled else model
+    return cast(nn.Module, torch.compile(model)) if enabled else model
 
 
 def unwrap(model: nn.Module) -> nn.Module:
     """The plain module under torch.compile and DistributedDataParallel wrappers."""
     while True:
         if hasattr(model, "_orig_mod"):  # torch.compile
-            model = model._orig_mod
+            model = cast(nn.Module, model._orig_mod)
         elif isinstance(model, nn.parallel.DistributedDataParallel):
             model = model.module
         else:

@@ -23,6 +23,8 @@ class EMA(nn.Module):
     Buffers (BatchNorm statistics) are copied, not averaged.
     """
 
+    num_updates: torch.Tensor  # a 0-d long buffer, so that it is checkpointed with the weights
+
     def __init__(self, model: nn.Module, decay: float = 0.999, *, warmup: bool = True) -> None:
         super().__init__()
         if not 0.0 <= decay < 1.0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
 
 class GracefulInterrupt:
@@ -12,7 +13,7 @@ class GracefulInterrupt:
     def __init__(self) -> None:
         self.requested = False
         self._installed = False
-        self._previous = None
+        self._previous: Any = None  # the handler to put back: a function, SIG_DFL/SIG_IGN, or None
 
     def __enter__(self) -> GracefulInterrupt:
         # Python lets only the main thread set signal handlers; elsewhere Ctrl-C keeps its usual meaning.

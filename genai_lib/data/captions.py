@@ -42,7 +42,7 @@ class CaptionedImages:
 
 def _draw_labels(grammar: CaptionGrammar, split: str, n: int, rng: np.random.Generator) -> list[dict[str, str]]:
     """Attribute values for n examples: uniform over the combinations the split allows."""
-    out = []
+    out: list[dict[str, str]] = []
     while len(out) < n:
         if split == "heldout":  # a held-out combination, the other attributes uniform
             labels = dict(grammar.held_out[rng.integers(len(grammar.held_out))])

@@ -34,7 +34,8 @@ class ImageData:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        return tuple(self.x.shape[1:])
+        _, C, H, W = self.x.shape
+        return (C, H, W)
 
 
 def _stratified_split(y: np.ndarray, test_per_class: int | float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

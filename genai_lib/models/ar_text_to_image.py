@@ -24,6 +24,8 @@ from genai_lib.sample import check_sampling_args, sample_next
 class ARTextToImage(nn.Module):
     """Caption tokens then VQ-VAE image tokens, modelled by one GPT; `generate(prompts)` -> images."""
 
+    null_ids: torch.Tensor  # (S,) buffer: the empty caption's token ids
+
     def __init__(
         self,
         tokenizer: CaptionTokenizer,

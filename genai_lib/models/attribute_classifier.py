@@ -117,7 +117,8 @@ def attribute_classifier(
         for _ in range(steps):
             idx = torch.randint(len(data), (64,))
             logits = model(data.images[idx])
-            loss = sum(F.cross_entropy(logits[a], data.labels[a][idx]) for a in logits)
+            # Summed from a 0-d zero (as sum() adds from 0): the same float operations as before
+            loss = sum((F.cross_entropy(logits[a], data.labels[a][idx]) for a in logits), torch.zeros(()))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_lib.config import image_shape
 from genai_lib.data.images import load_images
 from genai_lib.models.cached import trained_once
 from genai_lib.nn.modes import evaluating
@@ -26,7 +27,7 @@ class ClassifierConfig:
     feature_dim: int = 128  # dimension of the features the metrics compare
 
     def __post_init__(self) -> None:
-        self.image_shape = tuple(self.image_shape)
+        self.image_shape = image_shape(self.image_shape, "ClassifierConfig")
         if len(self.image_shape) != 3 or self.image_shape[1] % 4 or self.image_shape[2] % 4:
             raise ValueError(f"image_shape must be (C, H, W) with H and W multiples of 4, got {self.image_shape}.")
 

@@ -8,6 +8,7 @@ output, a noise schedule and sampler with classifier-free guidance (Part IV), an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -46,6 +47,9 @@ class TextToImageDiffusion(nn.Module):
     quantised to the nearest codes and decoded, as in the VQ-regularised models of Rombach et al. (2022).
     """
 
+    latent_scale: torch.Tensor  # 0-d buffer: LDM's scale factor, 1 / std of the latents
+    null_ids: torch.Tensor  # (S,) buffer: the empty caption's token ids
+
     def __init__(
         self,
         denoiser: CaptionConditionedUNet,
@@ -80,7 +84,7 @@ class TextToImageDiffusion(nn.Module):
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
-        return tuple(self.denoiser.unet.config.image_shape)
+        return self.denoiser.unet.config.image_shape
 
     @torch.no_grad()
     def fit_latent_scale(self, images: torch.Tensor) -> float:
@@ -152,7 +156,7 @@ class TextToImageDiffusion(nn.Module):
             out = []
             for i in range(0, len(ids), batch_size):
                 context, pad = encoder(ids[i : i + batch_size].to(device))  # (B, S, D), (B, S)
-                z = sample_diffusion(
+                z = sample_diffusion(  # the final x_0 only (no trajectory)
                     unet,
                     self.schedule,
                     (len(context), *self.latent_shape),
@@ -165,5 +169,5 @@ class TextToImageDiffusion(nn.Module):
                     device=device,
                     clip_sample=1.0 if self.autoencoder is None else None,
                 )
-                out.append(self.from_latent(z))
+                out.append(self.from_latent(cast(torch.Tensor, z)))
         return torch.cat(out)

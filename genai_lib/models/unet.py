@@ -8,11 +8,13 @@ and, with `context_dim`, cross-attention to a caption's embedding sequence (Romb
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_lib.config import image_shape
 from genai_lib.nn import BlockConfig, TransformerBlock, timestep_embedding
 
 
@@ -31,9 +33,7 @@ class UNetConfig:
     norm_groups: int = 8  # GroupNorm groups; every level's width must divide by it
 
     def __post_init__(self) -> None:
-        self.image_shape, self.channel_mults = tuple(self.image_shape), tuple(self.channel_mults)
-        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ValueError(f"image_shape must be (C, H, W) with positive sizes, got {self.image_shape}.")
+        self.image_shape, self.channel_mults = image_shape(self.image_shape, "UNetConfig"), tuple(self.channel_mults)
         if not self.channel_mults or min(self.channel_mults) < 1 or self.base_channels < 1:
             raise ValueError(
                 "base_channels and channel_mults must be positive, with at least one level; "
@@ -75,7 +75,7 @@ class ResBlock(nn.Module):
         self.norm2, self.drop = nn.GroupNorm(groups, c_out), nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
         nn.init.zeros_(self.conv2.weight)  # each block starts as the identity: a deep U-Net trains from step one
-        nn.init.zeros_(self.conv2.bias)
+        nn.init.zeros_(self.conv2.bias)  # type: ignore[arg-type]  # Conv2d(bias=True) has one
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
@@ -156,7 +156,8 @@ class UNet(nn.Module):
         super().__init__()
         self.config = cfg = config
         C, L = cfg.base_channels, len(cfg.channel_mults)
-        emb_dim, kw = 4 * C, dict(dropout=cfg.dropout, groups=cfg.norm_groups)
+        emb_dim = 4 * C
+        kw: dict[str, Any] = {"dropout": cfg.dropout, "groups": cfg.norm_groups}
         self.time_mlp = nn.Sequential(nn.Linear(C, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         # One extra row: the null class n_classes, which classifier-free guidance trains with label dropout.
         self.class_emb = nn.Embedding(cfg.n_classes + 1, emb_dim) if cfg.n_classes else None
@@ -199,7 +200,7 @@ class UNet(nn.Module):
         self.norm_out = nn.GroupNorm(cfg.norm_groups, ch)
         self.conv_out = nn.Conv2d(ch, cfg.image_shape[0], 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)  # predicts ε = 0 at first: the loss starts at E[ε²] = 1
-        nn.init.zeros_(self.conv_out.bias)
+        nn.init.zeros_(self.conv_out.bias)  # type: ignore[arg-type]  # Conv2d(bias=True) has one
 
     @property
     def null_cond(self) -> int | None:

@@ -136,14 +136,17 @@ class MultiHeadAttention(nn.Module):
             mask, causal = mask & causal_mask(T, S, device=x.device), False
         dropout_p = self.config.dropout if self.training else 0.0
 
-        weights = None
+        weights: torch.Tensor | None = None
         if return_weights or not self.fast:
             y, weights = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal, dropout_p=dropout_p)
         else:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal)
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # (B, T, C): the heads side by side again
         y = self.resid_drop(self.proj(y))
-        return (y, weights) if return_weights else y
+        if return_weights:
+            assert weights is not None  # the explicit path ran: it is the one that returns weights
+            return y, weights
+        return y
 
     def _check(self, x: torch.Tensor, context: torch.Tensor | None, key_padding_mask: torch.Tensor | None) -> None:
         cfg = self.config
@@ -169,7 +172,7 @@ class MultiHeadAttention(nn.Module):
                 "AttentionConfig(..., context_dim=<the context's width>) for cross-attention."
             )
         if key_padding_mask is not None:
-            S = context.size(1) if self.is_cross else x.size(1)
+            S = context.size(1) if context is not None else x.size(1)  # checked above: context iff cross
             if key_padding_mask.dtype != torch.bool or tuple(key_padding_mask.shape) != (x.size(0), S):
                 raise ValueError(
                     f"key_padding_mask must be a bool tensor of shape (B, S) = ({x.size(0)}, {S}), True "

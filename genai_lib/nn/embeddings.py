@@ -53,6 +53,8 @@ class LearnedPositionalEmbedding(nn.Module):
 class SinusoidalPositionalEncoding(nn.Module):
     """Fixed sinusoidal positions (Vaswani et al., 2017), added to x; nothing to learn."""
 
+    pe: torch.Tensor  # (block_size, n_embd), a buffer
+
     def __init__(self, *, block_size: int, n_embd: int, base: float = 10000.0) -> None:
         super().__init__()
         self.block_size, self.n_embd = block_size, n_embd

@@ -55,7 +55,8 @@ class TransformerBlock(nn.Module):
         self.attn = MultiHeadAttention(
             AttentionConfig(n_embd=C, n_head=config.n_head, dropout=config.dropout, bias=bias, causal=config.causal)
         )
-        self.ln_cross = self.cross_attn = None
+        self.ln_cross: nn.LayerNorm | None = None
+        self.cross_attn: MultiHeadAttention | None = None
         if config.context_dim is not None:
             self.ln_cross = nn.LayerNorm(C, bias=bias)
             self.cross_attn = MultiHeadAttention(
@@ -91,7 +92,7 @@ class TransformerBlock(nn.Module):
         if return_weights:
             h, weights["self"] = h
         x = x + h
-        if self.cross_attn is not None:
+        if self.cross_attn is not None and self.ln_cross is not None:  # both or neither
             h = self.cross_attn(
                 self.ln_cross(x), context, key_padding_mask=context_padding_mask, return_weights=return_weights
             )
