@@ -30,7 +30,7 @@ class GANConfig:
     width: int = 64  # DCGAN: channels of the finest stage (ngf = ndf); MLP: hidden width
     architecture: str = "dcgan"
     n_classes: int = 0  # > 0: both players are conditioned on a label in [0, n_classes)
-    spectral_norm: bool = False  # on every discriminator layer (and no BatchNorm there)
+    spectral_norm: bool = False  # on every discriminator layer but the class embedding (and no BatchNorm there)
     tanh: bool = True  # squash generator outputs into [-1, 1] (images); False for unbounded points
 
     def __post_init__(self) -> None:
@@ -121,7 +121,7 @@ class Generator(nn.Module):
             raise ValueError(f"The generator expects z of shape (B, {c.latent_dim}), got {tuple(z.shape)}.")
         _check_labels(y, c.n_classes, len(z), "generator")
         # A fixed one-hot, not a learned embedding: a learned one grew until G ignored z within a class.
-        h = z if not c.n_classes else torch.cat([z, F.one_hot(y, c.n_classes).to(z.dtype)], dim=1)
+        h = z if y is None or not c.n_classes else torch.cat([z, F.one_hot(y, c.n_classes).to(z.dtype)], dim=1)
         out = self.net(h)
         return torch.tanh(out) if c.tanh else out
 
