@@ -9,6 +9,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from genai_lib.config import image_shape
 from genai_lib.losses import bernoulli_nll, gaussian_kl, gaussian_nll
 from genai_lib.nn.modes import evaluating
 
@@ -20,13 +21,13 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 class VAEConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
     latent_dim: int = 16
-    hidden: int = 512  # MLP width, or the channel count of the conv net's last stage
+    hidden: int = 512  # MLP width; the conv net has hidden // 4 channels, then hidden // 2 in its last stage
     architecture: str = "mlp"
     likelihood: str = "bernoulli"
     log_sigma: float = math.log(0.1)  # decoder noise of the Gaussian likelihood (fixed)
 
     def __post_init__(self) -> None:
-        self.image_shape = tuple(self.image_shape)
+        self.image_shape = image_shape(self.image_shape, "VAEConfig")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"Unknown architecture {self.architecture!r}; choose one of {ARCHITECTURES}.")
         if self.likelihood not in LIKELIHOODS:
@@ -40,8 +41,8 @@ class VAEConfig:
 
 def check_unit_range(x: torch.Tensor, model: str) -> None:
     """Bernoulli decoders model pixels in [0, 1]; say so when the data are on another scale."""
-    lo, hi = torch.aminmax(x.detach())
-    lo, hi = lo.item(), hi.item()
+    lo_hi = torch.aminmax(x.detach())
+    lo, hi = lo_hi.min.item(), lo_hi.max.item()
     if lo < 0 or hi > 1:
         hint = (
             " They look like 8-bit values: divide by 255."

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_lib.config import image_shape
 from genai_lib.models.vae import check_unit_range
 
 DOWNSAMPLE = 4  # the encoder's two stride-2 convolutions: an (H, W) image becomes an (H/4, W/4) grid
@@ -25,7 +26,7 @@ class VQVAEConfig:
     decay: float = 0.99  # gamma of the moving averages
 
     def __post_init__(self) -> None:
-        self.image_shape = tuple(self.image_shape)
+        self.image_shape = image_shape(self.image_shape, "VQVAEConfig")
         _, H, W = self.image_shape
         f = DOWNSAMPLE
         if H % f or W % f:
@@ -47,6 +48,10 @@ class Quantized(NamedTuple):
 
 class VectorQuantizer(nn.Module):
     """Replace each D-vector by its nearest of K codes; gradients pass straight through to the encoder."""
+
+    codebook: torch.Tensor  # (K, D) e_k: a buffer with EMA updates, a Parameter without
+    cluster_size: torch.Tensor  # (K,) N_k
+    code_sum: torch.Tensor  # (K, D) m_k
 
     def __init__(self, config: VQVAEConfig) -> None:
         super().__init__()
@@ -93,6 +98,7 @@ class VectorQuantizer(nn.Module):
         self.code_sum.mul_(gamma).add_(one_hot.T @ flat, alpha=1 - gamma)
         n = self.cluster_size.sum()
         smoothed = (self.cluster_size + 1e-5) / (n + K * 1e-5) * n  # Laplace smoothing: no division by zero
+        # An unused code (n_k = 0) keeps m_k / N_k while N_k >> 1e-5, then shrinks to the origin (chapter 7, section 4).
         self.codebook.copy_(self.code_sum / smoothed[:, None])
 
     @torch.no_grad()
