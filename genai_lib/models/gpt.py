@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -40,8 +41,9 @@ class GPTConfig:
     @property
     def sigma(self) -> float:
         """The initial weights' standard deviation: init_std, or 1/sqrt(3C), the standard deviation of PyTorch's
-        default Linear initialisation (uniform on ±1/sqrt(C)) for fan-in C. At GPT-2's width, C = 768, that is
-        0.0208, about GPT-2's 0.02; nanoGPT keeps 0.02 at every width, 2.5 times less than this at C = 128."""
+        default Linear initialisation (uniform on ±1/sqrt(C)) for fan-in C. At GPT-2 small's width, C = 768, that is
+        0.0208, about GPT-2's 0.02; but GPT-2 kept 0.02 at every width up to C = 1600 (where this gives 0.0144),
+        and so does nanoGPT, 2.5 times less than this at C = 128."""
         return self.init_std if self.init_std is not None else 1.0 / math.sqrt(3 * self.n_embd)
 
 
@@ -74,7 +76,7 @@ class GPT(nn.Module):
         nn.init.normal_(self.pos_emb.weight, mean=0.0, std=σ)
         # Each block adds two sub-layer outputs to the residual stream; this keeps its variance from growing with L.
         for block in self.blocks:
-            for layer in block.residual_projections():
+            for layer in cast(TransformerBlock, block).residual_projections():
                 nn.init.normal_(layer.weight, mean=0.0, std=σ / math.sqrt(2 * self.config.n_layer))
 
     def num_params(self, *, non_embedding: bool = False) -> int:
@@ -168,11 +170,16 @@ class GPT(nn.Module):
         return maps
 
     def estimate_flops_per_token(self, *, seq_len: int | None = None) -> float:
-        """Training FLOPs per token, 6N + 12 L T C (Kaplan et al., 2020; PaLM appendix B), T = seq_len or block_size."""
+        """Training FLOPs per token, 6N + 12 L T C (PaLM, Chowdhery et al., 2022, app. B), T = seq_len or block_size.
+
+        Kaplan et al. (2020) count 6N + 6 L T C: half the attention term, as if the causal mask's skipped half
+        of Q K^T and weights @ V were never computed. We count the full square, as PaLM's MFU does.
+        """
         cfg = self.config
         T = cfg.block_size if seq_len is None else seq_len
         # 6N: 2 FLOPs per weight per token forward, 4 backward (N counts the tied output head once, the position
-        # table not at all: it is a lookup). 12LTC: Q K^T and weights @ V, forward and backward, in every layer.
+        # table not at all: it is a lookup). 12LTC: Q K^T and weights @ V (2TC FLOPs each per token), forward (x1)
+        # and backward (x2), in every layer, unmasked.
         return 6 * self.num_params(non_embedding=True) + 12 * cfg.n_layer * T * cfg.n_embd
 
     def estimate_mfu(self, *, tokens_per_second: float, peak_flops: float, seq_len: int | None = None) -> float:
