@@ -65,6 +65,20 @@ def test_ipynb_twin_is_in_sync_and_stripped(md):
     assert pairing_problems(md) == []
 
 
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_code_cell_lost_its_header_and_became_prose(md):
+    # A dropped ```{code-cell} line turns the code below it into Markdown that neither nbval nor the book runs,
+    # ending in a stray closing fence: every fence of a Markdown cell must have its partner.
+    notebook = jupytext.read(md)
+    for i, cell in enumerate(notebook.cells):
+        fences = [line for line in cell.source.splitlines() if line.lstrip().startswith("```")]
+        if cell.cell_type == "markdown" and len(fences) % 2:
+            raise AssertionError(
+                f"{md.name}, cell {i}: a Markdown cell with an unmatched ``` fence, starting {cell.source[:60]!r}. "
+                "A code cell probably lost its ```{code-cell} ipython3 line."
+            )
+
+
 def test_the_pairing_check_can_fail(tmp_path):
     md = tmp_path / "99_demo.md"
     md.write_text(CHAPTERS[0].read_text())
