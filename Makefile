@@ -34,6 +34,8 @@ help:
 	@echo "make clean  remove _build and caches (keeps .venv)"
 
 $(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "The book needs Python 3.11 or newer; \
+	$(PYTHON) is $$($(PYTHON) -V 2>&1). Install a newer Python and run e.g. make test PYTHON=python3.12" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
@@ -51,10 +53,11 @@ book: $(STAMP) $(if $(OFFLINE),mathjax)
 	@echo "Open _build/html/index.html"
 
 # One pytest run: unit and repository tests (including a strict, non-executing book build),
-# then every chapter notebook executed by nbval in the smoke budget.
+# then every chapter notebook executed by nbval in the smoke budget, on the pseudo device: a CPU
+# stand-in for a GPU that fails where CUDA would on a tensor left on the CPU (genai_lib/pseudo_device.py).
 test: $(STAMP) mathjax browser
 	rm -rf _build/test-checkpoints
-	GENAI_BUDGET=smoke GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope \
+	GENAI_DEVICE=$${GENAI_DEVICE:-pseudo} GENAI_BUDGET=smoke GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope \
 		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(NOTEBOOKS:.md=.ipynb)
 
 # Style, formatting and types (pyproject.toml: [tool.ruff], [tool.mypy]); CI runs it before `make test`.

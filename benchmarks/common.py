@@ -6,6 +6,7 @@ import argparse
 import datetime
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -37,13 +38,39 @@ def save_result(result: dict, out_dir: Path, name: str, *, shown: dict | None = 
     return path
 
 
+def git_commit() -> str:
+    """The commit the benchmark ran from, with "+changes" when the working tree differed; "unknown" outside git."""
+    here = Path(__file__).parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=here, capture_output=True, text=True, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def provenance(device: torch.device, precision) -> dict:
+    """Where a figure came from: commit, library and torch versions, CUDA, device, precision and date."""
+    return {
+        "git_commit": git_commit(),
+        "genai_lib": gl.__version__,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda if device.type == "cuda" else None,
+        "device": describe(device),
+        "precision": precision.name,
+        "date": datetime.date.today().isoformat(),
+    }
+
+
 def header(benchmark: str, budget: str, session, data, cfg, *, start: float, train_seconds: float) -> dict:
     """The fields every result starts with: what ran, where, when, on which data, and how long it took."""
     return {
         "benchmark": benchmark,
         "budget": budget,
-        "device": describe(session.device),
-        "date": datetime.date.today().isoformat(),
+        **provenance(session.device, session.precision),
         "data": data.source,
         "config": cfg.as_dict(),
         "train_seconds": round(train_seconds, 2),

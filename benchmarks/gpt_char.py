@@ -12,7 +12,6 @@ the two losses should agree closely and the time ratio compares the trainers, no
 from __future__ import annotations
 
 import contextlib
-import datetime
 import io
 import math
 import os
@@ -23,7 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from common import parser as cli_parser
-from common import save_result
+from common import provenance, save_result
 from torch import nn
 
 import genai_lib as gl  # first: it makes OpenMP threads sleep, not spin, on a shared CPU (before torch loads)
@@ -380,10 +379,8 @@ def run(
         "benchmark": "gpt_char",
         "config_name": config,
         "budget": budget,
-        "device": describe(dev),
-        "precision": precision.name,
+        **provenance(dev, precision),
         "compiled": use_compile,
-        "date": datetime.date.today().isoformat(),
         "data": f"{corpus}: {len(train):,} train / {len(val):,} val characters (first 90% / last 10%)",
         "config": c.as_dict(),
         "seed": seed,

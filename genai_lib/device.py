@@ -36,6 +36,10 @@ _BY_NAME = {
 def pick_device(prefer: str | None = None) -> torch.device:
     """The device to train on: `prefer`, else $GENAI_DEVICE, else CUDA, Apple's MPS, then CPU."""
     name = prefer or os.environ.get("GENAI_DEVICE")
+    if name == "pseudo":
+        from genai_lib import pseudo_device  # a CPU stand-in for a GPU that checks device placement
+
+        return pseudo_device.enable()
     if name:
         device = torch.device(name)
         if device.type == "cuda" and not torch.cuda.is_available():

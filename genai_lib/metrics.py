@@ -53,7 +53,8 @@ def _psd_sqrt(a: torch.Tensor) -> torch.Tensor:
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (N, d), (M, d) (Heusel et al., 2017).
 
-    ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2), computed in float64.
+    ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2), computed in float64 on the CPU
+    (GPUs run float64 slowly, and Apple's have none), wherever the features live.
     """
     if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(
@@ -61,7 +62,7 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
         )
     if min(len(a), len(b)) < 2:
         raise ValueError("frechet_distance needs at least two samples in each set to estimate a covariance.")
-    a, b = a.double(), b.double()
+    a, b = a.detach().cpu().double(), b.detach().cpu().double()
     mu_a, mu_b = a.mean(0), b.mean(0)
     S_a, S_b = (
         torch.cov(a.T, correction=1).reshape(a.shape[1], -1),
@@ -75,8 +76,12 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
 def nn_distances(
     queries: torch.Tensor, reference: torch.Tensor, *, k: int = 1, exclude_self: bool = False, chunk: int = 1024
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Euclidean distance to, and index of, the k-th nearest reference point of each query: (N,), (N,)."""
-    q, r = queries.flatten(1).float(), reference.flatten(1).float()
+    """Euclidean distance to, and index of, the k-th nearest reference point of each query: (N,), (N,).
+
+    Computed on the queries' device (the reference set moves there, chunk by chunk of queries).
+    """
+    q = queries.flatten(1).float()
+    r = reference.flatten(1).float().to(q.device)
     kk = k + 1 if exclude_self else k
     if kk > len(r):
         raise ValueError(f"Asked for the {k}-th nearest neighbour among {len(r)} reference points.")
@@ -92,6 +97,7 @@ def nn_distances(
 def _inside_any_ball(
     points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int = 1024
 ) -> torch.Tensor:
+    centres, radii = centres.to(points.device), radii.to(points.device)
     inside = []
     for i in range(0, len(points), chunk):
         d = torch.cdist(points[i : i + chunk].float(), centres.float())  # (chunk, M)

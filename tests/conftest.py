@@ -33,4 +33,7 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("GENAI_DATA_MIRRORS", raising=False)
     monkeypatch.delenv("GENAI_OFFLINE", raising=False)  # tests that need it set it themselves
     monkeypatch.setenv("GENAI_PROGRESS", "off")
+    # `make test` runs the notebooks on the pseudo device (genai_lib.pseudo_device); unit tests pick their
+    # device themselves (test_benchmarks and test_pseudo_device choose it explicitly).
+    monkeypatch.delenv("GENAI_DEVICE", raising=False)
     return cache

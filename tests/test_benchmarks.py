@@ -11,6 +11,7 @@ import vae_mnist  # noqa: E402
 
 def test_vae_benchmark_writes_its_result(tmp_path, monkeypatch):
     monkeypatch.setenv("GENAI_OFFLINE", "1")
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
     result = vae_mnist.run("smoke", tmp_path)
     saved = json.loads(next(tmp_path.glob("vae_mnist-smoke-*.json")).read_text())
     assert saved == result
@@ -32,6 +33,7 @@ from genai_lib.models.gpt import GPT, GPTConfig  # noqa: E402
 
 def test_gpt_char_benchmark_trains_ours_and_the_reference_side_by_side(tmp_path, monkeypatch):
     monkeypatch.setenv("GENAI_OFFLINE", "1")
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
     corpus = "pydoc"  # always present; tinyshakespeare when the shared data folder has it
     if (SHARED_DATA / "tinyshakespeare.txt").exists():
         monkeypatch.setenv("GENAI_DATA_MIRRORS", str(SHARED_DATA))
@@ -92,6 +94,7 @@ import gan_mnist  # noqa: E402
 
 def test_gan_mnist_benchmark_writes_its_result(tmp_path, monkeypatch):
     monkeypatch.setenv("GENAI_OFFLINE", "1")
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
     result = gan_mnist.run("smoke", tmp_path)
     saved = json.loads(next(tmp_path.glob("gan_mnist-smoke-*.json")).read_text())
     assert saved == result
@@ -123,6 +126,7 @@ import diffusion_mnist  # noqa: E402
 
 def test_diffusion_mnist_benchmark_writes_its_result(tmp_path, monkeypatch):
     monkeypatch.setenv("GENAI_OFFLINE", "1")
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
     result = diffusion_mnist.run("smoke", tmp_path, guidance=2.0)
     saved = json.loads(next(tmp_path.glob("diffusion_mnist-smoke-*.json")).read_text())
     assert saved == result
@@ -164,6 +168,7 @@ import text_to_image  # noqa: E402
 
 def test_text_to_image_benchmark_judges_both_models_on_the_same_prompts(tmp_path, monkeypatch):
     monkeypatch.setenv("GENAI_OFFLINE", "1")
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
     monkeypatch.setenv("GENAI_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
     result = text_to_image.run("smoke", tmp_path, guidance_latent=3.0, guidance_ar=2.0)
     saved = json.loads(next(tmp_path.glob("text_to_image-smoke-*.json")).read_text())
