@@ -34,3 +34,44 @@ def test_environment_matches_pyproject(repo_root):
     assert not missing, f"In pyproject.toml but not environment.yml: {missing}"
     assert not extra, f"In environment.yml but not pyproject.toml: {extra}"
     assert not differ, f"Version ranges differ (pyproject, environment.yml): {differ}"
+
+
+def _floor(spec: str) -> str:
+    return re.search(r">=\s*(\d+\.\d+)", spec).group(1)
+
+
+def test_one_python_floor_everywhere(repo_root):
+    pyproject = tomllib.loads((repo_root / "pyproject.toml").read_text())
+    floor = _floor(pyproject["project"]["requires-python"])
+    env = yaml.safe_load((repo_root / "environment.yml").read_text())
+    conda_python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    assert _floor(conda_python) == floor
+    assert pyproject["tool"]["mypy"]["python_version"] == floor
+    assert f"Python ≥ {floor}" in (repo_root / "README.md").read_text()
+    makefile = (repo_root / "Makefile").read_text()
+    assert f"sys.version_info < ({floor.replace('.', ', ')})" in makefile, "make must refuse an older Python clearly"
+
+
+def test_environment_pip_section_is_a_valid_requirements_file(repo_root, tmp_path):
+    # conda writes the pip: list to a requirements file and runs pip install -r on it; parse it as pip does.
+    from pip._internal.network.session import PipSession
+    from pip._internal.req.req_file import parse_requirements
+
+    env = yaml.safe_load((repo_root / "environment.yml").read_text())
+    (pip_lines,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    requirements = tmp_path / "condaenv.requirements.txt"
+    requirements.write_text("\n".join(pip_lines) + "\n")
+    parsed = list(parse_requirements(str(requirements), session=PipSession()))
+    assert [r.requirement for r in parsed] == ["."] and all(r.is_editable for r in parsed)
+
+
+def test_citation_file_names_this_book_and_version(repo_root):
+    cff = yaml.safe_load((repo_root / "CITATION.cff").read_text())
+    config = yaml.safe_load((repo_root / "_config.yml").read_text())
+    import genai_lib
+
+    assert cff["cff-version"] == "1.2.0" and cff["authors"] and cff["message"]
+    assert cff["title"] == config["title"]
+    assert cff["version"] == genai_lib.__version__, "bump CITATION.cff's version with the package's"
+    assert cff["repository-code"] == config["repository"]["url"]
+    assert set(cff["license"]) == {"MIT", "CC-BY-4.0"}  # code, and prose and figures (LICENSE)
