@@ -7,6 +7,7 @@ import math
 import torch
 
 from genai_lib.losses import log_normal_diag
+from genai_lib.rng import randn
 
 
 def bits_per_dim(nats: torch.Tensor | float, dims: int) -> torch.Tensor | float:
@@ -30,7 +31,7 @@ def iwae_bound(
     log_w = []
     for start in range(0, k, chunk):
         n = min(chunk, k - start)
-        eps = torch.randn((n, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)  # (n, B, D)
+        eps = randn((n, *mu.shape), generator, mu.device, mu.dtype)  # (n, B, D)
         z = mu + std * eps
         recon = model.decode(z.flatten(0, 1))  # (n*B, C, H, W)
         x_rep = x.expand(n, *x.shape).flatten(0, 1)  # (n*B, C, H, W)

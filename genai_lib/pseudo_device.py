@@ -44,7 +44,11 @@ _CPU_INDICES_OK = {
 
 
 def enable() -> torch.device:
-    """Register the pseudo backend with PyTorch (once per process) and return its device, ``pseudo:0``."""
+    """Register the pseudo backend with PyTorch (once per process) and return its device, ``pseudo:0``.
+
+    Call it before the process's first backward pass (``gl.setup`` does, through ``pick_device``):
+    PyTorch's autograd engine sets up its per-device queues once, at the first backward.
+    """
     name = torch._C._get_privateuse1_backend_name()
     if name == NAME:
         return torch.device(NAME, 0)
@@ -53,11 +57,49 @@ def enable() -> torch.device:
             f"PyTorch's PrivateUse1 backend is already registered as {name!r} in this process, so the "
             f"{NAME!r} device cannot be; run the device check in a fresh Python process."
         )
-    torch.utils.backend_registration._setup_privateuseone_for_python_backend(NAME)
-    library = torch.library.Library("_", "IMPL")
-    library.fallback(_fallback, dispatch_key="PrivateUse1")
-    _REGISTRATIONS.append(library)
+    torch.utils.backend_registration._setup_privateuseone_for_python_backend(NAME, backend_module=_Backend())
+    every_op = torch.library.Library("_", "IMPL")
+    every_op.fallback(_fallback, dispatch_key="PrivateUse1")
+    # torch.tensor(data, device=...) copies with Python dispatch switched off, and PyTorch's Python
+    # fallback cannot take that call, so copy_ gets its own kernel.
+    copy = torch.library.Library("aten", "IMPL")
+    copy.impl("copy_", _copy_kernel, "PrivateUse1")
+    _REGISTRATIONS.extend([every_op, copy])
     return torch.device(NAME, 0)
+
+
+class _Backend:
+    """What ``torch.pseudo`` answers, as ``torch.cuda`` does; its random numbers are drawn by the CPU generator."""
+
+    def is_available(self) -> bool:
+        return True
+
+    def is_initialized(self) -> bool:
+        return True
+
+    def _is_in_bad_fork(self) -> bool:
+        return False
+
+    def device_count(self) -> int:
+        return 1
+
+    def current_device(self) -> int:
+        return 0
+
+    def synchronize(self, device: Any = None) -> None:
+        pass
+
+    def get_rng_state(self, device: Any = None) -> torch.Tensor:
+        return torch.get_rng_state()
+
+    def set_rng_state(self, state: torch.Tensor, device: Any = None) -> None:
+        torch.set_rng_state(state)
+
+    def manual_seed(self, seed: int) -> None:
+        pass  # torch.manual_seed has seeded the CPU generator, which draws for this device
+
+    def manual_seed_all(self, seed: int) -> None:
+        pass
 
 
 def is_pseudo(device: Any) -> bool:
@@ -97,6 +139,9 @@ class DeviceTensor(torch.Tensor):
     def __reduce_ex__(self, protocol: Any) -> Any:
         # Saved as the CPU tensor it wraps: what torch.load(..., map_location="cpu") gives for a CUDA tensor.
         return self.host.detach().__reduce_ex__(protocol)
+
+    def tolist(self) -> Any:
+        return self.host.tolist()  # as for a CUDA tensor: copied back to Python numbers
 
     def __format__(self, spec: str) -> str:
         # f"{loss:.3f}" works for a 0-dim CUDA tensor; torch only does this for plain tensors.
@@ -143,15 +188,15 @@ def _run(func: Any, args: tuple, kwargs: dict) -> Any:
     out = func(*tree_map(_unwrap, args), **tree_map(_unwrap, kwargs))
     if "device" in kwargs and not is_pseudo(kwargs["device"]):
         return out  # e.g. .cpu(), or zeros_like(x, device="cpu")
-    for o in tree_flatten(out)[0]:
-        if isinstance(o, torch.Tensor) and o.dtype == torch.float64:
-            raise TypeError(
-                f"{func} made a float64 tensor on the device; Apple's MPS GPUs have no float64 (and CUDA GPUs run "
-                "it slowly). Move the tensor to the CPU before .double() (device checking by genai_lib.pseudo_device)."
-            )
     written = _written_argument(func, args, kwargs)
     if written is not None:
-        return written  # an in-place or out= operation returns the tensor it changed
+        return written  # an in-place or out= operation returns the tensor it changed (maybe a CPU one)
+    results = tree_flatten(out)[0]
+    if any(isinstance(o, torch.Tensor) and o.dtype == torch.float64 for o in results):
+        raise TypeError(
+            f"{func} made a float64 tensor on the device; Apple's MPS GPUs have no float64 (and CUDA GPUs run "
+            "it slowly). Move the tensor to the CPU before .double() (device checking by genai_lib.pseudo_device)."
+        )
     return tree_map(lambda o: DeviceTensor(o) if type(o) is torch.Tensor else o, out)
 
 
@@ -164,6 +209,10 @@ def _written_argument(func: Any, args: tuple, kwargs: dict) -> Any:
         if arg.alias_info is not None and arg.alias_info.is_write:
             return args[i] if i < len(args) else kwargs[arg.name]
     return None
+
+
+def _copy_kernel(self: torch.Tensor, src: torch.Tensor, non_blocking: bool = False) -> torch.Tensor:
+    return _run(_aten.copy_.default, (self, src, non_blocking), {})
 
 
 def _fallback(func: Any, *args: Any, **kwargs: Any) -> Any:

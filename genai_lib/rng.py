@@ -53,3 +53,23 @@ def preserved_rng() -> Iterator[None]:
         yield
     finally:
         set_rng_state(saved)
+
+
+def randn(
+    shape: tuple[int, ...],
+    generator: torch.Generator | None,
+    device: torch.device | str,
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """N(0, I) noise of `shape` on `device`, drawn on the generator's device: a CPU generator gives the same
+    numbers on every device (and CUDA refuses a CPU generator for noise drawn on the GPU)."""
+    where = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, device=where, dtype=dtype).to(device)
+
+
+def randint(
+    high: int, shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str
+) -> torch.Tensor:
+    """Integers in [0, high) of `shape` on `device`, drawn on the generator's device (as `randn`)."""
+    where = generator.device if generator is not None else device
+    return torch.randint(high, shape, generator=generator, device=where).to(device)

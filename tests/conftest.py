@@ -12,6 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from genai_lib import pseudo_device
+
+# The pseudo device must exist before the first backward pass of this process: PyTorch's autograd
+# engine sizes its per-device queues once, then, and a device registered later has none.
+pseudo_device.enable()
+
 ROOT = Path(__file__).resolve().parents[1]
 # The repository's own tools are imported from its root, as `make` runs them: book.chapters (which
 # pages are notebooks and chapters, from _toc.yml) and assignments.

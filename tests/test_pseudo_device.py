@@ -69,9 +69,12 @@ def test_moving_copying_and_reading_back(dev):
     on = x.to(dev)
     assert type(on.cpu()) is torch.Tensor and torch.equal(on.cpu(), x)
     assert on.sum().item() == pytest.approx(x.sum().item())
-    assert f"{on.sum():.3f}" == f"{x.sum():.3f}"
+    assert f"{on.sum():.3f}" == f"{x.sum():.3f}" and on.tolist() == x.tolist()
+    assert float(on[0, 0]) == float(x[0, 0]) and int(on[0, 0] > 0) == int(x[0, 0] > 0)
     with pytest.raises((RuntimeError, TypeError)):
         on.numpy()  # as for a CUDA tensor: .cpu() first
+    assert torch.equal(torch.tensor([1.0, 2.0], device=dev).cpu(), torch.tensor([1.0, 2.0]))
+    assert torch.as_tensor(3, device=dev).device == dev
     y = on.clone()
     assert y.mul_(2) is y, "an in-place operation returns the tensor it changed"
     assert torch.equal(y.cpu(), 2 * x)
@@ -88,6 +91,18 @@ def test_float64_stays_off_the_device_as_on_apple_gpus(dev):
     with pytest.raises(TypeError, match="float64"):
         torch.zeros(2, dtype=torch.float64, device=dev)
     assert x.cpu().double().dtype == torch.float64
+    copy = nn.Linear(3, 2).double()
+    copy.load_state_dict(nn.Linear(3, 2).to(dev).state_dict())  # into a float64 CPU copy: allowed
+    assert copy.weight.dtype == torch.float64
+
+
+def test_fork_rng_restores_the_stream_the_device_draws_from(dev):
+    torch.manual_seed(0)
+    with torch.random.fork_rng():  # forks the accelerator's generator too, as it does for CUDA
+        torch.randn(5, device=dev)
+    after_fork = torch.randn(3, device=dev).cpu()
+    torch.manual_seed(0)
+    assert torch.equal(after_fork, torch.randn(3, device=dev).cpu())
 
 
 def test_an_optimizer_made_before_the_move_still_trains_the_model(dev):

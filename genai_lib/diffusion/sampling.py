@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from genai_lib.diffusion.conditions import Cond, cat_cond, check_cond, cond_to, null_like
-from genai_lib.diffusion.schedule import SAMPLERS, NoiseSchedule, randn
+from genai_lib.diffusion.schedule import SAMPLERS, NoiseSchedule
 from genai_lib.nn.modes import evaluating
+from genai_lib.rng import randn
 
 
 def predict_eps(

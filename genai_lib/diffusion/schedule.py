@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from genai_lib.diffusion.conditions import Cond, check_cond, null_like, where_dropped
+from genai_lib.rng import randn
 
 KINDS = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
@@ -257,9 +258,3 @@ class NoiseSchedule:
         from genai_lib.diffusion.sampling import sample_diffusion  # here: that module imports this one
 
         return sample_diffusion(model, self, shape, **kwargs)
-
-
-def randn(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str) -> torch.Tensor:
-    """N(0, I) noise of `shape` on `device`, drawn on the generator's device (same numbers on any device)."""
-    where = generator.device if generator is not None else device
-    return torch.randn(shape, generator=generator, device=where).to(device)

@@ -144,11 +144,15 @@ class GPT(nn.Module):
         top_p: float | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Ancestral sampling: append max_new_tokens tokens to idx (B, T), each drawn given the last block_size."""
+        """Ancestral sampling: append max_new_tokens tokens to idx (B, T), each drawn given the last block_size.
+
+        idx may live on any device; the result is on the model's.
+        """
         check_sampling_args(temperature=temperature, top_k=top_k, top_p=top_p)
         if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}.")
         self._check(idx[..., -self.config.block_size :], None)  # a longer prompt is fine: it is cropped below
+        idx = idx.to(self.tok_emb.weight.device)
         with evaluating(self):
             for _ in range(max_new_tokens):
                 logits, _ = self(idx[:, -self.config.block_size :])  # (B, T', V), T' <= block_size
@@ -160,13 +164,17 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def attention_maps(self, idx: torch.Tensor) -> list[torch.Tensor]:
-        """The attention weights of every layer for idx (B, T), each (B, nh, T, T), computed in eval mode."""
+        """The attention weights of every layer for idx (B, T), each (B, nh, T, T), computed in eval mode.
+
+        idx may live on any device; the maps come back on the CPU, ready to plot.
+        """
         self._check(idx, None)
+        idx = idx.to(self.tok_emb.weight.device)
         with evaluating(self):
             x, maps = self.pos_emb(self.tok_emb(idx)), []
             for block in self.blocks:
                 x, weights = block(x, return_weights=True)
-                maps.append(weights["self"])
+                maps.append(weights["self"].cpu())
         return maps
 
     def estimate_flops_per_token(self, *, seq_len: int | None = None) -> float:

@@ -12,6 +12,7 @@ from torch import nn
 from genai_lib.config import image_shape
 from genai_lib.losses import bernoulli_nll, gaussian_kl, gaussian_nll
 from genai_lib.nn.modes import evaluating
+from genai_lib.rng import randn
 
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -148,7 +149,7 @@ class VAE(nn.Module):
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> VAEOutput:
         mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        eps = randn(mu.shape, generator, mu.device, mu.dtype)
         z = mu + torch.exp(0.5 * logvar) * eps  # the reparameterisation trick
         return VAEOutput(self.decode(z), mu, logvar, z)
 
@@ -168,13 +169,14 @@ class VAE(nn.Module):
         """n images from p(z)p(x|z): the decoder's mean (default) or a draw from p(x|z); Bernoulli: in [0, 1]."""
         with evaluating(self):
             device = next(self.parameters()).device
-            z = torch.randn(n, self.config.latent_dim, generator=generator, device=device)
+            z = randn((n, self.config.latent_dim), generator, device)
             recon = self.decode(z)
             if self.config.likelihood == "bernoulli":
                 probs = torch.sigmoid(recon)
-                return probs if mean else torch.bernoulli(probs, generator=generator)
+                where = generator.device if generator is not None else device  # as rng.randn
+                return probs if mean else torch.bernoulli(probs.to(where), generator=generator).to(device)
             sigma = math.exp(self.config.log_sigma)
-            return recon if mean else recon + sigma * torch.randn(recon.shape, generator=generator, device=device)
+            return recon if mean else recon + sigma * randn(recon.shape, generator, device)
 
 
 def vae_step(model: VAE, *, beta: float = 1.0):

@@ -11,6 +11,7 @@ from torch import nn
 
 from genai_lib.config import image_shape
 from genai_lib.models.vae import check_unit_range
+from genai_lib.rng import randint
 
 DOWNSAMPLE = 4  # the encoder's two stride-2 convolutions: an (H, W) image becomes an (H/4, W/4) grid
 
@@ -110,7 +111,7 @@ class VectorQuantizer(nn.Module):
         usage = self.cluster_size / self.cluster_size.sum()
         dead = torch.nonzero(usage < threshold).flatten()
         if len(dead):
-            pick = torch.randint(len(flat), (len(dead),), generator=generator, device=flat.device)
+            pick = randint(len(flat), (len(dead),), generator, flat.device)
             self.codebook[dead] = flat[pick].to(self.codebook.dtype)
             self.code_sum[dead] = self.codebook[dead]
             self.cluster_size[dead] = 1.0
