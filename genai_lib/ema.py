@@ -19,7 +19,8 @@ class EMA(nn.Module):
     """θ_ema <- d θ_ema + (1 - d) θ after every update; with warmup, d = min(decay, (1 + n) / (10 + n)).
 
     The warm-up (TensorFlow's ExponentialMovingAverage with num_updates) lets the average forget the random
-    initialisation in short runs: after n updates the effective window is about n, not 1 / (1 - decay).
+    initialisation in short runs: after n updates the averaged weights are on average about
+    min(n / 10, 1 / (1 - decay)) updates old, not 1 / (1 - decay), and the initial weights' share is negligible.
     Buffers (BatchNorm statistics) are copied, not averaged.
     """
 

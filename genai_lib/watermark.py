@@ -1,4 +1,7 @@
-"""An invisible spread-spectrum watermark for images (Cox et al., 1997) and its correlation test.
+"""An invisible spread-spectrum watermark for images and its correlation test.
+
+In the spirit of Cox et al. (1997), simplified: they insert a Gaussian sequence multiplicatively into the
+largest DCT coefficients of an image; this module adds a white ±1 pattern to the pixels.
 
 A secret integer key seeds a pattern w of independent ±1 values, one per pixel. The cooperating
 generator adds `strength · w` to its images; the detector high-passes an image, correlates the residual

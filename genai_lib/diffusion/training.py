@@ -13,8 +13,9 @@ from genai_lib.ema import EMA
 
 def ema_decay(steps: int) -> float:
     """The EMA decay for a diffusion run of `steps` optimiser steps: 0.995 below 5,000 steps, else 0.999."""
-    # With EMA's warm-up the average spans about min(n, 1 / (1 - decay)) updates: 200, then 1,000. Ho et al.'s
-    # 0.9999 suits their 800k steps; in a 30k-step run its 10k-step window still remembers the first third.
+    # With EMA's warm-up the average's weights have a mean age of about min(n / 10, 1 / (1 - decay)) updates after
+    # n updates: at most 200, then 1,000. Ho et al.'s 0.9999 suits their 800k steps; in a 30k-step run it would
+    # lag 3,000 steps (a tenth of the run) behind the model.
     return 0.995 if steps < 5_000 else 0.999
 
 

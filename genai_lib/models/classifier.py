@@ -92,7 +92,7 @@ def train_classifier(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1))
     device = next(model.parameters()).device
-    shift = round(x.shape[-1] / 14)  # 2 pixels on 28x28 MNIST, none on 8x8 digits
+    shift = round(x.shape[-1] / 14)  # 2 pixels on 28x28 MNIST, 1 on 8x8 digits
     model.train()
     for _ in range(steps):
         idx = torch.randint(len(x), (batch_size,), generator=g)

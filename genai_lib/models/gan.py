@@ -200,7 +200,10 @@ class Discriminator(nn.Module):
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN's initialisation: conv and linear weights ~ N(0, 0.02), BatchNorm scales ~ N(1, 0.02)."""
+    """DCGAN's initialisation: conv and linear weights ~ N(0, 0.02^2), BatchNorm scales ~ N(1, 0.02^2).
+
+    Spectrally normalised layers keep PyTorch's initialisation: the normalisation divides their scale out.
+    """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)) and not hasattr(m, "parametrizations"):
             nn.init.normal_(m.weight, 0.0, 0.02)
