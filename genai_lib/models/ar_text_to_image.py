@@ -62,8 +62,11 @@ class ARTextToImage(nn.Module):
 
     @torch.no_grad()
     def image_tokens(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-        """Images (N, 3, H, W) in [0, 1] -> their code grids (N, h, w): encode a data set once, before training."""
-        dev = self.null_ids.device
+        """Images (N, 3, H, W) in [0, 1] -> their code grids (N, h, w): encode a data set once, before training.
+
+        The grids are computed and returned on the VQ-VAE's device (its training may have moved it to a GPU).
+        """
+        dev = next(self.vqvae.parameters()).device
         return torch.cat(
             [
                 self.vqvae.encode_to_indices(images[i : i + batch_size].to(dev))

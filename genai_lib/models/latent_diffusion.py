@@ -88,8 +88,12 @@ class TextToImageDiffusion(nn.Module):
 
     @torch.no_grad()
     def fit_latent_scale(self, images: torch.Tensor) -> float:
-        """Set latent_scale = 1 / std of the latents of `images` (LDM's scale factor); returns it."""
+        """Set latent_scale = 1 / std of the latents of `images` (LDM's scale factor); returns it.
+
+        The images are encoded where the autoencoder lives, which may be a GPU before this model moves there.
+        """
         if self.autoencoder is not None:
+            images = images.to(next(self.autoencoder.parameters()).device)
             self.latent_scale.fill_(1.0)
             self.latent_scale.fill_(1.0 / self.to_latent(images).std().item())
         return float(self.latent_scale)
