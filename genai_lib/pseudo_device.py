@@ -141,7 +141,8 @@ class DeviceTensor(torch.Tensor):
         return self.host.detach().__reduce_ex__(protocol)
 
     def tolist(self) -> Any:
-        return self.host.tolist()  # as for a CUDA tensor: copied back to Python numbers
+        """The values as (nested lists of) Python numbers, copied back as from a CUDA tensor."""
+        return self.host.tolist()
 
     def __format__(self, spec: str) -> str:
         # f"{loss:.3f}" works for a 0-dim CUDA tensor; torch only does this for plain tensors.
