@@ -56,11 +56,18 @@ def pick_device(prefer: str | None = None) -> torch.device:
 
 
 def precision_for(device: torch.device | str, prefer: str = "auto") -> Precision:
-    """The precision policy for `device`; `prefer` in {'auto', 'fp32', 'bf16', 'fp16'} overrides it."""
+    """The precision policy for `device`; `prefer` in {'auto', 'fp32', 'bf16', 'fp16'} overrides it.
+
+    With prefer='auto', $GENAI_PRECISION decides when set: GENAI_PRECISION=fp16 on an A100 or H100 runs
+    the fp16 + loss-scaling path a Colab T4 takes.
+    """
     device = torch.device(device)
+    source = "precision"
+    if prefer == "auto" and os.environ.get("GENAI_PRECISION", "").strip():
+        prefer, source = os.environ["GENAI_PRECISION"].strip(), "GENAI_PRECISION"
     if prefer != "auto":
         if prefer not in _BY_NAME:
-            raise ValueError(f"Unknown precision {prefer!r}; choose one of 'auto', {', '.join(map(repr, PRECISIONS))}.")
+            raise ValueError(f"Unknown {source} {prefer!r}; choose one of 'auto', {', '.join(map(repr, PRECISIONS))}.")
         if prefer == "fp16" and device.type != "cuda":
             raise ValueError("fp16 with loss scaling is only supported on CUDA GPUs; use 'bf16' or 'fp32' here.")
         return _BY_NAME[prefer]

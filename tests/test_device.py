@@ -51,3 +51,15 @@ def test_unwrap_removes_compile_and_ddp_wrappers():
     assert D.unwrap(compiled) is model
     assert D.maybe_compile(model, enabled=False) is model
     assert list(D.unwrap(compiled).state_dict()) == ["weight", "bias"]  # no "_orig_mod." prefix
+
+
+def test_genai_precision_overrides_auto_only(monkeypatch):
+    monkeypatch.setenv("GENAI_PRECISION", "bf16")
+    assert D.precision_for("cpu").name == "bf16"
+    assert D.precision_for("cpu", "fp32").name == "fp32"  # an explicit choice wins over the variable
+    monkeypatch.setenv("GENAI_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="fp16 with loss scaling is only supported on CUDA"):
+        D.precision_for("cpu")
+    monkeypatch.setenv("GENAI_PRECISION", "half")
+    with pytest.raises(ValueError, match="Unknown GENAI_PRECISION 'half'"):
+        D.precision_for("cpu")
