@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import library
 from torch.utils._pytree import tree_flatten, tree_map
 
 NAME = "pseudo"
@@ -32,8 +33,8 @@ NAME = "pseudo"
 _aten = torch.ops.aten
 # Operations whose job is to move data between devices.
 _COPIES = {_aten._to_copy.default, _aten.copy_.default}
-# A torch.library.Library undoes its registrations when it is garbage-collected, so it is kept here.
-_REGISTRATIONS: list[torch.library.Library] = []
+# A library.Library undoes its registrations when it is garbage-collected, so it is kept here.
+_REGISTRATIONS: list[library.Library] = []
 # Advanced indexing: CUDA accepts CPU index tensors here and moves them itself.
 _CPU_INDICES_OK = {
     _aten.index.Tensor,
@@ -58,11 +59,11 @@ def enable() -> torch.device:
             f"{NAME!r} device cannot be; run the device check in a fresh Python process."
         )
     torch.utils.backend_registration._setup_privateuseone_for_python_backend(NAME, backend_module=_Backend())
-    every_op = torch.library.Library("_", "IMPL")
+    every_op = library.Library("_", "IMPL")
     every_op.fallback(_fallback, dispatch_key="PrivateUse1")
     # torch.tensor(data, device=...) copies with Python dispatch switched off, and PyTorch's Python
     # fallback cannot take that call, so copy_ gets its own kernel.
-    copy = torch.library.Library("aten", "IMPL")
+    copy = library.Library("aten", "IMPL")
     copy.impl("copy_", _copy_kernel, "PrivateUse1")
     _REGISTRATIONS.extend([every_op, copy])
     return torch.device(NAME, 0)
@@ -87,7 +88,7 @@ class _Backend:
         return 0
 
     def synchronize(self, device: Any = None) -> None:
-        pass
+        """Nothing to wait for: the CPU kernels behind this device finish before they return."""
 
     def get_rng_state(self, device: Any = None) -> torch.Tensor:
         return torch.get_rng_state()
@@ -96,10 +97,10 @@ class _Backend:
         torch.set_rng_state(state)
 
     def manual_seed(self, seed: int) -> None:
-        pass  # torch.manual_seed has seeded the CPU generator, which draws for this device
+        torch.default_generator.manual_seed(seed)  # the CPU generator draws this device's numbers
 
     def manual_seed_all(self, seed: int) -> None:
-        pass
+        self.manual_seed(seed)
 
 
 def is_pseudo(device: Any) -> bool:
