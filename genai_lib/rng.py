@@ -55,21 +55,35 @@ def preserved_rng() -> Iterator[None]:
         set_rng_state(saved)
 
 
+def drawing_device(generator: torch.Generator | None, device: torch.device | str) -> torch.device | str:
+    """Where random numbers for `device` are drawn: on the generator's device when there is one, so a CPU
+    generator gives the same numbers on every device (and CUDA refuses a CPU generator for GPU draws)."""
+    return generator.device if generator is not None else device
+
+
 def randn(
     shape: tuple[int, ...],
     generator: torch.Generator | None,
     device: torch.device | str,
     dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """N(0, I) noise of `shape` on `device`, drawn on the generator's device: a CPU generator gives the same
-    numbers on every device (and CUDA refuses a CPU generator for noise drawn on the GPU)."""
-    where = generator.device if generator is not None else device
-    return torch.randn(shape, generator=generator, device=where, dtype=dtype).to(device)
+    """N(0, I) noise of `shape` on `device`, drawn where `drawing_device` says."""
+    return torch.randn(shape, generator=generator, device=drawing_device(generator, device), dtype=dtype).to(device)
+
+
+def rand(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str) -> torch.Tensor:
+    """Uniform [0, 1) numbers of `shape` on `device`, drawn where `drawing_device` says."""
+    return torch.rand(shape, generator=generator, device=drawing_device(generator, device)).to(device)
 
 
 def randint(
     high: int, shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device | str
 ) -> torch.Tensor:
-    """Integers in [0, high) of `shape` on `device`, drawn on the generator's device (as `randn`)."""
-    where = generator.device if generator is not None else device
-    return torch.randint(high, shape, generator=generator, device=where).to(device)
+    """Integers in [0, high) of `shape` on `device`, drawn where `drawing_device` says."""
+    return torch.randint(high, shape, generator=generator, device=drawing_device(generator, device)).to(device)
+
+
+def bernoulli(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """0/1 draws with probabilities `probs`, on probs' device, drawn where `drawing_device` says."""
+    where = drawing_device(generator, probs.device)
+    return torch.bernoulli(probs.to(where), generator=generator).to(probs.device)

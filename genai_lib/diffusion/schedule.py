@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from genai_lib.diffusion.conditions import Cond, check_cond, null_like, where_dropped
-from genai_lib.rng import randn
+from genai_lib.rng import rand, randint, randn
 
 KINDS = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
@@ -161,9 +161,7 @@ class NoiseSchedule:
         if not 0.0 <= p_uncond <= 1.0:
             raise ValueError(f"p_uncond is a probability, got {p_uncond}.")
         B, dev = x_0.size(0), x_0.device
-        t = torch.randint(
-            0, self.num_timesteps, (B,), generator=generator, device=generator.device if generator is not None else dev
-        ).to(dev)
+        t = randint(self.num_timesteps, (B,), generator, dev)
         eps = randn(x_0.shape, generator, dev)
         ab = self._ab(t, x_0)  # add_noise without its range check, which would sync a GPU every step
         x_t = ab.sqrt() * x_0 + (1 - ab).sqrt() * eps
@@ -175,12 +173,7 @@ class NoiseSchedule:
                         "p_uncond > 0 needs the null condition: pass null_cond= (for class labels the "
                         "extra index n_classes, for contexts the null context)."
                     )
-                drop = (
-                    torch.rand(B, generator=generator, device=generator.device if generator is not None else dev).to(
-                        dev
-                    )
-                    < p_uncond
-                )
+                drop = rand((B,), generator, dev) < p_uncond
                 cond = where_dropped(drop, null_like(null_cond, cond), cond)
         eps_hat = model(x_t, t) if cond is None else model(x_t, t, cond)
         if eps_hat.shape != eps.shape:

@@ -18,6 +18,7 @@ from torch.nn.utils.parametrizations import spectral_norm as _sn
 
 from genai_lib.losses import gan_d_loss, gan_g_loss, gradient_penalty, hinge_d_loss, hinge_g_loss
 from genai_lib.nn.modes import evaluating
+from genai_lib.rng import randn
 
 ARCHITECTURES = ("mlp", "dcgan")
 LOSSES = ("bce", "hinge", "wgan-gp")
@@ -138,9 +139,7 @@ class Generator(nn.Module):
         with evaluating(self):
             device = next(self.parameters()).device
             # z is drawn on the random generator's device, so a CPU generator gives the same z on every device
-            z = torch.randn(
-                n, self.config.latent_dim, generator=generator, device=generator.device if generator else device
-            ).to(device)
+            z = randn((n, self.config.latent_dim), generator, device)
             return self(z, None if y is None else y.to(device))
 
 

@@ -12,7 +12,7 @@ from torch import nn
 from genai_lib.config import image_shape
 from genai_lib.losses import bernoulli_nll, gaussian_kl, gaussian_nll
 from genai_lib.nn.modes import evaluating
-from genai_lib.rng import randn
+from genai_lib.rng import bernoulli, randn
 
 ARCHITECTURES = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -173,8 +173,7 @@ class VAE(nn.Module):
             recon = self.decode(z)
             if self.config.likelihood == "bernoulli":
                 probs = torch.sigmoid(recon)
-                where = generator.device if generator is not None else device  # as rng.randn
-                return probs if mean else torch.bernoulli(probs.to(where), generator=generator).to(device)
+                return probs if mean else bernoulli(probs, generator)
             sigma = math.exp(self.config.log_sigma)
             return recon if mean else recon + sigma * randn(recon.shape, generator, device)
 
