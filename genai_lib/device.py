@@ -108,6 +108,14 @@ def unwrap(model: nn.Module) -> nn.Module:
             return model
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait until the device has finished the work queued on it, so that a clock read after it is honest."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
 def describe(device: torch.device) -> str:
     """A short human name for a device, e.g. 'cuda (NVIDIA H100 80GB HBM3)'."""
     if device.type == "cuda":

@@ -7,6 +7,7 @@ step function gets), `batch_source`, `history`, `training_state` (the checkpoint
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from torch import nn
 
 from genai_lib import device as _device
 from genai_lib import distributed as _dist
+from genai_lib import probe as _probe
 from genai_lib.batch_source import Batch, BatchSource, to_device
 from genai_lib.history import History, RunningMeans
 from genai_lib.interrupt import GracefulInterrupt
@@ -84,7 +86,12 @@ def fit(
     )
     history = run.history
     ckpt_path = Path(config.ckpt_path) if config.ckpt_path else None
+    probing = _probe.active()  # times a few steps and stops (genai_lib.probe)
+    if probing and not _probe.may_save(ckpt_path):
+        ckpt_path = None
     start = run.resume(ckpt_path, config.steps) if ckpt_path is not None and config.resume else 0
+    probe = _probe.Probe(start, config.steps, dev, precision) if probing else None
+    steps = probe.end if probe else config.steps
     for model in models.values():
         _dist.broadcast_module(model)  # every rank starts from rank 0's weights
     _dist.seed_rank_streams()
@@ -93,27 +100,36 @@ def fit(
         model.train()
     t0, step = time.perf_counter() - history.seconds, start
     with GracefulInterrupt() as interrupt, ProgressBar(config.steps, start, enabled=config.progress) as bar:
-        while step < config.steps and not interrupt.requested:
+        while step < steps and not interrupt.requested:
             ctx.step = step
-            logs = step_fn(to_device(_dist.shard(run.data.next()), dev), ctx)
-            ctx.finish_step()
+            with probe.around(step) if probe else contextlib.nullcontext():
+                logs = step_fn(to_device(_dist.shard(run.data.next()), dev), ctx)
+                ctx.finish_step()
             _dist.sync_buffers(models.values())  # under torchrun: rank 0's BatchNorm statistics everywhere
             for scheduler in run.schedulers.values():
                 scheduler.step()
             step += 1
             run.pending.add(logs or {})
-            if step % config.log_every == 0 or step == config.steps:
+            if step % config.log_every == 0 or step == steps:
                 run.pending.log_to(history, step, ckpt_path)
                 bar.show(history)
-            if evaluate is not None and config.eval_every and step % config.eval_every == 0:
+            if evaluate is not None and config.eval_every and step % config.eval_every == 0 and not probe:
                 history.log(step, _evaluate(evaluate, models, ctx))
-            if ckpt_path is not None and config.ckpt_every and step % config.ckpt_every == 0:
+            if ckpt_path is not None and config.ckpt_every and step % config.ckpt_every == 0 and not probe:
                 history.seconds = time.perf_counter() - t0
                 run.save(ckpt_path, step)
             bar.advance()
 
     history.seconds = time.perf_counter() - t0
-    history.interrupted = interrupt.requested and step < config.steps
+    history.interrupted = interrupt.requested and step < steps
+    if probe and not history.interrupted:
+        run.pending.log_to(history, step, None)
+        if evaluate is not None and step > start:  # once, so that the chapter finds what it logs
+            history.log(step, probe.evaluate(lambda: _evaluate(evaluate, models, ctx), config.eval_every))
+        probe.record(models)
+        if ckpt_path is not None:
+            run.save(ckpt_path, config.steps)  # as if finished: the chapter's next chunk resumes after it
+        return history
     if history.interrupted and ckpt_path is not None:
         run.save(ckpt_path, step)  # with the unlogged partial sums: the resumed history equals an uninterrupted one
     run.pending.log_to(history, step, ckpt_path)
