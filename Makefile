@@ -20,7 +20,7 @@ MATHJAX := _build/mathjax/node_modules/mathjax/es5
 # with no file, stops them with book/chapters.py's message instead of running part of the book.
 NOTEBOOKS = $(or $(shell $(PYTHON) book/chapters.py --notebooks),$(error the notebooks of the book could not be listed: fix what book/chapters.py says above))
 
-.PHONY: help book test unit lint format lab sync clean student mathjax browser
+.PHONY: help book test unit lint format lab sync clean student mathjax browser gpu-bundle test-gpu bench-gpu probe
 
 help:
 	@echo "make book   execute every chapter (standard budget) and build _build/html/index.html"
@@ -32,6 +32,10 @@ help:
 	@echo "make sync   regenerate every chapter's .ipynb from its .md (outputs stripped)"
 	@echo "make student  student version (no solutions) and otter grader of every chapter in _build/student/"
 	@echo "make clean  remove _build and caches (keeps .venv)"
+	@echo "make gpu-bundle  copy into $(GPU_SITE) the packages that travel to a GPU machine (run here, then carry it)"
+	@echo "make test-gpu    on a GPU machine: every notebook at smoke, then the full-budget step-time probe"
+	@echo "make bench-gpu NAME=gpt_char   on a GPU machine: one benchmark at its full budget"
+	@echo "make probe  the step-time probe here: full-budget estimates, genai_lib/expected_times.json" 
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "The book needs Python 3.11 or newer; \
@@ -107,6 +111,30 @@ student: $(STAMP)
 sync: $(STAMP)
 	$(VENV)/bin/jupytext --to ipynb --update $(NOTEBOOKS)
 	$(VENV)/bin/nbstripout --keep-id $(NOTEBOOKS:.md=.ipynb)
+
+# GPU checks (benchmarks/gpu.py) run with the GPU machine's own python3 and torch: no virtualenv, no
+# downloads. What they need beyond it travels in $(GPU_SITE), made here by `make gpu-bundle`.
+GPU_PYTHON ?= python3
+GPU_SITE := _build/gpu/site
+RESULTS ?= $(CURDIR)/benchmarks/results
+# make test-gpu ONLY="03_dcgan gpt_char": some notebooks and benchmarks; make bench-gpu NAME=x BUDGET=smoke.
+ONLY ?=
+GPU_ENV = PYTHONPATH=$(CURDIR):$(CURDIR)/$(GPU_SITE) OMP_WAIT_POLICY=PASSIVE
+
+gpu-bundle: $(STAMP)
+	$(PY) benchmarks/gpu.py bundle $(GPU_SITE)
+
+test-gpu:
+	cd benchmarks && $(GPU_ENV) $(GPU_PYTHON) gpu.py test --out $(RESULTS) $(if $(ONLY),--only $(ONLY))
+
+bench-gpu:
+	@test -n "$(NAME)" || { echo "Name the benchmark: make bench-gpu NAME=gpt_char (or gan_mnist, vae_mnist, diffusion_mnist, text_to_image)" >&2; exit 2; }
+	cd benchmarks && $(GPU_ENV) $(GPU_PYTHON) gpu.py bench $(NAME) --budget $(or $(BUDGET),full) --out $(RESULTS)
+
+# Every notebook and benchmark at the full budget with $$GENAI_PROBE set: a few timed steps of every run.
+# On a CPU this rewrites the GPU estimates in genai_lib/expected_times.json (tests/test_full_budgets.py).
+probe: $(STAMP)
+	cd benchmarks && $(PY) probe.py --timeout 600
 
 clean:
 	rm -rf _build .pytest_cache .jupyter_cache

@@ -26,7 +26,7 @@ from common import provenance, save_result
 from torch import nn
 
 import genai_lib as gl  # first: it makes OpenMP threads sleep, not spin, on a shared CPU (before torch loads)
-from genai_lib import optim
+from genai_lib import optim, probe
 from genai_lib.data import CharTokenizer, SequenceBatches, load_text, train_val_split
 from genai_lib.device import autocast, describe, maybe_compile, precision_for, unwrap
 from genai_lib.models.gpt import GPT, GPTConfig, evaluate_loss, lm_step
@@ -214,19 +214,31 @@ class RefTrainer:
     def run(self, n: int) -> None:
         self.model.train()
         total = torch.zeros((), device=self.device)
+        # Under $GENAI_PROBE the reference is timed as `fit` times ours: a few steps, recorded (genai_lib.probe).
+        timer = probe.Probe(self.it, self.it + n, self.device, self.precision) if probe.active() else None
+        if timer is not None:
+            n = timer.end - timer.start
         for _ in range(n):
-            for group in self.opt.param_groups:
-                group["lr"] = lr_at(self.it, self.c)
-            x, y = self.get_batch()
-            with autocast(self.device, self.precision):
-                _, loss = self.model(x, y)
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.c.grad_clip)
-            self.opt.step()
-            self.it += 1
-            total += loss.detach().float()
-        self.mean_loss = total.item() / n  # the chunk's mean training loss, as fit logs it
+            with timer.around(self.it) if timer is not None else contextlib.nullcontext():
+                self.step()
+            total += self.last_loss
+        self.mean_loss = total.item() / max(n, 1)  # the chunk's mean training loss, as fit logs it
+        if timer is not None:
+            timer.record({"reference": self.model})
+
+    def step(self) -> None:
+        """One iteration of the plain loop."""
+        for group in self.opt.param_groups:
+            group["lr"] = lr_at(self.it, self.c)
+        x, y = self.get_batch()
+        with autocast(self.device, self.precision):
+            _, loss = self.model(x, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.model.parameters(), self.c.grad_clip)
+        self.opt.step()
+        self.it += 1
+        self.last_loss = loss.detach().float()
 
 
 # ----- the benchmark ---------------------------------------------------------------------------------------------
@@ -315,6 +327,8 @@ def run(
     loads = []
     losses = {"ours": [], "reference": []}
     start, done, k = time.perf_counter(), 0, 0
+    if probe.active():
+        chunk = c.max_iters  # one call each, which the probe cuts short to a few timed steps
     while done < c.max_iters:
         n = min(chunk, c.max_iters - done)
         order = ["ours", "reference"] if k % 2 == 0 else ["reference", "ours"]  # ABBA: neither always goes first
