@@ -75,10 +75,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def setup(seed: int = 0, *, device: str | None = None, precision: str = "auto", quiet: bool = False) -> Session:
-    """Seed everything, pick the device and precision, and print one banner line.
+def setup(
+    seed: int = 0,
+    *,
+    device: str | None = None,
+    precision: str = "auto",
+    quiet: bool = False,
+    chapter: str | None = None,
+) -> Session:
+    """Seed everything, pick the device and precision, and print the banner.
 
     $GENAI_SEED, when set, replaces `seed`: a chapter's claims are checked on several seeds this way.
+    With `chapter` (its file name without suffix, e.g. "03_dcgan") the banner also says how long the
+    chapter takes at the active budget on this kind of device (genai_lib.expected_time).
     """
     override = os.environ.get("GENAI_SEED", "").strip()
     if override:
@@ -97,6 +106,10 @@ def setup(seed: int = 0, *, device: str | None = None, precision: str = "auto", 
             f"genai_lib {__version__} | budget: {session.budget} | device: {_device.describe(dev)} | "
             f"precision: {prec.name} | seed: {seed}"
         )
+        if chapter is not None:
+            from genai_lib.expected_time import expected
+
+            print(expected(chapter, session.budget, dev))
     return session
 
 

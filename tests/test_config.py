@@ -1,4 +1,8 @@
 import random
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,3 +52,34 @@ def test_config_diff_names_fields():
         "b: 2 here, 3 in the other",
         "c: absent here, 4 in the other",
     ]
+
+
+def test_the_banner_states_the_chapters_expected_time_and_where_it_comes_from(monkeypatch, capsys):
+    from genai_lib import expected_time
+
+    rows = {
+        "03_dcgan": {
+            "standard": {"cpu": {"seconds": 312.0, "source": "measured on a 2-core CPU"}},
+            "full": {"cuda": {"seconds": 95.0, "source": "estimated for an H100", "covers": "training only"}},
+        }
+    }
+    monkeypatch.setattr(expected_time, "table", lambda: rows)
+    monkeypatch.setenv("GENAI_BUDGET", "standard")
+    gl.setup(chapter="03_dcgan", device="cpu")
+    assert "expected time: about 5 min (measured on a 2-core CPU)" in capsys.readouterr().out
+    monkeypatch.setenv("GENAI_BUDGET", "full")
+    gl.setup(chapter="03_dcgan", device="cpu")
+    assert "expected time: not recorded for the full budget on cpu" in capsys.readouterr().out
+    assert expected_time.expected("03_dcgan", "full", torch.device("cuda")) == (
+        "expected time: about 2 min (estimated for an H100, training only)"
+    )
+
+
+def test_every_chapter_names_itself_to_setup_so_that_its_banner_can_state_its_time():
+    root = Path(__file__).resolve().parents[1]
+    listed = subprocess.run(
+        [sys.executable, str(root / "book/chapters.py"), "--chapters"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    for md in listed:
+        stem = Path(md).stem
+        assert re.search(rf'gl\.setup\([^)]*chapter="{stem}"', (root / md).read_text()), f"{md}: gl.setup(chapter=...)"
