@@ -20,12 +20,13 @@ MATHJAX := _build/mathjax/node_modules/mathjax/es5
 # with no file, stops them with book/chapters.py's message instead of running part of the book.
 NOTEBOOKS = $(or $(shell $(PYTHON) book/chapters.py --notebooks),$(error the notebooks of the book could not be listed: fix what book/chapters.py says above))
 
-.PHONY: help book test unit lint format lab sync clean student mathjax browser gpu-bundle test-gpu bench-gpu probe
+.PHONY: help book test unit chapter lint format lab sync clean student mathjax browser gpu-bundle test-gpu bench-gpu probe
 
 help:
 	@echo "make book   execute every chapter (standard budget) and build _build/html/index.html"
 	@echo "            (make book OFFLINE=1: MathJax served from the build, for reading offline)"
 	@echo "make test   unit tests, notebook pairing checks, strict book build, nbval (smoke budget)"
+	@echo "make chapter N=03   one chapter executed headless by nbval (GENAI_BUDGET=smoke for a quick run)"
 	@echo "make lint   ruff (lint and format check) and mypy over the Python code; CI runs it before the tests"
 	@echo "make format format the Python code with ruff (what make lint expects)"
 	@echo "make lab    JupyterLab that opens the .md chapters as notebooks"
@@ -76,6 +77,14 @@ format: $(STAMP)
 
 unit: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) tests
+
+# One chapter, headless, executed by nbval: make chapter N=03 (or N=03_dcgan). The budget is the usual
+# one (GENAI_BUDGET, else full on a CUDA GPU and standard otherwise); every cell and claim must pass.
+chapter: $(STAMP)
+	@test -n "$(N)" || { echo "Name the chapter: make chapter N=03 (GENAI_BUDGET=smoke for a quick run)" >&2; exit 2; }
+	@nb=$$(ls book/*/$(N)*.ipynb 2>/dev/null | head -n 1); \
+	test -n "$$nb" || { echo "No notebook book/*/$(N)*.ipynb: N is a chapter number or file name, e.g. 03 or 03_dcgan" >&2; exit 2; }; \
+	echo "$$nb"; GENAI_WIDGETS=off GENAI_PROGRESS=off $(PY) -m pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider "$$nb"
 
 # MathJax 3 from npm: for `make book OFFLINE=1`, and for the browser tests, which block the network.
 $(MATHJAX)/tex-mml-chtml.js:
