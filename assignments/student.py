@@ -23,6 +23,7 @@ import ast
 import builtins
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,11 +47,21 @@ def repository_url() -> str:
     return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
 
+def library_requirement() -> str:
+    """What a grader installs: genai_lib at the commit these bundles were made from (its release tag,
+    v<version>, outside a git checkout), so that no check changes under a class in mid-term."""
+    from genai_lib import __version__
+
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    ref = done.stdout.strip() if done.returncode == 0 else f"v{__version__}"
+    return f"genai_lib @ git+{repository_url()}@{ref}"
+
+
 def assignment_config(name: str, any_checks: bool) -> str:
     config = {
         "name": name,
         # The grading environment installs the book's library; nothing is downloaded now.
-        "requirements": [f"genai_lib @ git+{repository_url()}"],
+        "requirements": [library_requirement()],
         "init_cell": False,  # students check with the chapter's own cells, which need no otter
         "check_all_cell": False,
         "export_cell": False,

@@ -1,6 +1,6 @@
 """genai_lib: the reusable code of the executable textbook on generative AI."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"  # the release CHANGELOG.md is collecting; 0.2.0 when it ships
 
 import os  # noqa: E402
 

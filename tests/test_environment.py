@@ -75,3 +75,35 @@ def test_citation_file_names_this_book_and_version(repo_root):
     assert cff["version"] == genai_lib.__version__, "bump CITATION.cff's version with the package's"
     assert cff["repository-code"] == config["repository"]["url"]
     assert set(cff["license"]) == {"MIT", "CC-BY-4.0"}  # code, and prose and figures (LICENSE)
+
+
+def test_the_prose_licence_is_there_in_full(repo_root):
+    text = (repo_root / "LICENSES" / "CC-BY-4.0.txt").read_text()
+    assert text.startswith("Attribution 4.0 International")
+    for n, title in enumerate(
+        [
+            "Definitions",
+            "Scope",
+            "License Conditions",
+            "Sui Generis Database Rights",
+            "Disclaimer of Warranties and Limitation of Liability",
+            "Term and Termination",
+            "Other Terms and Conditions",
+            "Interpretation",
+        ],
+        1,
+    ):
+        assert f"Section {n} -- {title}." in text
+    assert "LICENSES/CC-BY-4.0.txt" in (repo_root / "LICENSE").read_text()
+
+
+def test_the_package_the_changelog_and_the_graders_pin_agree_on_one_version(repo_root):
+    import genai_lib
+    from assignments.student import library_requirement
+
+    heading = next(line for line in (repo_root / "CHANGELOG.md").read_text().splitlines() if line.startswith("## "))
+    assert heading.startswith(f"## {genai_lib.__version__.removesuffix('.dev0')} ")
+    if genai_lib.__version__.endswith(".dev0"):
+        assert f"is {genai_lib.__version__}" in heading  # the changelog says the package is in development
+    # A grader installs the library at the exact commit its bundle was made from.
+    assert re.fullmatch(r"genai_lib @ git\+https://\S+@[0-9a-f]{40}", library_requirement())
