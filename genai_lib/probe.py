@@ -27,8 +27,8 @@ from typing import TypeVar
 
 import torch
 from torch import nn
+from torch.utils import flop_counter
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode
 
 from genai_lib import device as _device
 
@@ -72,16 +72,30 @@ class ProbeRecord:
     ops_per_evaluation: int = 0
 
 
-class _OpCounter(TorchDispatchMode):
-    """Counts the tensor operations that reach the dispatcher: on a GPU each is about one kernel launch."""
+# FLOP formulas of the aten operations that do arithmetic worth counting (matrix products, convolutions,
+# attention), the table torch's FlopCounterMode reads; used directly, without that mode's module hooks,
+# which autograd.grad (a gradient penalty, say) does not allow.
+_FLOPS = getattr(flop_counter, "flop_registry", {})
+
+
+class Counters(TorchDispatchMode):
+    """FLOPs and tensor operations of the code run inside it: `with Counters() as c: ...; c.flops, c.ops`.
+
+    Every operation that reaches the dispatcher counts once: on a GPU each is about one kernel launch.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.count = 0
+        self.flops = self.ops = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.count += 1
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        self.ops += 1
+        formula = _FLOPS.get(func.overloadpacket)
+        if formula is not None:
+            self.flops += int(formula(*args, **kwargs, out_val=out))
+        return out
 
 
 def may_save(path: Path | None) -> bool:
@@ -90,21 +104,6 @@ def may_save(path: Path | None) -> bool:
     if path is None or not folder:
         return False
     return Path(path).resolve().is_relative_to(Path(folder).expanduser().resolve())
-
-
-class Counters:
-    """FLOPs and tensor operations of the code run inside it: `with Counters() as c: ...; c.flops, c.ops`."""
-
-    def __enter__(self) -> Counters:
-        self._flops, self._ops = FlopCounterMode(display=False), _OpCounter()
-        self._flops.__enter__()
-        self._ops.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._ops.__exit__(*exc)
-        self._flops.__exit__(*exc)
-        self.flops, self.ops = int(self._flops.get_total_flops()), self._ops.count
 
 
 class Probe:

@@ -100,3 +100,14 @@ def test_a_probed_run_evaluates_once_timed_and_counts_the_evaluations_it_plans(p
     assert history.steps("val") == [6]  # the chapter finds what the run logs, after the probed steps
     assert record["evaluations"] == 1_000 // 100 + 1 and record["seconds_per_evaluation"] > 0
     assert record["flops_per_evaluation"] == 2 * 4 * 3
+
+
+def test_the_counters_allow_a_gradient_penalty():
+    """torch's FlopCounterMode hooks modules, which autograd.grad refuses; the probe's counters do not."""
+    from genai_lib.probe import Counters
+
+    model, x = torch.nn.Linear(3, 1), torch.randn(4, 3, requires_grad=True)
+    with Counters() as counted:
+        (grad,) = torch.autograd.grad(model(x).sum(), x, create_graph=True)
+        grad.pow(2).sum().backward()
+    assert counted.flops >= 2 * 4 * 3 and counted.ops > 5
