@@ -8,6 +8,7 @@ import json
 import linecache
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -169,11 +170,37 @@ def error_text(exc: BaseException) -> str:
     return "\n".join([last, *lines])
 
 
-def run_cell(cell: Cell, md_path: Path, namespace: dict[str, Any], *, count: bool = False) -> CellRecord:
+class CellTimeout(Exception):
+    """A cell ran past the time the runner allows it (`run(..., cell_timeout=...)`)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Raise CellTimeout in the running cell after `seconds` (SIGALRM: the main thread of a POSIX process)."""
+    if not seconds:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise CellTimeout(f"the cell ran past its {seconds:g} s limit")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_cell(
+    cell: Cell, md_path: Path, namespace: dict[str, Any], *, count: bool = False, timeout: float | None = None
+) -> CellRecord:
     """Execute one cell in `namespace`, closing its figures afterwards, and record how it went.
 
     With `count`, the cell runs under genai_lib.probe's counters, and the record holds its FLOPs and
-    tensor operations (what the step-time probe turns into a GPU estimate of the cell's time).
+    tensor operations (what the step-time probe turns into a GPU estimate of the cell's time). With
+    `timeout`, a cell still running after that many seconds is stopped and recorded as failed.
     """
     import matplotlib.pyplot as plt
 
@@ -191,7 +218,8 @@ def run_cell(cell: Cell, md_path: Path, namespace: dict[str, Any], *, count: boo
     error = None
     with counting as counters:
         try:
-            exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (running the chapter is the point)
+            with time_limit(timeout):
+                exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (running the chapter is the point)
         except (Exception, SystemExit) as exc:  # KeyboardInterrupt stops the runner, as it stops a kernel's loop
             error = error_text(exc)
         finally:
@@ -209,11 +237,15 @@ def run(
     namespace: dict[str, Any] | None = None,
     last_cell: int | None = None,
     count: bool = False,
+    cell_timeout: float | None = None,
+    uncapped: str | None = None,
 ) -> Report:
     """Run a notebook's code cells in order in this process, in its folder, as Jupyter would.
 
     With `last_cell`, cells after that index are not run (the step-time probe stops after the last
     cell that trains). Each cell's index is in $GENAI_CELL while it runs, for genai_lib.probe's records.
+    With `cell_timeout`, each cell whose source does not match the regular expression `uncapped` is
+    stopped after that many seconds (the probe on a CPU caps the full-size evaluations, not training).
     """
     import matplotlib
 
@@ -234,7 +266,8 @@ def run(
             if last_cell is not None and cell.index > last_cell:
                 break
             os.environ["GENAI_CELL"] = str(cell.index)
-            record = run_cell(cell, md_path, ns, count=count)
+            capped = cell_timeout if not (uncapped and re.search(uncapped, cell.source)) else None
+            record = run_cell(cell, md_path, ns, count=count, timeout=capped)
             report.cells.append(record)
             if not record.ok and not keep_going:
                 break
@@ -258,13 +291,16 @@ def summary(report: Report) -> str:
     return f"FAIL cell {first.index} (line {first.line}): {message}{more}  [{report.seconds:.1f} s  {report.path}]"
 
 
-def run_in_subprocess(md_path: str, *, keep_going: bool, last_cell: int | None = None, count: bool = False) -> Report:
+def run_in_subprocess(md_path: str, *, keep_going: bool, **options: Any) -> Report:
     """Run one notebook in a fresh Python process, its output going to this terminal, and read back its report."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
         command = [sys.executable, __file__, "--one", str(out), md_path, *(["--keep-going"] if keep_going else [])]
-        command += ["--last-cell", str(last_cell)] if last_cell is not None else []
-        command += ["--count"] if count else []
+        for name, value in options.items():
+            if value is True:
+                command.append(f"--{name.replace('_', '-')}")
+            elif value not in (None, False):
+                command += [f"--{name.replace('_', '-')}", str(value)]
         t0 = time.perf_counter()
         result = subprocess.run(command, check=False)
         if out.exists():
@@ -282,17 +318,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="write all reports to this file as a JSON list")
     p.add_argument("--last-cell", type=int, default=None, help="run cells up to this index only")
     p.add_argument("--count", action="store_true", help="count each cell's FLOPs and tensor operations")
+    p.add_argument("--cell-timeout", type=float, default=None, help="stop a cell after this many seconds")
+    p.add_argument("--uncapped", default=None, help="regular expression: cells matching it have no time limit")
     p.add_argument("--one", type=Path, default=None, help=argparse.SUPPRESS)  # child: write the report here
     args = p.parse_args(argv)
+    options = dict(last_cell=args.last_cell, count=args.count, cell_timeout=args.cell_timeout, uncapped=args.uncapped)
     if args.one is not None:
         if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
             del sys.path[0]  # this script's folder, which a notebook's kernel would not see
-        report = run(args.notebooks[0], keep_going=args.keep_going, last_cell=args.last_cell, count=args.count)
+        report = run(args.notebooks[0], keep_going=args.keep_going, **options)
         args.one.write_text(json.dumps(report.as_dict(), indent=2))
         return 0 if report.ok else 1
     reports = []
     for md in args.notebooks:
-        report = run_in_subprocess(md, keep_going=args.keep_going, last_cell=args.last_cell, count=args.count)
+        report = run_in_subprocess(md, keep_going=args.keep_going, **options)
         reports.append(report)
         print(summary(report), flush=True)
     if args.json is not None:

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import chapter_script
@@ -154,6 +155,7 @@ def probe_one(
     timeout: float | None = None,
     last_cell: int | None = None,
     count: bool = False,
+    cell_timeout: float | None = None,
 ) -> dict:
     """Run one notebook or benchmark at the full budget under the probe; its runs, wall time and errors.
 
@@ -162,6 +164,8 @@ def probe_one(
     `last_cell`, the notebook stops after that cell (its last training cell), skipping what follows.
     With `count` (on a CPU), every cell of a notebook is counted too, so that the tensor work it does
     outside the probed steps (sampling, metrics) enters the GPU estimate as `other_ops` and `other_flops`.
+    With `cell_timeout`, a notebook's cells that do not train are stopped after that many seconds: on a
+    CPU, full-size evaluations would take hours, and only the training runs are needed there.
     """
     with tempfile.TemporaryDirectory() as tmp:
         records = Path(tmp) / "probe.jsonl"
@@ -172,6 +176,7 @@ def probe_one(
             command += [str(Path(tmp) / "report.json"), str(path)]
             command += ["--last-cell", str(last_cell)] if last_cell is not None else []
             command += ["--count"] if count else []
+            command += ["--cell-timeout", str(cell_timeout), "--uncapped", TRAINING.pattern] if cell_timeout else []
         else:
             command = [sys.executable, str(path), "--budget", "full", "--out", str(Path(tmp) / "out")]
             command += GPU_ARGS.get(name, [])
@@ -220,6 +225,7 @@ def probe_one(
         "errors": errors,
         "stopped": stopped,
         "last_cell": last_cell,
+        "cell_timeout": cell_timeout,
         "runs": runs,
     }
 
@@ -227,6 +233,8 @@ def probe_one(
 def estimate(entry: dict, *, measured: bool) -> dict:
     """The full-budget time of one notebook or benchmark: measured on this device, or guessed for an H100."""
     train = sum(run_seconds(r, measured=measured) for r in entry["runs"])
+    if entry.get("cell_timeout"):  # other cells were cut short: their time means nothing
+        return {"seconds": round(train, 1), "train_seconds": round(train, 1), "covers": "training only"}
     if measured:
         other = entry["other_seconds"]
     elif entry.get("counted"):
@@ -247,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS, help="folder for the result JSON")
     p.add_argument("--timeout", type=float, default=None, help="stop a notebook after this many seconds")
     p.add_argument("--whole", action="store_true", help="run every cell, not only up to the last training cell")
+    p.add_argument("--count", action="store_true", help="on a CPU: count the other cells' work (slow: full size)")
+    p.add_argument(
+        "--cell-timeout", type=float, default=None, help="cap cells that do not train (default on a CPU: 30 s)"
+    )
+    p.add_argument(
+        "--jobs", type=int, default=None, help="notebooks probed side by side (default: 1 on a GPU, 2 on a CPU)"
+    )
     p.add_argument("--cpu-rows", action="store_true", help="write the smoke and standard CPU rows of the table")
     p.add_argument("--no-table", action="store_true", help="do not rewrite genai_lib/expected_times.json")
     args = p.parse_args(argv)
@@ -271,19 +286,35 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         raise SystemExit(f"Unknown notebooks or benchmarks {unknown}; choose from {sorted(targets)}.")
     chosen = {k: v for k, v in targets.items() if not args.only or k in args.only}
-    entries = {}
-    for name, path in chosen.items():
+    # On a CPU nothing is timed for the estimate (it is computed from counts), so notebooks may share the cores.
+    jobs = args.jobs or (1 if gpu else 2)
+    cell_timeout = args.cell_timeout if args.cell_timeout is not None else (None if gpu or args.count else 30.0)
+
+    def one(item: tuple[str, Path]) -> tuple[str, dict]:
+        name, path = item
         print(f"--- probe {name}", flush=True)
         last = None if args.whole or path.suffix != ".md" else last_training_cell(path)
-        entry = probe_one(name, path, steps=steps, warmup=warmup, timeout=args.timeout, last_cell=last, count=not gpu)
+        entry = probe_one(
+            name,
+            path,
+            steps=steps,
+            warmup=warmup,
+            timeout=args.timeout,
+            last_cell=last,
+            count=args.count and not gpu,
+            cell_timeout=cell_timeout,
+        )
         entry["estimate"] = estimate(entry, measured=gpu)
-        entries[name] = entry
         print(
             f"--- {name}: {entry['estimate']['seconds']:.0f} s at full ({entry['estimate']['covers']}), "
             f"{len(entry['runs'])} runs, {len(entry['errors'])} failing cells"
             + (f", {entry['stopped']}" if entry["stopped"] else ""),
             flush=True,
         )
+        return name, entry
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        entries = dict(pool.map(one, chosen.items()))
     result = {
         "what": "full-budget step-time probe (benchmarks/probe.py)",
         "git_commit": git_commit(),

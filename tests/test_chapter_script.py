@@ -164,3 +164,19 @@ def test_display_prints_a_repr_without_ipython(monkeypatch, capsys):
     display = cs.display_function()
     display([1, 2], "x")
     assert capsys.readouterr().out == "[1, 2]\n'x'\n"
+
+
+def test_a_cell_timeout_stops_slow_cells_but_not_the_uncapped_ones(tmp_path):
+    path = notebook(
+        tmp_path,
+        "import time\ntime.sleep(3)\nslow = 1",
+        "import time\ntime.sleep(0.5)\ntrain_model = 1",
+        "import os\nlast_cell = os.environ['GENAI_CELL']",
+    )
+    ns: dict = {}
+    report = cs.run(path, keep_going=True, namespace=ns, cell_timeout=0.2, uncapped=r"\btrain_")
+    first, second, third = report.cells
+    assert not first.ok and "CellTimeout: the cell ran past its 0.2 s limit" in first.error and first.seconds < 2
+    assert second.ok and second.seconds >= 0.5  # it matches `uncapped`: no limit
+    assert third.ok and ns["last_cell"] == "2" and "slow" not in ns
+    assert "GENAI_CELL" not in os.environ
