@@ -263,8 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         "--jobs", type=int, default=None, help="notebooks probed side by side (default: 1 on a GPU, 2 on a CPU)"
     )
     p.add_argument("--cpu-rows", action="store_true", help="write the smoke and standard CPU rows of the table")
+    p.add_argument("--table-from", type=Path, default=None, help="rewrite the table from this probe result only")
     p.add_argument("--no-table", action="store_true", help="do not rewrite genai_lib/expected_times.json")
     args = p.parse_args(argv)
+    if args.table_from:  # e.g. a GPU machine's result, copied into results/
+        write_table(json.loads(args.table_from.read_text()))
+        return 0
     if args.cpu_rows:
         cpu_rows()
         return 0
@@ -331,9 +335,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"step-times-{'gpu' if gpu else 'cpu'}-{result['date']}.json"
+    if args.only and out.exists():  # a re-probe of some entries replaces them in the day's result
+        earlier = json.loads(out.read_text())
+        result["entries"] = {**earlier["entries"], **entries}
+        result["git_commit"] = f"{earlier['git_commit']}; re-probed {', '.join(entries)} at {result['git_commit']}"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"Wrote {out}")
-    if not args.no_table and not args.only:
+    if not args.no_table and args.out.resolve() == RESULTS.resolve():  # results elsewhere leave the table be
         write_table(result)
     return 0
 
