@@ -40,14 +40,14 @@ def active() -> bool:
     return bool(os.environ.get("GENAI_PROBE", "").strip())
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
     try:
         value = int(raw) if raw else default
     except ValueError:
         raise ValueError(f"{name}={raw!r} is not a whole number of steps; unset it or use e.g. 20.") from None
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
     return value
 
 
@@ -115,7 +115,7 @@ class Probe:
         self.planned_steps = steps - start  # what this call adds to a resumed run
         self.device, self.precision = device, precision
         # Runs shorter than the probe are timed over what they have (at least one step after one warm-up).
-        self.warmup = min(_env_int("GENAI_PROBE_WARMUP", 3), max(self.planned_steps - 1, 0))
+        self.warmup = min(_env_int("GENAI_PROBE_WARMUP", 3, minimum=0), max(self.planned_steps - 1, 0))
         self.start = start
         self.end = start + min(self.planned_steps, self.warmup + self.timed)
         self.flops = self.ops = 0

@@ -111,3 +111,11 @@ def test_the_counters_allow_a_gradient_penalty():
         (grad,) = torch.autograd.grad(model(x).sum(), x, create_graph=True)
         grad.pow(2).sum().backward()
     assert counted.flops >= 2 * 4 * 3 and counted.ops > 5
+
+
+def test_on_a_cpu_one_counted_step_is_enough(probing, monkeypatch, tmp_path):
+    monkeypatch.setenv("GENAI_PROBE_WARMUP", "0")
+    monkeypatch.setenv("GENAI_PROBE_STEPS", "1")
+    _, history = train(tmp_path / "checkpoints" / "one.pt", steps=500)
+    (record,) = read(probing)
+    assert history.steps("loss")[-1] == 1 and record["timed_steps"] == 1 and record["ops_per_step"] > 10
