@@ -126,7 +126,7 @@ def run_seconds(record: dict, *, measured: bool) -> float:
     return record["planned_steps"] * step + record.get("evaluations", 0) * evaluation
 
 
-def _probe_env(label: str, records: Path, checkpoints: str, steps: int, warmup: int) -> dict[str, str]:
+def _probe_env(label: str, records: Path, checkpoints: str, steps: int, warmup: int, evaluate: bool) -> dict[str, str]:
     return {
         **os.environ,
         "GENAI_BUDGET": "full",
@@ -134,6 +134,7 @@ def _probe_env(label: str, records: Path, checkpoints: str, steps: int, warmup: 
         "GENAI_PROBE_LABEL": label,
         "GENAI_PROBE_STEPS": str(steps),
         "GENAI_PROBE_WARMUP": str(warmup),
+        "GENAI_PROBE_EVAL": "1" if evaluate else "0",
         "GENAI_CHECKPOINT_DIR": checkpoints,
         "GENAI_WIDGETS": "off",
         "GENAI_PROGRESS": "off",
@@ -156,6 +157,7 @@ def probe_one(
     last_cell: int | None = None,
     count: bool = False,
     cell_timeout: float | None = None,
+    evaluate: bool = True,
 ) -> dict:
     """Run one notebook or benchmark at the full budget under the probe; its runs, wall time and errors.
 
@@ -165,11 +167,12 @@ def probe_one(
     With `count` (on a CPU), every cell of a notebook is counted too, so that the tensor work it does
     outside the probed steps (sampling, metrics) enters the GPU estimate as `other_ops` and `other_flops`.
     With `cell_timeout`, a notebook's cells that do not train are stopped after that many seconds: on a
-    CPU, full-size evaluations would take hours, and only the training runs are needed there.
+    CPU, full-size evaluations would take hours, and only the training runs are needed there. Without
+    `evaluate`, the evaluations `fit` calls are skipped too (GENAI_PROBE_EVAL=0), for the same reason.
     """
     with tempfile.TemporaryDirectory() as tmp:
         records = Path(tmp) / "probe.jsonl"
-        env = _probe_env(name, records, str(Path(tmp) / "checkpoints"), steps, warmup)
+        env = _probe_env(name, records, str(Path(tmp) / "checkpoints"), steps, warmup, evaluate)
         t0 = time.perf_counter()
         if path.suffix == ".md":
             command = [sys.executable, str(Path(__file__).parent / "chapter_script.py"), "--keep-going", "--json"]
@@ -308,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             last_cell=last,
             count=args.count and not gpu,
             cell_timeout=cell_timeout,
+            evaluate=gpu,  # evaluations inside `fit` run where they are timed, not where they would only be slow
         )
         entry["estimate"] = estimate(entry, measured=gpu)
         print(

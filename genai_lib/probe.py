@@ -117,6 +117,8 @@ class Probe:
         # Runs shorter than the probe are timed over what they have (at least one step after one warm-up).
         self.warmup = min(_env_int("GENAI_PROBE_WARMUP", 3, minimum=0), max(self.planned_steps - 1, 0))
         self.start = start
+        # GENAI_PROBE_EVAL=0 skips a run's evaluation: a full-size one can take a CPU many minutes.
+        self.evaluating = os.environ.get("GENAI_PROBE_EVAL", "1").strip() != "0"
         self.end = start + min(self.planned_steps, self.warmup + self.timed)
         self.flops = self.ops = 0
         self._t0 = self._t1 = 0.0

@@ -124,7 +124,7 @@ def fit(
     history.interrupted = interrupt.requested and step < steps
     if probe and not history.interrupted:
         run.pending.log_to(history, step, None)
-        if evaluate is not None and step > start:  # once, so that the chapter finds what it logs
+        if evaluate is not None and step > start and probe.evaluating:  # once: the chapter finds what it logs
             history.log(step, probe.evaluate(lambda: _evaluate(evaluate, models, ctx), config.eval_every))
         probe.record(models)
         if ckpt_path is not None:

@@ -119,3 +119,22 @@ def test_on_a_cpu_one_counted_step_is_enough(probing, monkeypatch, tmp_path):
     _, history = train(tmp_path / "checkpoints" / "one.pt", steps=500)
     (record,) = read(probing)
     assert history.steps("loss")[-1] == 1 and record["timed_steps"] == 1 and record["ops_per_step"] > 10
+
+
+def test_genai_probe_eval_0_skips_the_evaluation(probing, monkeypatch):
+    monkeypatch.setenv("GENAI_PROBE_EVAL", "0")
+    model = torch.nn.Linear(3, 1)
+
+    def step(batch, ctx):
+        ctx.backward_step(model(batch).pow(2).mean())
+        return {}
+
+    history = gl.fit(
+        step,
+        models=model,
+        optimizers=torch.optim.SGD(model.parameters(), lr=0.1),
+        data=lambda: torch.randn(8, 3),
+        config=gl.TrainConfig(steps=100, eval_every=10, progress=False),
+        evaluate=lambda: {"val": model(torch.ones(4, 3)).mean()},
+    )
+    assert "val" not in history and read(probing)[0]["evaluations"] == 0
