@@ -58,6 +58,9 @@ LAUNCH_SECONDS = 8e-6
 # The probe stops a notebook after its last such cell: what follows (sampling, metrics) is too slow at the
 # full budget on a CPU, and a GPU slot is short.
 TRAINING = re.compile(r"\bfit\(|\btrain_\w+\(")
+# Cells the CPU probe never cuts short: those that train, and those that load the data they train on
+# (the full budget's data can take a CPU minutes to make: the text-to-image chapters draw 50,000 images).
+UNCAPPED = re.compile(TRAINING.pattern + r"|\bload_\w+\(")
 GPU_FLOPS = 150e12
 
 
@@ -179,7 +182,7 @@ def probe_one(
             command += [str(Path(tmp) / "report.json"), str(path)]
             command += ["--last-cell", str(last_cell)] if last_cell is not None else []
             command += ["--count"] if count else []
-            command += ["--cell-timeout", str(cell_timeout), "--uncapped", TRAINING.pattern] if cell_timeout else []
+            command += ["--cell-timeout", str(cell_timeout), "--uncapped", UNCAPPED.pattern] if cell_timeout else []
         else:
             command = [sys.executable, str(path), "--budget", "full", "--out", str(Path(tmp) / "out")]
             command += GPU_ARGS.get(name, [])
