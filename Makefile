@@ -128,7 +128,7 @@ GPU_SITE := _build/gpu/site
 RESULTS ?= $(CURDIR)/benchmarks/results
 # make test-gpu ONLY="03_dcgan gpt_char": some notebooks and benchmarks; make bench-gpu NAME=x BUDGET=smoke.
 ONLY ?=
-GPU_ENV = PYTHONPATH=$(CURDIR):$(CURDIR)/$(GPU_SITE) OMP_WAIT_POLICY=PASSIVE
+GPU_ENV = PYTHONPATH=$(CURDIR):$(CURDIR)/$(GPU_SITE) GENAI_DATA_MIRRORS=$(CURDIR)/$(GPU_SITE)/data OMP_WAIT_POLICY=PASSIVE
 
 gpu-bundle: $(STAMP)
 	$(PY) benchmarks/gpu.py bundle $(GPU_SITE)

@@ -59,12 +59,22 @@ def bundle(dest: Path) -> int:
             target = dest / f
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(str(dist.locate_file(f)), target)
+    # The corpora this machine holds travel too (a GPU machine cannot download tinyshakespeare; without it,
+    # the chapters fall back to pydoc's text and say so).
+    from genai_lib.data.download import find_local
+    from genai_lib.data.text import TINYSHAKESPEARE_SHA256
+
+    found = find_local("tinyshakespeare.txt", TINYSHAKESPEARE_SHA256)
+    if found is not None:
+        (dest / "data").mkdir()
+        shutil.copy2(found, dest / "data" / found.name)
     size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
     if size > BUNDLE_LIMIT:
         raise SystemExit(
             f"{dest} holds {size / 2**20:.1f} MiB, more than the {BUNDLE_LIMIT / 2**20:.0f} MiB that may travel."
         )
-    print(f"{dest}: {', '.join(TRAVELLING)}, {size / 2**20:.1f} MiB")
+    corpora = ", tinyshakespeare" if found is not None else " (no tinyshakespeare here to take along)"
+    print(f"{dest}: {', '.join(TRAVELLING)}{corpora}, {size / 2**20:.1f} MiB")
     return size
 
 
