@@ -13,6 +13,7 @@ import torch
 from common import header, mnist_measuring_stick, parser, save_result
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+from genai_lib import probe
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
 from genai_lib.models.gan import (
@@ -62,6 +63,8 @@ def run(budget: str, out_dir: Path) -> dict:
         config=gl.TrainConfig(steps=cfg.steps, log_every=100, grad_clip=None, progress=False),
     )
     train_seconds = time.perf_counter() - start
+    if probe.skips_evaluation():  # a CPU step-time probe measures the training only (genai_lib.probe)
+        return {}
 
     classifier, reference, labels, candidates, g = mnist_measuring_stick(
         train, test, n_eval=cfg.n_eval, clf_steps=cfg.clf_steps, device=session.device

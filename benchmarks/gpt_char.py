@@ -366,6 +366,9 @@ def run(
             flush=True,
         )
 
+    if probe.skips_evaluation():  # a CPU step-time probe measures the training only (genai_lib.probe)
+        return {}
+
     def val_losses(m: nn.Module) -> dict:
         """nanoGPT's protocol (the mean over eval_iters random validation batches), repeated on fresh batches up
         to precise_eval_iters: the first repeat, the mean of all (less noisy) and the range (the protocol's noise)."""

@@ -24,6 +24,7 @@ import torch
 from common import header, parser, save_result
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+from genai_lib import probe
 from genai_lib import text_to_image as t2i
 from genai_lib.data.captions import load_captioned
 from genai_lib.metrics import caption_accuracy, frechet_distance, wilson_interval
@@ -58,6 +59,8 @@ def run(budget: str, out_dir: Path, guidance_latent: float = 3.0, guidance_ar: f
     latent, latent_hist = t2i.train_diffusion(tcfg, data["train"], vq, progress=False)
     ar, ar_hist = t2i.train_ar(tcfg, data["train"], vq, progress=False)
     train_seconds = time.perf_counter() - start
+    if probe.skips_evaluation():  # a CPU step-time probe measures the training only (genai_lib.probe)
+        return {}
     judge = attribute_classifier(tcfg.dataset, steps=ev["judge_steps"], verbose=False).to(session.device)
 
     # The measuring stick: the judge on real images (ceiling) and real-vs-real Fréchet distances (floor).

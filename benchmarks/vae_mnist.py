@@ -9,6 +9,7 @@ import torch
 from common import header, parser, save_result
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+from genai_lib import probe
 from genai_lib.data import Batches, load_mnist
 from genai_lib.metrics import bits_per_dim, iwae_bound
 from genai_lib.models.vae import VAE, VAEConfig, vae_step
@@ -49,6 +50,8 @@ def run(budget: str, out_dir: Path) -> dict:
         config=gl.TrainConfig(steps=cfg.steps, log_every=100, progress=False),
     )
     train_seconds = time.perf_counter() - start
+    if probe.skips_evaluation():  # a CPU step-time probe measures the training only (genai_lib.probe)
+        return {}
 
     model.eval()
     g = torch.Generator().manual_seed(1)  # a CPU generator: the library draws on it and moves the noise

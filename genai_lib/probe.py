@@ -40,6 +40,14 @@ def active() -> bool:
     return bool(os.environ.get("GENAI_PROBE", "").strip())
 
 
+def skips_evaluation() -> bool:
+    """Whether a probe run leaves out evaluations (GENAI_PROBE_EVAL=0): a full-size one takes a CPU many minutes.
+
+    `fit` then skips its `evaluate`, and a benchmark stops once it has trained.
+    """
+    return active() and os.environ.get("GENAI_PROBE_EVAL", "1").strip() == "0"
+
+
 def _env_int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
     try:
@@ -117,8 +125,7 @@ class Probe:
         # Runs shorter than the probe are timed over what they have (at least one step after one warm-up).
         self.warmup = min(_env_int("GENAI_PROBE_WARMUP", 3, minimum=0), max(self.planned_steps - 1, 0))
         self.start = start
-        # GENAI_PROBE_EVAL=0 skips a run's evaluation: a full-size one can take a CPU many minutes.
-        self.evaluating = os.environ.get("GENAI_PROBE_EVAL", "1").strip() != "0"
+        self.evaluating = not skips_evaluation()
         self.end = start + min(self.planned_steps, self.warmup + self.timed)
         self.flops = self.ops = 0
         self._t0 = self._t1 = 0.0
