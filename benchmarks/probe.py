@@ -412,6 +412,7 @@ def write_table(result: dict) -> None:
         row = table.setdefault(name, {})
         row.setdefault("full", {})["cuda"] = {
             **entry["estimate"],
+            "runs": len(entry["runs"]),
             "source": source,
             "fingerprint": entry["fingerprint"],
         }

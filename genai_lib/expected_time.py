@@ -44,5 +44,7 @@ def expected(chapter: str, budget: str, device: torch.device) -> str:
     row = table().get(chapter, {}).get(budget, {}).get(kind)
     if row is None:
         return f"expected time: not recorded for the {budget} budget on {kind}"
+    if row.get("runs") == 0 and row.get("covers") == "training only":
+        return f"expected time: not estimated (the chapter trains nothing that `fit` times; {row['source']})"
     covers = "" if row.get("covers", "").startswith("training and") or "covers" not in row else f", {row['covers']}"
     return f"expected time: {minutes(row['seconds'])} ({row['source']}{covers})"

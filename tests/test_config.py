@@ -73,6 +73,10 @@ def test_the_banner_states_the_chapters_expected_time_and_where_it_comes_from(mo
     assert expected_time.expected("03_dcgan", "full", torch.device("cuda")) == (
         "expected time: about 2 min (estimated for an H100, training only)"
     )
+    rows["03_dcgan"]["full"]["cuda"].update(seconds=0.0, runs=0)
+    assert "not estimated (the chapter trains nothing that `fit` times" in expected_time.expected(
+        "03_dcgan", "full", torch.device("cuda")
+    )
 
 
 def test_every_chapter_names_itself_to_setup_so_that_its_banner_can_state_its_time():
