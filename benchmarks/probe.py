@@ -173,6 +173,8 @@ def probe_one(
     CPU, full-size evaluations would take hours, and only the training runs are needed there. Without
     `evaluate`, the evaluations `fit` calls are skipped too (GENAI_PROBE_EVAL=0), for the same reason.
     """
+    # Taken before the run: the budget it times, even if the file is edited while it runs.
+    fingerprint = notebook_fingerprint(path) if path.suffix == ".md" else benchmark_fingerprint(name)
     with tempfile.TemporaryDirectory() as tmp:
         records = Path(tmp) / "probe.jsonl"
         env = _probe_env(name, records, str(Path(tmp) / "checkpoints"), steps, warmup, evaluate)
@@ -224,7 +226,7 @@ def probe_one(
         "counted": count and bool(cells),
         "other_ops": max(other_ops, 0),
         "other_flops": max(other_flops, 0),
-        "fingerprint": notebook_fingerprint(path) if path.suffix == ".md" else benchmark_fingerprint(name),
+        "fingerprint": fingerprint,
         "wall_seconds": round(wall, 2),
         # What ran besides the probed steps: the chapter's other cells, the first (counted) steps, start-up.
         "other_seconds": round(max(wall - probed, 0.0), 2),
