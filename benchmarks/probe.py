@@ -394,7 +394,8 @@ def cpu_rows() -> None:
             raise SystemExit(f"{name} failed at the smoke budget:\n{done.stdout[-2000:]}")
         table.setdefault(name, {}).setdefault("smoke", {})["cpu"] = {
             "seconds": round(wall, 1),
-            "source": f"measured on a {cores}-core CPU, {datetime.date.today().isoformat()}: one whole run",
+            "source": f"measured on a {cores}-core CPU (load average {os.getloadavg()[0]:.1f}), "
+            f"{datetime.date.today().isoformat()}: one whole run",
         }
         print(f"smoke {name}: {wall:.1f} s", flush=True)
     TABLE.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
