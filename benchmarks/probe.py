@@ -272,13 +272,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--cpu-rows", action="store_true", help="write the smoke and standard CPU rows of the table")
     p.add_argument("--table-from", type=Path, default=None, help="rewrite the table from this probe result only")
+    p.add_argument("--no-smoke", action="store_true", help="with --cpu-rows: the standard rows only")
     p.add_argument("--no-table", action="store_true", help="do not rewrite genai_lib/expected_times.json")
     args = p.parse_args(argv)
     if args.table_from:  # e.g. a GPU machine's result, copied into results/
         write_table(json.loads(args.table_from.read_text()))
         return 0
     if args.cpu_rows:
-        cpu_rows()
+        cpu_rows(smoke=not args.no_smoke)
         return 0
 
     import torch  # after argparse: `--help` should not wait for torch
@@ -356,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def cpu_rows() -> None:
+def cpu_rows(smoke: bool = True) -> None:
     """The smoke and standard rows of the table, on a CPU: whole notebooks, timed.
 
     Standard: the median wall time of the recorded claim runs (results/claims-standard-*.json, every notebook
@@ -376,7 +377,7 @@ def cpu_rows() -> None:
                 "source": f"measured on {claims['device']}, {claims['date']}: median of {len(seconds)} whole runs",
             }
     cores = os.cpu_count()
-    for name, path in notebooks().items():
+    for name, path in notebooks().items() if smoke else []:
         env = {**os.environ, "GENAI_BUDGET": "smoke", "GENAI_WIDGETS": "off", "GENAI_PROGRESS": "off"}
         with tempfile.TemporaryDirectory() as tmp:
             env["GENAI_CHECKPOINT_DIR"] = tmp
