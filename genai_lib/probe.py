@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import torch
 from torch import nn
@@ -31,8 +30,6 @@ from torch.utils import flop_counter
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from genai_lib import device as _device
-
-T = TypeVar("T")
 
 
 def active() -> bool:
@@ -106,6 +103,11 @@ class Counters(TorchDispatchMode):
         return out
 
 
+def allowed_checkpoint(path: Path | None) -> Path | None:
+    """`path`, unless a probe run may not write there (then None: the run neither resumes nor saves)."""
+    return path if not active() or may_save(path) else None
+
+
 def may_save(path: Path | None) -> bool:
     """Whether a probed run may write its (untrained) checkpoint at `path`: only inside $GENAI_CHECKPOINT_DIR."""
     folder = os.environ.get("GENAI_CHECKPOINT_DIR", "").strip()
@@ -147,7 +149,7 @@ class Probe:
             _device.synchronize(self.device)
             self._t1 = time.perf_counter()
 
-    def evaluate(self, evaluate: Callable[[], T], eval_every: int | None) -> T:
+    def evaluate(self, evaluate: Callable[[], Mapping[str, float]], eval_every: int | None) -> Mapping[str, float]:
         """Run `evaluate` once, timed and counted, noting how often the planned run would call it."""
         with Counters() as counted:
             evaluate()

@@ -127,10 +127,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         vq_steps=5000,
         unet_channels=128,
         unet_mults=(1, 2, 2),
-        # Four times the batch for a fifth of the steps: we expect a step of these small models to cost a
-        # GPU little more at batch 512 than at 128 (their many small operations, not their arithmetic, set
-        # the pace), and it keeps chapter 15, which trains all three models, within a GPU slot
-        # (tests/test_full_budgets.py).
+        # 4x the batch for 1/5 of the steps: chapter 15 trains all three models in a GPU slot (test_full_budgets)
         diffusion_steps=6000,
         gpt_layers=8,
         gpt_heads=8,

@@ -85,12 +85,10 @@ def fit(
         models, optimizers, _named(schedulers, "main"), scaler, BatchSource(data), History(), RunningMeans()
     )
     history = run.history
-    ckpt_path = Path(config.ckpt_path) if config.ckpt_path else None
-    probing = _probe.active()  # times a few steps and stops (genai_lib.probe)
-    if probing and not _probe.may_save(ckpt_path):
-        ckpt_path = None
+    ckpt_path = _probe.allowed_checkpoint(Path(config.ckpt_path) if config.ckpt_path else None)
     start = run.resume(ckpt_path, config.steps) if ckpt_path is not None and config.resume else 0
-    probe = _probe.Probe(start, config.steps, dev, precision) if probing else None
+    # Under $GENAI_PROBE a run times a few steps and stops (genai_lib.probe).
+    probe = _probe.Probe(start, config.steps, dev, precision) if _probe.active() else None
     steps = probe.end if probe else config.steps
     for model in models.values():
         _dist.broadcast_module(model)  # every rank starts from rank 0's weights
@@ -123,13 +121,20 @@ def fit(
     history.seconds = time.perf_counter() - t0
     history.interrupted = interrupt.requested and step < steps
     if probe and not history.interrupted:
-        run.pending.log_to(history, step, None)
-        if evaluate is not None and step > start and probe.evaluating:  # once: the chapter finds what it logs
-            history.log(step, probe.evaluate(lambda: _evaluate(evaluate, models, ctx), config.eval_every))
-        probe.record(models)
-        if ckpt_path is not None:
-            run.save(ckpt_path, config.steps)  # as if finished: the chapter's next chunk resumes after it
-        return history
+        return _finish_probe(probe, run, step, start, evaluate, models, ctx, config, ckpt_path)
+    _save_at_the_end(run, step, start, evaluate, models, ctx, config, ckpt_path)
+    _dist.check_in_sync(models)
+    _dist.barrier()  # no rank leaves (or reads the checkpoint) before rank 0 has written it
+    if _dist.is_main():
+        print_summary(history, step, start, config.steps, dev, precision, ckpt_path)
+    if history.interrupted:  # raising (after saving) is what makes Jupyter skip the cells queued after this one
+        raise KeyboardInterrupt(f"training stopped at step {step} of {config.steps}")
+    return history
+
+
+def _save_at_the_end(run, step, start, evaluate, models, ctx, config, ckpt_path) -> None:
+    """After the loop: the last log, the final evaluation and checkpoint (or, when interrupted, the resume point)."""
+    history = run.history
     if history.interrupted and ckpt_path is not None:
         run.save(ckpt_path, step)  # with the unlogged partial sums: the resumed history equals an uninterrupted one
     run.pending.log_to(history, step, ckpt_path)
@@ -138,13 +143,17 @@ def fit(
             history.log(step, _evaluate(evaluate, models, ctx))
         if ckpt_path is not None and (step > start or not ckpt_path.exists()):
             run.save(ckpt_path, step)
-    _dist.check_in_sync(models)
-    _dist.barrier()  # no rank leaves (or reads the checkpoint) before rank 0 has written it
-    if _dist.is_main():
-        print_summary(history, step, start, config.steps, dev, precision, ckpt_path)
-    if history.interrupted:  # raising (after saving) is what makes Jupyter skip the cells queued after this one
-        raise KeyboardInterrupt(f"training stopped at step {step} of {config.steps}")
-    return history
+
+
+def _finish_probe(probe, run, step, start, evaluate, models, ctx, config, ckpt_path) -> History:
+    """A probed run's end: log, evaluate once (timed), record, and save as if finished (genai_lib.probe)."""
+    run.pending.log_to(run.history, step, None)
+    if evaluate is not None and step > start and probe.evaluating:  # once: the chapter finds what it logs
+        run.history.log(step, probe.evaluate(lambda: _evaluate(evaluate, models, ctx), config.eval_every))
+    probe.record(models)
+    if ckpt_path is not None:
+        run.save(ckpt_path, config.steps)  # as if finished: the chapter's next chunk resumes after it
+    return run.history
 
 
 def _named(obj, default: str) -> dict:
