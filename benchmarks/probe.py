@@ -79,7 +79,7 @@ def notebook_fingerprint(md_path: Path) -> str:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "budget":
-                parts += [ast.get_source_segment(cell.source, k.value) or "" for k in node.keywords if k.arg == "full"]
+                parts += [ast.dump(k.value) for k in node.keywords if k.arg == "full"]
         if "preset(" in cell.source:
             parts.append(_assignment_sources(ROOT / "genai_lib" / "text_to_image.py", {"PRESETS"}))
     return sha(*parts)
@@ -102,7 +102,7 @@ def _assignment_sources(path: Path, names: set[str]) -> str:
             node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
         )
         if any(isinstance(t, ast.Name) and t.id in names for t in targets):
-            found.append(ast.get_source_segment(source, node) or "")
+            found.append(ast.dump(node))  # the values, not their layout: a comment or line break changes nothing
     return "\n".join(found)
 
 

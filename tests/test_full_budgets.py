@@ -82,3 +82,14 @@ def test_the_estimate_adds_each_runs_steps_and_evaluations():
     guess = 1_000 * (400 * probe.LAUNCH_SECONDS + 3e9 / probe.GPU_FLOPS) + 11 * 100 * probe.LAUNCH_SECONDS
     assert probe.estimate(entry, measured=False)["seconds"] == pytest.approx(guess, abs=0.05)
     assert probe.estimate(entry, measured=False)["covers"] == "training only"
+
+
+def test_the_fingerprint_follows_the_budgets_values_not_their_layout(tmp_path):
+    def notebook(full: str) -> Path:
+        path = tmp_path / "nb.md"
+        path.write_text(f"# t\n\n```{{code-cell}} ipython3\ncfg = gl.budget(smoke=dict(steps=1), full={full})\n```\n")
+        return path
+
+    before = probe.notebook_fingerprint(notebook("dict(steps=6_000, batch_size=512)"))
+    assert probe.notebook_fingerprint(notebook("dict(steps=6_000,  # a GPU slot\n  batch_size=512)")) == before
+    assert probe.notebook_fingerprint(notebook("dict(steps=7_000, batch_size=512)")) != before
