@@ -29,8 +29,8 @@ help:
 	@echo "make chapter N=03   one chapter executed headless by nbval (GENAI_BUDGET=smoke for a quick run)"
 	@echo "make lint   ruff (lint and format check) and mypy over the Python code; CI runs it before the tests"
 	@echo "make format format the Python code with ruff (what make lint expects)"
-	@echo "make lab    JupyterLab that opens the .md chapters as notebooks"
-	@echo "make sync   regenerate every chapter's .ipynb from its .md (outputs stripped)"
+	@echo "make lab    JupyterLab (with jupyterlab-myst) that opens the .md chapters as notebooks"
+	@echo "make sync   regenerate every chapter's .ipynb from its .md (plain Markdown, no outputs)"
 	@echo "make student  student version (no solutions) and otter grader of every chapter in _build/student/"
 	@echo "make clean  remove _build and caches (keeps .venv)"
 	@echo "make gpu-bundle  copy into $(GPU_SITE) the packages that travel to a GPU machine (run here, then carry it)"
@@ -109,7 +109,13 @@ $(LAB_OVERRIDES): | $(STAMP)
 	mkdir -p $(dir $@)
 	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' > $@
 
-lab: $(STAMP) $(LAB_OVERRIDES)
+# jupyterlab-myst renders the MyST of the .md chapters (citations, equation numbers, admonitions).
+LAB_STAMP := $(VENV)/.lab-installed
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet "jupyterlab-myst>=2.4"
+	touch $@
+
+lab: $(LAB_STAMP) $(LAB_OVERRIDES)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book
 
 # For teachers (book/part0/assignments.md): solutions out, checks kept; never committed.
@@ -117,9 +123,10 @@ student: $(STAMP)
 	rm -rf _build/student
 	$(PY) -m assignments --out _build/student --jobs $(WORKERS)
 
+# The .ipynb of every notebook page, made from its .md: plain Markdown for Colab and JupyterLab
+# (book/reader.py); tests/test_notebooks.py fails when one is out of date.
 sync: $(STAMP)
-	$(VENV)/bin/jupytext --to ipynb --update $(NOTEBOOKS)
-	$(VENV)/bin/nbstripout --keep-id $(NOTEBOOKS:.md=.ipynb)
+	$(PY) -m book.reader
 
 # GPU checks (benchmarks/gpu.py) run with the GPU machine's own python3 and torch: no virtualenv, no
 # downloads. What they need beyond it travels in $(GPU_SITE), made here by `make gpu-bundle`.

@@ -1,4 +1,4 @@
-"""The exercises of the book's chapters, read from the chapter notebooks.
+"""The exercises of the book's chapters, read from the chapters' MyST sources.
 
 A chapter is cut into *pieces*: its code cells, and its Markdown cells cut at headings and around the
 written solutions of exercises. Each piece knows the exercise it belongs to (if any) and its role:
@@ -9,6 +9,10 @@ written solutions of exercises. Each piece knows the exercise it belongs to (if 
 - ``check``: a code cell calling a ``check_*`` function of ``genai_checks``;
 - ``hidden-check``: a code cell tagged ``hidden-check``, a check the student never sees;
 - ``other``: everything else (prose, the chapter's own code).
+
+The pieces are cut from the MyST source, where admonitions mark the written solutions; their Markdown
+is then rewritten into plain Markdown by book/reader.py, as in the .ipynb that Colab opens, so that the
+student versions read well in JupyterLab and Colab too.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 from book.chapters import notebooks
+from book.reader import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE_HEADING = re.compile(
@@ -128,9 +135,20 @@ def split_markdown(source: str, in_exercise: bool) -> list[tuple[str, bool]]:
     return [(text, solution) for text, solution in texts if text.strip()]
 
 
+@cache
+def book_site() -> Site:
+    """Titles, equation numbers and citations of the whole book, for rewriting MyST (book/reader.py)."""
+    return Site.of(ROOT)
+
+
+def docname_of(chapter: Path) -> str:
+    """The chapter's entry in _toc.yml (book/part1/03_dcgan), or its file name outside the book."""
+    return chapter.with_suffix("").relative_to(ROOT).as_posix() if chapter.is_relative_to(ROOT) else chapter.stem
+
+
 def read_pieces(chapter: Path) -> tuple[list[Piece], list[Exercise]]:
-    """The pieces of a chapter (read from its .ipynb twin) and its exercises, in order."""
-    nb = nbformat.read(chapter.with_suffix(".ipynb"), as_version=4)
+    """The pieces of a chapter (read from its MyST source) and its exercises, in order."""
+    nb = jupytext.read(chapter)
     pieces: list[Piece] = []
     exercises: list[Exercise] = []
     current: Exercise | None = None
@@ -151,7 +169,8 @@ def read_pieces(chapter: Path) -> tuple[list[Piece], list[Exercise]]:
                     exercises.append(current)
                 elif HEADING.match(first):
                     current = None
-                piece = nbformat.v4.new_markdown_cell(text, metadata=dict(cell.metadata))
+                plain = book_site().markdown(text, docname_of(chapter))
+                piece = nbformat.v4.new_markdown_cell(plain, metadata=dict(cell.metadata))
                 pieces.append(Piece(piece, current, "solution" if solution else "other"))
                 if solution and current is not None:
                     current.written_solution = True

@@ -435,7 +435,9 @@ def test_a_broken_book_fails_the_strict_build(case, tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# The same build in a browser (headless chromium), and the genai_lib reference in it. They live in
-# tests/book_rendered.py and run here, in this module, so that they share this module's build.
+# The same build in a browser (headless chromium), and the genai_lib reference in it
+# (tests/book_rendered.py); the notebooks that Colab opens, checked against the build
+# (tests/book_reader.py). They run here, in this module, so that they share this module's build.
 
+from book_reader import *  # noqa: E402,F401,F403
 from book_rendered import *  # noqa: E402,F401,F403

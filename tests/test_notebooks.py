@@ -20,30 +20,38 @@ import pytest
 import yaml
 
 from book import chapters as registry
+from book import reader
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [page.path for page in registry.notebooks(ROOT)]
 CHAPTERS = [page.path for page in registry.chapters(ROOT)]
 # Notebooks that execute but teach nothing to exercise: no parameters, summary or exercises.
 REFERENCE_NOTEBOOKS = {page.path for page in registry.notebooks(ROOT) if page.kind == "reference"}
+SITE = reader.Site.of(ROOT)
 
 
 def cells_of(notebook) -> list[tuple[str, str, list[str]]]:
     return [(c.cell_type, c.source, sorted(c.metadata.get("tags", []))) for c in notebook.cells]
 
 
-def pairing_problems(md: Path) -> list[str]:
-    """What is wrong with the .md/.ipynb pair of one chapter (empty when nothing is)."""
+def pairing_problems(md: Path, site: reader.Site | None = None) -> list[str]:
+    """What is wrong with the .ipynb of one notebook page (empty when nothing is).
+
+    The .ipynb is a build product of the .md (book/reader.py): it must be exactly what `make sync`
+    makes from it now, with the same code cells, plain-Markdown prose and no outputs.
+    """
     ipynb = md.with_suffix(".ipynb")
     if not ipynb.exists():
         return [f"{ipynb.name} is missing: run `make sync`."]
-    source, twin = jupytext.read(md), nbformat.read(ipynb, as_version=4)
+    page = next(p for p in registry.notebooks(ROOT) if p.path == md) if md.is_relative_to(ROOT) else None
+    page = page or registry.Page(md.stem, md, "", "chapter")
+    twin = nbformat.read(ipynb, as_version=4)
     problems = []
-    if cells_of(source) != cells_of(twin):
-        problems.append(f"{ipynb.name} is out of sync with {md.name}: run `make sync`.")
     dirty = [i for i, c in enumerate(twin.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
     if dirty:
         problems.append(f"{ipynb.name} keeps outputs in cells {dirty[:5]}: run `make sync` (it strips them).")
+    elif ipynb.read_text(encoding="utf8") != reader.text_of(reader.reader_notebook(page, site or SITE)):
+        problems.append(f"{ipynb.name} is out of sync with {md.name}: run `make sync`.")
     return problems
 
 
@@ -82,12 +90,14 @@ def test_no_code_cell_lost_its_header_and_became_prose(md):
 def test_the_pairing_check_can_fail(tmp_path):
     md = tmp_path / "99_demo.md"
     md.write_text(CHAPTERS[0].read_text())
-    jupytext.write(jupytext.read(md), md.with_suffix(".ipynb"))
+    page = registry.Page("99_demo", md, "", "chapter")
+    md.with_suffix(".ipynb").write_text(reader.text_of(reader.reader_notebook(page, SITE)))
     assert pairing_problems(md) == []
-    md.write_text(md.read_text() + "\n```{code-cell} ipython3\nprint('new')\n```\n")
-    assert "out of sync" in pairing_problems(md)[0]
+    md.write_text(md.read_text() + "\nA new sentence citing {cite:t}`goodfellow2014gan`.\n")
+    assert "out of sync" in pairing_problems(md)[0]  # a prose edit counts: the .ipynb shows the prose
     nb = jupytext.read(md)
-    nb.cells[-1].outputs = [nbformat.v4.new_output("stream", text="new\n")]
+    code = nbformat.v4.new_code_cell("print('new')", outputs=[nbformat.v4.new_output("stream", text="new\n")])
+    nb.cells.append(code)
     nbformat.write(nb, md.with_suffix(".ipynb"))
     assert "keeps outputs" in pairing_problems(md)[0]
 
@@ -104,9 +114,11 @@ def test_chapter_format(md):
     code = [c for c in nb.cells if c.cell_type == "code"]
     install, setup = code[0], code[1]
     assert "remove-cell" in install.metadata.get("tags", []), "the Colab install cell must be tagged remove-cell"
-    assert "google.colab" in install.source and f"git+{repository_url()}" in install.source, (
-        "the Colab install cell must install genai_lib from the repository named in _config.yml"
+    assert install.source == reader.install_cell(ROOT), (
+        "the Colab install cell must install this version of genai_lib from the repository named in "
+        "_config.yml, as book/reader.py's install_cell() writes it: run `make sync`"
     )
+    assert f"git+{repository_url()}@v" in install.source
     assert "gl.setup(" in setup.source, "the second code cell must call gl.setup(seed=...)"
     if md in REFERENCE_NOTEBOOKS:
         return
@@ -260,7 +272,15 @@ def test_make_test_runs_nbval_on_every_notebook_and_make_sync_pairs_them():
     words = make_dry_run("test")
     assert [w for w in words if w.endswith(".ipynb")] == [md.removesuffix(".md") + ".ipynb" for md in relative]
     assert "--nbval-lax" in words
-    assert [w for w in make_dry_run("sync") if w.endswith(".md")] == relative
+    sync = make_dry_run("sync")
+    assert "book.reader" in sync  # which reads _toc.yml itself (book/chapters.py), as nbval's list does
+
+
+def test_make_lab_installs_jupyterlab_myst():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf8")
+    lab = re.search(r"^lab: (.*)$", makefile, re.MULTILINE)
+    stamp = re.search(r"^\$\(LAB_STAMP\): .*\n\t(.*)$", makefile, re.MULTILINE)
+    assert lab and "$(LAB_STAMP)" in lab[1] and stamp and "jupyterlab-myst" in stamp[1]
 
 
 def test_the_makefile_phony_targets_are_its_targets():
@@ -270,3 +290,13 @@ def test_the_makefile_phony_targets_are_its_targets():
     assert phony == targets, (
         f"Makefile: .PHONY names {sorted(phony - targets)}, which are no targets, and misses {sorted(targets - phony)}."
     )
+
+
+def test_the_readme_has_an_open_in_colab_badge_per_notebook_and_the_published_url():
+    readme = (ROOT / "README.md").read_text(encoding="utf8")
+    repo = repository_url().removeprefix("https://github.com/")
+    for md in NOTEBOOKS:
+        notebook = md.with_suffix(".ipynb").relative_to(ROOT).as_posix()
+        badge = f"(https://colab.research.google.com/github/{repo}/blob/main/{notebook})"
+        assert badge in readme, f"README.md has no Open in Colab badge for {notebook}: add a row to its contents."
+    assert reader.published_url(ROOT) in readme, "README.md must give the published book's URL (html.baseurl)"
