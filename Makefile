@@ -20,11 +20,12 @@ MATHJAX := _build/mathjax/node_modules/mathjax/es5
 # with no file, stops them with book/chapters.py's message instead of running part of the book.
 NOTEBOOKS = $(or $(shell $(PYTHON) book/chapters.py --notebooks),$(error the notebooks of the book could not be listed: fix what book/chapters.py says above))
 
-.PHONY: help book test unit chapter lint format lab sync clean student mathjax browser gpu-bundle test-gpu bench-gpu probe
+.PHONY: help book site release-tag test unit chapter lint format lab sync clean student mathjax browser gpu-bundle test-gpu bench-gpu probe
 
 help:
 	@echo "make book   execute every chapter (standard budget) and build _build/html/index.html"
 	@echo "            (make book OFFLINE=1: MathJax served from the build, for reading offline)"
+	@echo "make site   after make book: the folder GitHub Pages deploys (_build/html with .nojekyll)"
 	@echo "make test   unit tests, notebook pairing checks, strict book build, nbval (smoke budget)"
 	@echo "make chapter N=03   one chapter executed headless by nbval (GENAI_BUDGET=smoke for a quick run)"
 	@echo "make lint   ruff (lint and format check) and mypy over the Python code; CI runs it before the tests"
@@ -50,12 +51,34 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (genai)" >/dev/null
 	touch $@
 
-# Chapters train from scratch into _build/checkpoints; GENAI_BUDGET=full make book for the GPU version.
+# Every chapter executed (GENAI_BUDGET=full make book for the GPU version), strictly, into
+# $(BOOK_OUT)/_build/html. Outputs and checkpoints are cached per budget in _build/cache/<budget>, keyed
+# on each notebook's code, genai_lib and the notebooks it loads checkpoints from (book/build.py): a
+# prose edit re-executes nothing. BOOK_EXECUTE_ONLY="docname ..." executes only those (tests/test_book.py).
+BOOK_OUT ?= $(CURDIR)
+BOOK_EXECUTE_ONLY ?=
 book: $(STAMP) $(if $(OFFLINE),mathjax)
-	rm -rf _build/checkpoints
-	$(if $(OFFLINE),GENAI_BOOK_MATHJAX=$(CURDIR)/$(MATHJAX)) GENAI_BUDGET=$${GENAI_BUDGET:-standard} GENAI_PROGRESS=off GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/checkpoints \
-		$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
-	@echo "Open _build/html/index.html"
+	$(PY) -m book.build --budget $${GENAI_BUDGET:-standard} --out $(BOOK_OUT) $(if $(OFFLINE),--mathjax $(CURDIR)/$(MATHJAX)) \
+		$(if $(BOOK_EXECUTE_ONLY),--execute-only $(BOOK_EXECUTE_ONLY))
+	@echo "Open $(BOOK_OUT)/_build/html/index.html"
+
+# The folder GitHub Pages deploys (.github/workflows/book.yml): the HTML of `make book`, with
+# .nojekyll so that Pages serves _static/ and _sources/ as they are.
+site:
+	@test -f $(BOOK_OUT)/_build/html/index.html || { echo "No $(BOOK_OUT)/_build/html/index.html: run make book first" >&2; exit 1; }
+	touch $(BOOK_OUT)/_build/html/.nojekyll
+	@echo "$(BOOK_OUT)/_build/html is the site to deploy"
+
+# The tag v<version> of genai_lib that every chapter's Colab install cell installs (book/reader.py):
+# made by the publishing workflow for each version it deploys, once. PUSH=1 also pushes it.
+VERSION = $(shell sed -n 's/^__version__ = "\([^"]*\)".*/\1/p' genai_lib/__init__.py)
+PUSH ?=
+release-tag:
+	@test -n "$(VERSION)" || { echo "genai_lib/__init__.py sets no __version__" >&2; exit 1; }
+	@if git rev-parse -q --verify "refs/tags/v$(VERSION)" >/dev/null; then \
+		echo "v$(VERSION) is tagged already, at $$(git rev-list -n 1 v$(VERSION))"; \
+	else git tag "v$(VERSION)" && echo "tagged v$(VERSION) at $$(git rev-parse HEAD)"; fi
+	$(if $(PUSH),git push origin "v$(VERSION)")
 
 # One pytest run: unit and repository tests (including a strict, non-executing book build),
 # then every chapter notebook executed by nbval in the smoke budget, on the pseudo device: a CPU

@@ -34,6 +34,13 @@ TOC = "_toc.yml"
 # Notebooks that execute but have no parameters cell, summary or exercises (tests/test_notebooks.py
 # holds every other notebook to the chapter format). Named by their entry in _toc.yml.
 REFERENCE_NOTEBOOKS = frozenset({"book/appendices/c_glossary"})
+# Notebooks that load the checkpoints another notebook trains (by docname): in `make book` they see
+# those files in their checkpoint folder, and run again whenever the notebook they load from does
+# (book/build.py). Chapter 14 loads chapter 13's models; chapter 15 loads both.
+CHECKPOINT_UPSTREAM: dict[str, tuple[str, ...]] = {
+    "book/part4/14_autoregressive_t2i": ("book/part4/13_text_to_image",),
+    "book/part4/15_evaluating_t2i": ("book/part4/13_text_to_image", "book/part4/14_autoregressive_t2i"),
+}
 
 # One `key: value` per line, optionally the first line of a list item (`- file: book/x`).
 TOC_LINE = re.compile(r"^\s*(?:-\s+)?(?P<key>[A-Za-z_]+):\s*(?P<value>.*)$")

@@ -26,7 +26,7 @@ from book import chapters as registry
 from book import reader
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK_PAGES = registry.notebooks(ROOT)
+READER_NOTEBOOKS = registry.notebooks(ROOT)
 SITE = reader.Site.of(ROOT)
 MARKDOWN_LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<url>[^)\s]+)\)")
 CITE_KEYS = re.compile(r"\{cite(?::[pt])?\}`(?P<keys>[^`]*)`")
@@ -60,7 +60,7 @@ def equation_numbers(page_html: str) -> dict[str, int]:
     return {label: int(number) for number, label in numbers}  # labels as Sphinx writes ids: lower case
 
 
-@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=lambda p: p.path.stem)
+@pytest.mark.parametrize("page", READER_NOTEBOOKS, ids=lambda p: p.path.stem)
 def test_the_notebook_colab_opens_has_no_raw_myst(page):
     text = markdown_of(page)
     left = reader.RAW_MYST.search(text)
@@ -71,7 +71,7 @@ def test_the_notebook_colab_opens_has_no_raw_myst(page):
     assert "```{" not in text and ":::" not in text
 
 
-@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=lambda p: p.path.stem)
+@pytest.mark.parametrize("page", READER_NOTEBOOKS, ids=lambda p: p.path.stem)
 def test_every_citation_is_a_linked_author_year_as_the_book_shows_it(page, built_book, pages):
     source, text = page.path.read_text(encoding="utf8"), markdown_of(page)
     keys = {key.strip() for match in CITE_KEYS.finditer(source) for key in match["keys"].split(",")}
@@ -92,7 +92,7 @@ def test_every_citation_is_a_linked_author_year_as_the_book_shows_it(page, built
         )
 
 
-@pytest.mark.parametrize("page", NOTEBOOK_PAGES, ids=lambda p: p.path.stem)
+@pytest.mark.parametrize("page", READER_NOTEBOOKS, ids=lambda p: p.path.stem)
 def test_every_equation_carries_the_number_the_book_gives_it(page, built_book, pages):
     source, text = page.path.read_text(encoding="utf8"), markdown_of(page)
     own = equation_numbers(pages[page.docname].html)
@@ -113,7 +113,7 @@ def test_every_equation_carries_the_number_the_book_gives_it(page, built_book, p
 
 def test_every_link_into_the_published_book_resolves(built_book, pages):
     checked = 0
-    for page in NOTEBOOK_PAGES:
+    for page in READER_NOTEBOOKS:
         for match in MARKDOWN_LINK.finditer(markdown_of(page)):
             if not match["url"].startswith(SITE.url):
                 continue

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from book.chapters import chapters as toc_chapters
+from book.build import write_config
 from book.chapters import notebooks as toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,28 +60,9 @@ def jupyter_book_executable() -> str:
     return found
 
 
-def write_config_without_execution(path: Path, execute: tuple[str, ...] = ()) -> Path:
-    """Copy the repository's _config.yml, changed only in not executing the notebooks.
-
-    `execute` names chapters (book/part0/01_generative_modelling) that are executed after all, so
-    that their pages have figures; every other chapter is excluded from execution by name.
-    Jupyter Book resolves `sphinx.local_extensions` against the folder of the configuration file,
-    so those paths are made absolute for the copy.
-    """
-    config = yaml.safe_load(CONFIG.read_text(encoding="utf8"))
-    execution = config.setdefault("execute", {})
-    if execute:
-        execution["execute_notebooks"] = "force"
-        execution["exclude_patterns"] = [
-            page.path.relative_to(ROOT).as_posix() for page in toc_chapters(ROOT) if page.docname not in execute
-        ]
-    else:
-        execution["execute_notebooks"] = "off"
-    sphinx = config.get("sphinx") or {}
-    for name, folder in (sphinx.get("local_extensions") or {}).items():
-        sphinx["local_extensions"][name] = str((ROOT / folder).resolve())
-    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf8")
-    return path
+def write_config_without_execution(path: Path) -> Path:
+    """Copy the repository's _config.yml, changed only in not executing the notebooks (book/build.py)."""
+    return write_config(path, cache=None, execute_only=None)
 
 
 def build_book(source: Path, config: Path, out: Path, env: dict | None = None) -> tuple[int, str]:
@@ -215,32 +196,35 @@ def local_mathjax() -> Path | None:
 
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory):
-    """Build the repository's book once; returns the HTML folder (after checking the build).
+    """Build the repository's book once, with `make book` and `make site`; returns the HTML folder.
 
-    Strict, as `make book` builds it, with MathJax served from the build (as `make book OFFLINE=1`)
-    when it has been fetched, and with only EXECUTED_CHAPTERS executed, at the smoke budget.
+    The targets the publishing workflow runs (.github/workflows/book.yml), at the smoke budget, with
+    only EXECUTED_CHAPTERS executed (nbval executes every notebook in the same `make test`), into a
+    temporary folder, and with MathJax served from the build (as `make book OFFLINE=1`) when it has
+    been fetched.
     """
     work = tmp_path_factory.mktemp("book")
-    config = write_config_without_execution(work / "_config.yml", execute=EXECUTED_CHAPTERS)
     mathjax = local_mathjax()
-    env = {
-        "GENAI_BUDGET": "smoke",
-        "GENAI_WIDGETS": "off",
-        "GENAI_PROGRESS": "off",
-        "GENAI_OFFLINE": "1",
-        "GENAI_CHECKPOINT_DIR": str(work / "checkpoints"),
-        "GENAI_BOOK_MATHJAX": str(mathjax or ""),
-    }
-    status, log = build_book(ROOT, config, work, env=env)
-    assert status == 0, (
-        "The strict book build failed (jupyter-book build . -W -n, notebooks not executed). "
+    make = shutil.which("make")
+    if make is None:
+        pytest.fail("make is not installed: the book is built with `make book`, as the README says.")
+    command = [make, "-C", str(ROOT), "book", f"VENV={Path(sys.executable).parents[1]}", f"BOOK_OUT={work}"]
+    command += [f"BOOK_EXECUTE_ONLY={' '.join(EXECUTED_CHAPTERS)}", *(["OFFLINE=1"] if mathjax == MATHJAX_DIR else [])]
+    env = dict(os.environ, GENAI_BUDGET="smoke", GENAI_OFFLINE="1", NO_COLOR="1", PYTHONWARNINGS="ignore")
+    env["GENAI_BOOK_MATHJAX"] = str(mathjax or "")
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    log = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+    assert result.returncode == 0, (
+        "The strict book build failed (make book: jupyter-book build . -W -n, one notebook executed). "
         "Each warning below names the file and line to fix: a page listed in _toc.yml that does "
         "not exist, a {cite} key missing from book/references.bib, a link or {ref}/{doc}/{eq} "
         "target that does not exist, a malformed directive, a second {bibliography} directive "
         '("duplicate citation": cite in prose, the one list is book/bibliography.md).\n' + log_digest(log)
     )
+    site = subprocess.run([make, "-C", str(ROOT), "site", f"BOOK_OUT={work}"], capture_output=True, text=True)
+    assert site.returncode == 0, site.stdout + site.stderr
     html = work / "_build" / "html"
-    assert html.is_dir(), f"The build reported success but wrote no HTML folder at {html}.\n" + log_digest(log)
+    assert (html / ".nojekyll").is_file(), "make site must leave .nojekyll in the site it deploys"
     return html
 
 

@@ -1,0 +1,189 @@
+"""`make book`: the book built with every chapter executed, from an execution cache that is never stale.
+
+Jupyter Book executes each notebook through jupyter-cache (`execute_notebooks: cache`), which keys a
+notebook's outputs on its code cells only: a prose edit re-executes nothing. That key alone would be
+stale in three ways, which this build closes:
+
+- the budget: one cache per budget (`_build/cache/<budget>/`), so a smoke run never serves a
+  standard build;
+- the library: a notebook's key here also holds a hash of genai_lib and genai_checks (and the
+  installed torch), so a library change re-runs every chapter and their claims are checked again;
+- checkpoints: chapters 14 and 15 load chapter 13's models (and 15 also 14's), so a notebook's key
+  holds the keys of the notebooks it loads from (CHECKPOINT_UPSTREAM in book/chapters.py) and they
+  re-run together.
+
+A notebook whose key changed has its cached outputs removed before the build, and its checkpoint
+folder emptied: each notebook trains into its own `_build/cache/<budget>/checkpoints/<docname>/`
+(book/_ext/genai_book.py points GENAI_CHECKPOINT_DIR there as the page is read, and links in the
+files of the notebooks it loads from), and the folders are kept between builds with the outputs.
+Sphinx re-reads only changed pages, unless a cached output was removed or the budget changed.
+
+    python -m book.build --budget standard           # what `make book` runs
+    python -m book.build --budget smoke --out /tmp/b --execute-only book/part0/01_generative_modelling
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import jupytext
+import yaml
+
+from book import chapters as registry
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARY = ("genai_lib", "genai_checks")
+CHECKPOINTS_ENV = "GENAI_BOOK_CHECKPOINTS"  # read by book/_ext/genai_book.py
+
+
+def library_hash(root: Path = ROOT) -> str:
+    """A hash of the library's files and the installed torch: what every chapter's outputs depend on."""
+    digest = hashlib.sha256()
+    for package in LIBRARY:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".json") and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    for distribution in ("torch", "torchvision"):
+        try:
+            digest.update(f"{distribution}=={metadata.version(distribution)}".encode())
+        except metadata.PackageNotFoundError:
+            pass
+    return digest.hexdigest()[:16]
+
+
+def code_hash(md: Path) -> str:
+    """A hash of a notebook's code cells, which is what jupyter-cache matches outputs on."""
+    notebook = jupytext.read(md)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    return hashlib.sha256(json.dumps([notebook.metadata.get("kernelspec", {}).get("name"), code]).encode()).hexdigest()
+
+
+def notebook_keys(budget: str, root: Path = ROOT) -> dict[str, str]:
+    """docname -> the key its cached outputs must carry: budget, library, own code, upstream keys."""
+    library, keys = library_hash(root), {}
+    for page in registry.notebooks(root):  # in the order of _toc.yml: a chapter's upstream comes first
+        upstream = [keys[name] for name in registry.CHECKPOINT_UPSTREAM.get(page.docname, ())]
+        parts = [budget, library, code_hash(page.path), *upstream]
+        keys[page.docname] = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    return keys
+
+
+def write_config(path: Path, cache: Path | None, execute_only: tuple[str, ...] | None, root: Path = ROOT) -> Path:
+    """_config.yml for this build: its execution cache, and (for tests) which notebooks execute.
+
+    Jupyter Book resolves `sphinx.local_extensions` against the folder of the configuration file,
+    so those paths are made absolute for the copy.
+    """
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf8"))
+    execution = config.setdefault("execute", {})
+    if cache is None:
+        execution["execute_notebooks"] = "off"
+    else:
+        execution["execute_notebooks"] = "cache"
+        execution["cache"] = str(cache)
+    if execute_only is not None:
+        execution["exclude_patterns"] = [
+            page.path.relative_to(root).as_posix()
+            for page in registry.notebooks(root)
+            if page.docname not in execute_only
+        ]
+    sphinx = config.get("sphinx") or {}
+    for name, folder in (sphinx.get("local_extensions") or {}).items():
+        sphinx["local_extensions"][name] = str((root / folder).resolve())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf8")
+    return path
+
+
+def forget(docname: str, md: Path, cache_folder: Path) -> None:
+    """Remove a notebook's cached outputs and empty its checkpoint folder: it runs again from scratch."""
+    from jupyter_cache import get_cache  # noqa: PLC0415 (the book extra; not needed to list keys)
+
+    cache = get_cache(str(cache_folder / "jupyter"))
+    for record in cache.list_cache_records():
+        if Path(record.uri).resolve() == md.resolve():
+            cache.remove_cache(record.pk)
+    shutil.rmtree(cache_folder / "checkpoints" / docname, ignore_errors=True)
+
+
+def cached(md: Path, cache_folder: Path) -> bool:
+    from jupyter_cache import get_cache  # noqa: PLC0415
+
+    try:
+        get_cache(str(cache_folder / "jupyter")).match_cache_notebook(jupytext.read(md))
+    except KeyError:
+        return False
+    return True
+
+
+def build(
+    budget: str,
+    out: Path = ROOT,
+    *,
+    execute_only: tuple[str, ...] | None = None,
+    mathjax: str = "",
+    root: Path = ROOT,
+) -> int:
+    """Build the book into out/_build/html; returns jupyter-book's exit status."""
+    folder = out / "_build" / "cache" / budget
+    state_file = folder / "keys.json"
+    stored = json.loads(state_file.read_text()) if state_file.exists() else {}
+    keys = notebook_keys(budget, root)
+    stale = [docname for docname, key in keys.items() if stored.get("keys", {}).get(docname) != key]
+    pages = {page.docname: page.path for page in registry.notebooks(root)}
+    for docname in stale:
+        forget(docname, pages[docname], folder)
+    # Sphinx re-reads only pages whose source changed; a page whose outputs were removed, or a build
+    # for another budget or MathJax, must be read again from the start.
+    settings = {"budget": budget, "mathjax": mathjax, "execute_only": list(execute_only or [])}
+    everything = bool(stale) or stored.get("settings") != settings
+    config = write_config(out / "_build" / f"_config-{budget}.yml", folder / "jupyter", execute_only, root)
+    env = dict(
+        os.environ,
+        GENAI_BUDGET=budget,
+        GENAI_PROGRESS="off",
+        GENAI_WIDGETS="off",
+        GENAI_BOOK_MATHJAX=mathjax,
+        **{CHECKPOINTS_ENV: str(folder / "checkpoints")},
+    )
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--config", str(config)]
+    command += ["--path-output", str(out), "-W", "-n", "--keep-going", *(["--all"] if everything else [])]
+    print(f"book: {budget} budget, {len(stale)} of {len(keys)} notebooks to execute again"
+          f"{' (' + ', '.join(Path(d).name for d in stale) + ')' if stale else ''}; "
+          f"{'every page' if everything else 'changed pages'} read", flush=True)  # fmt: skip
+    start = time.perf_counter()
+    status = subprocess.run(command, cwd=out, env=env, check=False).returncode
+    # Remember the key of every notebook whose outputs are now in the cache, even after a failure.
+    done = {d: k for d, k in keys.items() if (execute_only is None or d in execute_only) and cached(pages[d], folder)}
+    folder.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(json.dumps({"settings": settings, "keys": done}, indent=1))
+    print(f"book: built in {time.perf_counter() - start:.0f} s (exit status {status})", flush=True)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget", default=os.environ.get("GENAI_BUDGET") or "standard")
+    parser.add_argument("--out", type=Path, default=ROOT, help="the build goes to OUT/_build (default: the repository)")
+    parser.add_argument("--execute-only", nargs="*", default=None, help="docnames to execute; the others are not")
+    parser.add_argument(
+        "--mathjax",
+        default=os.environ.get("GENAI_BOOK_MATHJAX", ""),
+        help="MathJax's es5 folder, served from the build (make book OFFLINE=1)",
+    )
+    args = parser.parse_args(argv)
+    only = tuple(args.execute_only) if args.execute_only is not None else None
+    return build(args.budget, args.out.resolve(), execute_only=only, mathjax=args.mathjax)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
