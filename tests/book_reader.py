@@ -25,6 +25,13 @@ import pytest
 from book import chapters as registry
 from book import reader
 
+__all__ = [
+    "test_the_notebook_colab_opens_has_no_raw_myst",
+    "test_every_citation_is_a_linked_author_year_as_the_book_shows_it",
+    "test_every_equation_carries_the_number_the_book_gives_it",
+    "test_every_link_into_the_published_book_resolves",
+]
+
 ROOT = Path(__file__).resolve().parents[1]
 READER_NOTEBOOKS = registry.notebooks(ROOT)
 SITE = reader.Site.of(ROOT)

@@ -45,6 +45,8 @@ __all__ = [
     "test_a_browser_shows_the_reference",
     "test_the_reference_lists_every_public_function_and_class_with_its_docstring",
     "test_the_build_serves_mathjax_itself_when_asked",
+    "test_no_built_page_shows_solution_code_without_a_click",
+    "test_a_solution_opens_on_click",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -394,3 +396,32 @@ def test_the_build_serves_mathjax_itself_when_asked(built_book):
         assert target.is_file(), f"The page loads MathJax from {source}, which the build lacks ({target})."
     fonts = list((built_book / "_static/mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))
     assert fonts, "MathJax's fonts were not copied into _static/mathjax/output/chtml/fonts/woff-v2."
+
+
+# --------------------------------------------------------------------------------------------
+# Exercises: a solution is folded until the reader clicks (tests/test_notebooks.py tags the cells)
+
+SOLUTION_PAGES = ["book/part1/03_dcgan", "book/part2/05_vae", "book/part3/10_training_gpt"]
+
+
+def test_no_built_page_shows_solution_code_without_a_click(pages):
+    folded = 0
+    for name, page in pages.items():
+        for match in re.finditer(r"BEGIN SOLUTION", page.html):
+            before = page.html[: match.start()]
+            assert before.rfind("<details") > before.rfind("</details>"), (
+                f"{name}.html shows solution code outside a folded <details> block: tag its cell hide-input."
+            )
+            folded += 1
+    assert folded >= 40, f"only {folded} folded solutions in the book"
+
+
+@pytest.mark.parametrize("docname", SOLUTION_PAGES)
+def test_a_solution_opens_on_click(visit, docname):
+    page = visit(docname).page
+    cell = page.locator("div.cell.tag_hide-input", has_text="BEGIN SOLUTION").first
+    code = cell.locator("div.cell_input").first
+    assert not code.is_visible(), f"{docname}: a solution is visible before any click"
+    cell.locator("summary").first.click()
+    code.wait_for(state="visible", timeout=5_000)
+    assert "BEGIN SOLUTION" in code.inner_text()

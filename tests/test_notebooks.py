@@ -300,3 +300,14 @@ def test_the_readme_has_an_open_in_colab_badge_per_notebook_and_the_published_ur
         badge = f"(https://colab.research.google.com/github/{repo}/blob/main/{notebook})"
         assert badge in readme, f"README.md has no Open in Colab badge for {notebook}: add a row to its contents."
     assert reader.published_url(ROOT) in readme, "README.md must give the published book's URL (html.baseurl)"
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
+def test_solution_code_is_folded_in_the_book(md):
+    # A reader of the published book sees an exercise's solution only after a click (tests/book_rendered.py).
+    for i, cell in enumerate(jupytext.read(md).cells):
+        if cell.cell_type == "code" and "# BEGIN SOLUTION" in cell.source:
+            tags = cell.metadata.get("tags", [])
+            assert "hide-input" in tags or "remove-input" in tags or "remove-cell" in tags, (
+                f"{md.name}, cell {i}: a solution cell must be tagged hide-input, so that the book folds it."
+            )

@@ -50,7 +50,7 @@ def test_every_command_of_the_workflow_is_an_existing_make_target():
     called = []
     for command in commands:
         words = shlex.split(command)
-        assert words[0] == "make" and "\n" not in command.strip(), f"a workflow step runs {command!r}, not one make target"
+        assert words[0] == "make" and "\n" not in command.strip(), f"a workflow step runs {command!r}, not make"
         names = [w for w in words[1:] if not MAKE_VARIABLE.match(w)]
         assert names and set(names) <= targets, f"{command!r} calls {set(names) - targets}, which the Makefile lacks"
         called += names
