@@ -32,8 +32,19 @@ from book.reader import Site
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE_HEADING = re.compile(
     r"^### Exercise (?P<number>[0-9A-Z]+\.\d+) [—–-] (?P<title>.+) "
-    r"\((?P<difficulty>easy|medium|hard), ~(?P<minutes>\d+) min\)\s*$"
+    r"\((?P<difficulty>easy|medium|hard), ~(?P<minutes>\d+) min(?:, (?P<points>\d+) points?)?\)\s*$"
 )
+# Points follow the work: one per ten minutes of the time the heading states, plus one for a medium
+# and two for a hard exercise (book/part0/assignments.md states the rule). A heading may override it:
+# "(hard, ~60 min, 5 points)".
+EXTRA_POINTS = {"easy": 0, "medium": 1, "hard": 2}
+
+
+def points_for(difficulty: str, minutes: int) -> int:
+    """The points the rule gives an exercise of this difficulty and time."""
+    return max(1, round(minutes / 10)) + EXTRA_POINTS[difficulty]
+
+
 HEADING = re.compile(r"^(#{1,3}) \S")  # a heading down to ### ends the exercise above it
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)$")
 DIRECTIVE = re.compile(r"^\{(?P<name>admonition|dropdown)\}\s*(?P<title>.*)$")
@@ -54,6 +65,18 @@ class Exercise:
     hidden_checks: list[ast.Call] = field(default_factory=list)  # check_* calls kept from students
     code_solution: bool = False
     written_solution: bool = False
+    points_override: int | None = None  # "…, 5 points)" in the heading
+
+    @property
+    def points(self) -> int:
+        return self.points_override if self.points_override is not None else points_for(self.difficulty, self.minutes)
+
+    @property
+    def student_heading(self) -> str:
+        """The heading students see: with the points the exercise is worth."""
+        if self.points_override is not None:
+            return "### " + self.heading
+        return f"### {self.heading[:-1]}, {self.points} point{'s' if self.points != 1 else ''})"
 
     @property
     def name(self) -> str:
@@ -164,9 +187,11 @@ def read_pieces(chapter: Path) -> tuple[list[Piece], list[Exercise]]:
                         heading["title"],
                         heading["difficulty"],
                         int(heading["minutes"]),
-                        first.removeprefix("### "),
+                        first.removeprefix("### ").rstrip(),
+                        points_override=int(heading["points"]) if heading["points"] else None,
                     )
                     exercises.append(current)
+                    text = current.student_heading + text[len(first) :]
                 elif HEADING.match(first):
                     current = None
                 plain = book_site().markdown(text, docname_of(chapter))

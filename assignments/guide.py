@@ -49,9 +49,10 @@ def chapter_title(chapter: Path) -> str:
 
 def table(root: Path = ROOT, page: Path = PAGE) -> str:
     """The Markdown of the exercise table, with a line of totals by difficulty."""
-    lines = ["| exercise | chapter | difficulty | minutes | kind |", "| --- | --- | --- | --- | --- |"]
+    lines = ["| exercise | chapter | difficulty | minutes | points | kind |", "| --- | --- | --- | --- | --- | --- |"]
     count: Counter[str] = Counter()
     minutes: Counter[str] = Counter()
+    points: Counter[str] = Counter()
     for chapter in chapter_sources(root):  # the notebooks _toc.yml lists: a draft joins once it is in the book
         if not chapter.with_suffix(".ipynb").exists():
             continue
@@ -61,11 +62,14 @@ def table(root: Path = ROOT, page: Path = PAGE) -> str:
             title = e.title.replace("|", r"\|")
             lines.append(
                 f"| [{e.number} {title}]({link}#{heading_anchor(e.heading)}) | {name} | "
-                f"{e.difficulty} | {e.minutes} | {kind(e)} |"
+                f"{e.difficulty} | {e.minutes} | {e.points} | {kind(e)} |"
             )
             count[e.difficulty] += 1
             minutes[e.difficulty] += e.minutes
-    total = ", ".join(f"{count[d]} {d} ({minutes[d] / 60:.1f} h)" for d in ("easy", "medium", "hard"))
+            points[e.difficulty] += e.points
+    total = ", ".join(
+        f"{count[d]} {d} ({minutes[d] / 60:.1f} h, {points[d]} points)" for d in ("easy", "medium", "hard")
+    )
     return "\n".join(lines) + f"\n\nIn all: {total}.\n"
 
 

@@ -48,13 +48,31 @@ def repository_url() -> str:
 
 
 def library_requirement() -> str:
-    """What a grader installs: genai_lib at the commit these bundles were made from (its release tag,
-    v<version>, outside a git checkout), so that no check changes under a class in mid-term."""
+    """What a grader installs: the release of genai_lib these bundles were made with, by its tag.
+
+    The tag v<version> is what the chapters' Colab cell installs too (book/reader.py), and the
+    publishing workflow makes it once per version (`make release-tag`), so a term's grading never
+    changes under a class. `library_drift` says when the working tree's library is not that release.
+    """
     from genai_lib import __version__
 
-    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
-    ref = done.stdout.strip() if done.returncode == 0 else f"v{__version__}"
-    return f"genai_lib @ git+{repository_url()}@{ref}"
+    return f"genai_lib @ git+{repository_url()}@v{__version__}"
+
+
+def library_drift() -> str | None:
+    """Why the pinned release may not be the library these bundles were made from, or None."""
+    from genai_lib import __version__
+
+    tag = f"v{__version__}"
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+    if git("rev-parse", "-q", "--verify", f"refs/tags/{tag}").returncode != 0:
+        return f"there is no tag {tag} here yet: publish this version (make release-tag) before handing out the bundles"
+    if git("diff", "--quiet", tag, "--", "genai_lib", "genai_checks").returncode != 0:
+        return f"genai_lib differs from its release {tag}: raise the version (CHANGELOG.md) and publish it"
+    return None
 
 
 def assignment_config(name: str, any_checks: bool) -> str:
@@ -145,7 +163,7 @@ def master_notebook(chapter: Path) -> tuple[nbformat.NotebookNode, list[Exercise
             close()
             question = piece.exercise
             if question is not None:
-                config = {"name": question.name, "points": 1, "check_cell": False}
+                config = {"name": question.name, "points": question.points, "check_cell": False}
                 if not question.checked:
                     config["manual"] = True
                 cells.append(raw("# BEGIN QUESTION\n" + yaml.safe_dump(config, sort_keys=False).strip()))
@@ -207,6 +225,9 @@ def _make(args: tuple[Path, Path]) -> Made:
 
 
 def make_all(chapters: list[Path], out: Path, jobs: int) -> list[Made]:
+    drift = library_drift()
+    if drift:
+        print(f"note: the grader bundles install {library_requirement()}, but {drift}.", file=sys.stderr)
     for chapter in [c for c in chapters if not c.with_suffix(".ipynb").exists()]:
         print(f"skipped {chapter}: it has no .ipynb twin yet (`make sync` makes it)", file=sys.stderr)
         chapters.remove(chapter)

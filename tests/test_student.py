@@ -413,3 +413,30 @@ def test_written_solutions_are_recognised_in_exercises_only():
     ]
     kept = [line for text, _ in parts for line in text.splitlines() if line]
     assert kept == [line for line in md.splitlines() if line]
+
+
+def test_points_follow_difficulty_and_time_in_the_bundles_and_the_student_headings(made):
+    from assignments.chapters import points_for
+
+    assert points_for("easy", 10) == 1 and points_for("medium", 20) == 3 and points_for("hard", 60) == 8
+    seen = set()
+    for chapter in CHAPTERS:
+        exercises = read_pieces(chapter)[1]
+        student = "\n".join(c.source for c in student_of(made, chapter).cells if c.cell_type == "markdown")
+        grader = made / chapter.stem / "autograder" / f"{chapter.stem}-autograder.zip"
+        bundled = {}
+        if grader.exists():
+            with zipfile.ZipFile(grader) as z:
+                for name in z.namelist():
+                    if name.startswith("tests/"):  # otter's test file: `points = N`, shared among its cases
+                        found = re.search(r"^points = ([0-9.]+)$", z.read(name).decode(), re.MULTILINE)
+                        bundled[Path(name).stem] = float(found[1]) if found else None
+        for e in exercises:
+            seen.add((e.difficulty, e.points))
+            assert e.points == (e.points_override or points_for(e.difficulty, e.minutes))
+            assert f"{e.points} point" in student and e.student_heading.removeprefix("### ") in student, (
+                f"{chapter.stem}: the student version's heading of exercise {e.number} does not show its points"
+            )
+            if e.name in bundled:
+                assert bundled[e.name] == pytest.approx(e.points), (chapter.stem, e.name, bundled[e.name])
+    assert len({points for _, points in seen}) >= 4, f"points hardly differ: {sorted(seen)}"
