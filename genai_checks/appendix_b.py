@@ -9,7 +9,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect_answer, expect_close, passed
 
-__all__ = ["check_combine_shard_gradients", "check_amdahl_speedup"]
+__all__ = ["check_combine_shard_gradients", "check_combine_shard_gradients_float32", "check_amdahl_speedup"]
 
 
 # ----- Exercise B.1: the global-batch gradient from shards of unequal size --------------------------------
@@ -83,6 +83,37 @@ def check_combine_shard_gradients(combine_shard_gradients: Callable[[torch.Tenso
         "the global-batch gradient is the size-weighted mean of the shard gradients; with equal shards it is "
         "the plain mean that data-parallel training all-reduces."
     )
+
+
+def float32_shard_case() -> tuple[torch.Tensor, list[int]]:
+    """Shard gradients (N, P) = (3, 4) in float32, the dtype of a real model's gradients, and sizes [6, 6, 3]."""
+    g = torch.Generator().manual_seed(32)
+    return torch.randn(3, 4, generator=g), [6, 6, 3]
+
+
+def check_combine_shard_gradients_float32(
+    combine_shard_gradients: Callable[[torch.Tensor, list[int]], torch.Tensor],
+) -> None:
+    """Exercise B.1, hidden: float32 gradients, the dtype a model's backward pass gives."""
+    grads, sizes = float32_shard_case()
+    try:
+        got = combine_shard_gradients(grads.clone(), list(sizes))
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise CheckError(
+            f"On float32 shard gradients (what a model's backward pass gives), combine_shard_gradients raised "
+            f"{type(err).__name__}: {err}. Make the sizes a tensor of the gradients' own dtype, "
+            "torch.as_tensor(sizes, dtype=grads.dtype), rather than fixing float64."
+        ) from err
+    expect_answer(got, "combine_shard_gradients", "the global-batch gradient, a tensor of shape (P,)")
+    expect_close(
+        torch.as_tensor(got, dtype=torch.float64),
+        stored("appendix_b", "shard_gradient/hidden/float32"),
+        what="the gradient of float32 shards of sizes [6, 6, 3]",
+        rtol=1e-5,
+        atol=1e-6,
+        hint="The global loss is the mean over all examples: sum_k n_k g_k / sum_k n_k.",
+    )
+    passed("combine_shard_gradients works on float32 gradients too.")
 
 
 # ----- Exercise B.2: Amdahl's law -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from torch import nn
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_class_means", "check_accuracy"]
+__all__ = ["check_class_means", "check_class_means_shuffled", "check_accuracy"]
 
 
 def class_means_case() -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,6 +42,38 @@ def check_class_means(class_means: Callable[[torch.Tensor, torch.Tensor, int], t
         raise CheckError("These are the sums of each class's images; divide by the number of images in the class.")
     expect_close(got, expected, what="class_means on a small example")
     passed("class_means returns the average image of each class.")
+
+
+def class_means_shuffled_case() -> tuple[torch.Tensor, torch.Tensor]:
+    """Seven 3x2x2 colour images of three classes, the labels not sorted by class: (x, y), for the hidden check."""
+    g = torch.Generator().manual_seed(3)
+    return torch.rand(7, 3, 2, 2, generator=g), torch.tensor([1, 2, 0, 2, 1, 0, 2])
+
+
+def check_class_means_shuffled(class_means: Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]) -> None:
+    """Exercise 0.1, hidden: colour images (C = 3) whose labels come in no particular order."""
+    x, y = class_means_shuffled_case()
+    got = class_means(x.clone(), y.clone(), 3)
+    expect_answer(got, "class_means", "the means")
+    expect(isinstance(got, torch.Tensor), f"class_means should return a tensor, got {type(got).__name__}.")
+    expect(
+        got.shape == (3, 3, 2, 2),
+        f"On 7 colour images of shape (3, 2, 2), class_means returned shape {tuple(got.shape)}, expected "
+        "(3, 3, 2, 2): one average image per class, with all C channels of the images.",
+    )
+    if torch.allclose(got.float(), stored("ch00", "class_means/hidden/by_position")):
+        raise CheckError(
+            "On images whose labels are not sorted (y = [1, 2, 0, 2, 1, 0, 2]), you averaged consecutive "
+            "blocks of images: that assumes the data come grouped by class. Select the images of class c "
+            "by their label, x[y == c], wherever they are."
+        )
+    expect_close(
+        got,
+        stored("ch00", "class_means/hidden/shuffled"),
+        what="class_means on 7 colour images with unsorted labels",
+        hint="Entry c is the mean of the images with y == c, whatever their position in x.",
+    )
+    passed("class_means averages the images of each class by label, in any order and with any number of channels.")
 
 
 class _FixedLogits(nn.Module):

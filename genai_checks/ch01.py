@@ -14,7 +14,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_gaussian_mle", "check_kl_gaussians", "check_sample_mixture"]
+__all__ = ["check_gaussian_mle", "check_kl_gaussians", "check_sample_mixture", "check_sample_mixture_small"]
 
 
 _answer = partial(stored, "ch01")  # this chapter's stored answer of a key
@@ -334,3 +334,52 @@ def check_sample_mixture(sample_mixture: Callable[..., torch.Tensor]) -> None:
         f"{scales.tolist()}: after choosing k for a sample, use mu[k] and L[k] for that same sample.",
     )
     passed("sample_mixture draws a component with probability pi_k, then mu_k + L_k eps, reproducibly.")
+
+
+def small_mixture_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, torch.Tensor, int]]:
+    """(what, pi, mu, L, n) of the hidden check of exercise 1.4: a single sample, and a 1-D mixture."""
+    return [
+        (
+            "1 sample (n = 1) of a 2-D mixture",
+            torch.tensor([0.5, 0.5]),
+            torch.tensor([[-10.0, 0.0], [10.0, 0.0]]),
+            0.1 * torch.eye(2).repeat(2, 1, 1),
+            1,
+        ),
+        (
+            "8 samples of a 1-D mixture (d = 1: mu is (2, 1), L is (2, 1, 1))",
+            torch.tensor([0.3, 0.7]),
+            torch.tensor([[-5.0], [5.0]]),
+            torch.tensor([[[0.1]], [[0.2]]]),
+            8,
+        ),
+    ]
+
+
+def check_sample_mixture_small(sample_mixture: Callable[..., torch.Tensor]) -> None:
+    """Exercise 1.4, hidden: the shape (n, d) holds for n = 1 and for d = 1, and samples lie near a component."""
+    for what, pi, mu, L, n in small_mixture_cases():
+        d = mu.shape[1]
+        try:
+            out = sample_mixture(pi.clone(), mu.clone(), L.clone(), n, torch.Generator().manual_seed(7))
+        except (TypeError, ValueError, RuntimeError, IndexError) as err:
+            raise CheckError(
+                f"On {what}, sample_mixture raised {type(err).__name__}: {err}. Take n and d from the "
+                "arguments (d = mu.shape[1]); nothing may assume d = 2 or n > 1."
+            ) from err
+        expect_answer(out, "sample_mixture", "a tensor of samples")
+        expect(isinstance(out, torch.Tensor), f"sample_mixture should return a tensor, got {type(out).__name__}.")
+        expect(
+            out.shape == (n, d),
+            f"On {what}, sample_mixture returned shape {tuple(out.shape)}, expected ({n}, {d}). A .squeeze() "
+            "without a dimension also removes the axes of size 1 that belong to the result (n = 1 or d = 1); "
+            "squeeze only the axis you added, e.g. .squeeze(-1).",
+        )
+        out = out.double()
+        gap = torch.cdist(out, mu.double()).min(dim=1).values  # distance of each sample to its nearest mean
+        expect(
+            bool(torch.isfinite(out).all()) and bool((gap < 1.5).all()),
+            f"On {what}, some samples lie far from every component mean {mu.tolist()} (the components have "
+            f"spreads of at most 0.2): x = mu[k] + L[k] eps for the component k drawn for that sample.",
+        )
+    passed("sample_mixture returns (n, d) samples for n = 1 and d = 1 too.")

@@ -14,7 +14,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_optimal_discriminator", "check_non_saturating_loss", "check_jsd"]
+__all__ = ["check_optimal_discriminator", "check_non_saturating_loss", "check_non_saturating_grad", "check_jsd"]
 
 
 _answer = partial(stored, "ch02")  # this chapter's stored answer of a key
@@ -102,6 +102,7 @@ def check_optimal_discriminator(optimal_discriminator: Callable[[torch.Tensor, t
 
 LOGITS = [-6.0, -2.0, -0.5, 0.0, 1.0, 3.0]  # the discriminator's logits l on six fakes, float64
 FAR_LOGITS = [-200.0, 0.0]  # float32: D(G(z)) = sigmoid(-200) underflows to 0
+EXTREME_LOGITS = [-200.0, -50.0, 50.0, 200.0]  # float32, for the hidden check: exp(+-200) overflows
 
 _G_MISTAKES = [  # (the stored value of a wrong loss on LOGITS, what it means)
     (
@@ -193,6 +194,38 @@ def check_non_saturating_loss(g_loss: Callable[[torch.Tensor], torch.Tensor]) ->
         hint="softplus(200) = 200 to float precision, softplus(0) = log 2.",
     )
     passed("g_loss is -log D(G(z)) on logits: its gradient -(1 - sigmoid(l)) is strongest where D rejects the fakes.")
+
+
+def check_non_saturating_grad(g_loss: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 2.3, hidden: the value AND the gradient stay finite and exact at float32 logits of +-200 and +-50."""
+    l = torch.tensor(EXTREME_LOGITS, dtype=torch.float32, requires_grad=True)
+    value = _call(g_loss, "g_loss", "the loss, a scalar tensor", l)
+    expect(value.numel() == 1, f"g_loss returned shape {tuple(value.shape)}: return one number, the batch mean.")
+    expect(value.requires_grad, "g_loss's result does not depend on the logits through autograd.")
+    expect_close(
+        value.reshape(()),
+        _answer("non_saturating_loss/hidden/extreme"),
+        what=f"g_loss(tensor({EXTREME_LOGITS}))",
+        rtol=1e-5,
+        hint="softplus(-l) is -l for very negative l and 0 for very positive l.",
+    )
+    (grad,) = torch.autograd.grad(value.reshape(()), l)
+    if not torch.isfinite(grad).all():
+        raise CheckError(
+            f"The gradient of g_loss at the logits {EXTREME_LOGITS} (float32) is {grad.tolist()}: the loss is "
+            "right but its gradient is NaN. A branch that overflows (exp(200) = inf) poisons the gradient even "
+            "where torch.where does not select it, since its gradient is 0 * inf = NaN. Use an expression "
+            "that is finite everywhere: F.softplus(-l), or -F.logsigmoid(l)."
+        )
+    expect_close(
+        grad,
+        _answer("non_saturating_loss/hidden/extreme_grad"),
+        what=f"the gradient of g_loss at the logits {EXTREME_LOGITS}",
+        rtol=1e-5,
+        atol=1e-7,
+        hint="d/dl softplus(-l) = -(1 - sigmoid(l)), divided by the batch size: -1/4 where D rejects a fake.",
+    )
+    passed("g_loss keeps a finite gradient, -(1 - sigmoid(l)) / N, even at logits of +-200 in float32.")
 
 
 # ----- Exercise 2.4: the Jensen-Shannon divergence ----------------------------------------------------------

@@ -14,7 +14,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_conv_transpose_size", "check_slerp"]
+__all__ = ["check_conv_transpose_size", "check_slerp", "check_slerp_mixed_batch"]
 
 
 _answer = partial(stored, "ch03")  # this chapter's stored answer of a key
@@ -219,3 +219,47 @@ def check_slerp(slerp: Callable[..., torch.Tensor]) -> None:
         hint="For parallel vectors slerp is linear interpolation: 0.75 z + 0.25 (2 z) = 1.25 z.",
     )
     passed("slerp follows the great circle between z0 and z1, one angle per row, and survives parallel vectors.")
+
+
+def slerp_mixed_case() -> tuple[torch.Tensor, torch.Tensor]:
+    """Four pairs of 8-d latents, float64, where rows 1 and 3 are parallel (z1 = 2 z0, z1 = 0.5 z0): (z0, z1)."""
+    g = torch.Generator().manual_seed(1)
+    z0 = torch.randn(4, 8, generator=g, dtype=torch.float64)
+    z1 = torch.randn(4, 8, generator=g, dtype=torch.float64)
+    z1[1], z1[3] = 2 * z0[1], 0.5 * z0[3]
+    return z0, z1
+
+
+def check_slerp_mixed_batch(slerp: Callable[..., torch.Tensor]) -> None:
+    """Exercise 3.3, hidden: a batch where some rows are parallel and others are not, at t = 0.3."""
+    z0, z1 = slerp_mixed_case()
+    try:
+        out = slerp(z0.clone(), z1.clone(), 0.3)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise CheckError(f"slerp raised {type(err).__name__} on a batch of 4 rows, 2 of them parallel: {err}.") from err
+    expect_answer(out, "slerp", "the interpolated latents, shape (B, d)")
+    out = torch.as_tensor(out, dtype=torch.float64)
+    expect(out.shape == (4, 8), f"slerp returned shape {tuple(out.shape)} for inputs of shape (4, 8).")
+    expected = _answer("slerp/hidden/mixed")
+    parallel = torch.tensor([False, True, False, True])
+    if not torch.isfinite(out).all():
+        raise CheckError(
+            "On a batch where rows 1 and 3 are parallel (z1 = c z0) and rows 0 and 2 are not, slerp(z0, z1, "
+            "0.3) contains NaN in rows "
+            f"{sorted(set(torch.nonzero(~torch.isfinite(out))[:, 0].tolist()))}: decide the fallback row by row "
+            "(torch.where on a (B, 1) mask), not once for the whole batch."
+        )
+    if torch.allclose(out[~parallel], (0.7 * z0 + 0.3 * z1)[~parallel], atol=1e-6):
+        raise CheckError(
+            "On a batch where rows 1 and 3 are parallel (z1 = c z0) and rows 0 and 2 are not, slerp(z0, z1, 0.3) "
+            "interpolated rows 0 and 2 linearly too: one parallel row made the whole batch fall back. Decide "
+            "row by row, e.g. torch.where(parallel, lerp, slerp) with a (B, 1) mask, not with a Python `if`."
+        )
+    expect_close(
+        out,
+        expected,
+        what="slerp(z0, z1, 0.3) on a batch with 2 parallel rows out of 4",
+        atol=1e-6,
+        hint="Each row gets its own angle; the parallel rows fall back to (1 - t) z0 + t z1, the others do not.",
+    )
+    passed("slerp decides row by row: the parallel rows interpolate linearly, the others along the arc.")

@@ -13,9 +13,9 @@ from functools import partial
 import torch
 
 from genai_checks.answers import stored
-from genai_checks.core import CheckError, expect_answer, expect_close, passed
+from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_fd_diagonal", "check_spectral_norm_power"]
+__all__ = ["check_fd_diagonal", "check_spectral_norm_power", "check_spectral_norm_power_float32"]
 
 
 _answer = partial(stored, "ch04")  # this chapter's stored answer of a key
@@ -170,3 +170,32 @@ def check_spectral_norm_power(spectral_norm_power: Callable[[torch.Tensor, int],
             hint="Repeat v = W^T u / ||W^T u||, u = W v / ||W v||, and return u^T W v.",
         )
     passed("spectral_norm_power finds the largest singular value, as torch.linalg.matrix_norm(W, ord=2) does.")
+
+
+def check_spectral_norm_power_float32(spectral_norm_power: Callable[[torch.Tensor, int], float]) -> None:
+    """Exercise 4.2, hidden: a float32 matrix, as the weights of a layer are, not only the float64 of the check."""
+    W = _matrix(12, 24, [5.0, 2.0, 1.0], 3).float()
+    with torch.random.fork_rng():  # the student's random start: repeatable, and the notebook's RNG untouched
+        torch.manual_seed(0)
+        try:
+            got = spectral_norm_power(W.clone(), 100)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise CheckError(
+                f"On a float32 12 x 24 matrix (the dtype of a layer's weights), spectral_norm_power raised "
+                f"{type(err).__name__}: {err}. Create the random start in W's own dtype (and device), e.g. "
+                "torch.randn(W.shape[0], dtype=W.dtype, device=W.device), rather than a fixed float64."
+            ) from err
+    expect_answer(got, "spectral_norm_power", "the estimate of sigma(W), one number")
+    got_t = torch.as_tensor(got, dtype=torch.float64)
+    expect(
+        got_t.numel() == 1,
+        f"On a float32 matrix, spectral_norm_power returned a tensor of shape {tuple(got_t.shape)}: return sigma.",
+    )
+    expect_close(
+        got_t.reshape(()),
+        torch.linalg.matrix_norm(W.double(), ord=2),
+        what="sigma of a float32 12 x 24 matrix with sigma = 5",
+        rtol=1e-4,
+        hint="Repeat v = W^T u / ||W^T u||, u = W v / ||W v||, and return u^T W v.",
+    )
+    passed("spectral_norm_power works on float32 weights too.")

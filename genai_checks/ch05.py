@@ -15,7 +15,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_gaussian_kl", "check_reparameterize", "check_negative_elbo"]
+__all__ = ["check_gaussian_kl", "check_gaussian_kl_sequences", "check_reparameterize", "check_negative_elbo"]
 
 
 _answer = partial(stored, "ch05")  # this chapter's stored answer of a key
@@ -124,6 +124,27 @@ def check_gaussian_kl(gaussian_kl: Callable[[torch.Tensor, torch.Tensor], torch.
                 hint="KL = 1/2 sum_j (mu_j^2 + exp(logvar_j) - logvar_j - 1).",
             )
     passed("gaussian_kl is 1/2 sum(mu^2 + sigma^2 - log sigma^2 - 1), zero for q = p, one value per example.")
+
+
+def gaussian_kl_sequence_case() -> tuple[torch.Tensor, torch.Tensor]:
+    """(mu, logvar) of shape (B, T, D) = (2, 3, 4): a batch of sequences of latents, for the hidden check."""
+    g = torch.Generator().manual_seed(5)
+    return torch.randn(2, 3, 4, generator=g), torch.randn(2, 3, 4, generator=g)
+
+
+def check_gaussian_kl_sequences(gaussian_kl: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 5.1, hidden: latents with more leading dimensions, (B, T, D) -> (B, T), summed over D only."""
+    mu, logvar = gaussian_kl_sequence_case()
+    got = gaussian_kl(mu.clone(), logvar.clone())
+    expect_answer(got, "gaussian_kl", "the KL of each (example, position), a tensor of shape (B, T)")
+    got = torch.as_tensor(got, dtype=torch.float64)
+    expect(
+        got.shape == (2, 3),
+        f"On latents of shape (2, 3, 4), gaussian_kl returned shape {tuple(got.shape)}, expected (2, 3): "
+        "the KL of a diagonal Gaussian sums over the LAST dimension (.sum(-1)), whatever comes before it.",
+    )
+    expect_close(got, _answer("gaussian_kl/hidden/sequences"), what="gaussian_kl on (B, T, D) latents", rtol=1e-4)
+    passed("gaussian_kl sums over the last dimension only, for any leading shape.")
 
 
 # ----- Exercise 5.2: the reparameterisation trick ---------------------------------------------------------

@@ -15,7 +15,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_iwae_from_log_weights", "check_bits_per_dim", "check_active_units"]
+__all__ = ["check_iwae_from_log_weights", "check_iwae_spread_batch", "check_bits_per_dim", "check_active_units"]
 
 
 _answer = partial(stored, "ch06")  # this chapter's stored answer of a key
@@ -120,6 +120,37 @@ def check_iwae_from_log_weights(iwae_from_log_weights: Callable[[torch.Tensor], 
         hint="With one sample the bound is the log weight itself: L_1 is the ELBO estimate.",
     )
     passed("iwae_from_log_weights averages the importance weights inside the log, stably, one bound per example.")
+
+
+def spread_log_weights_case() -> torch.Tensor:
+    """(k=4, B=3) float64 log weights of three images of very different likelihoods: near -80, -900 and -3000 nats."""
+    g = torch.Generator().manual_seed(61)
+    centres = torch.tensor([-80.0, -900.0, -3000.0], dtype=torch.float64)  # one per example
+    return centres + 2.0 * torch.randn(4, 3, generator=g, dtype=torch.float64)
+
+
+def check_iwae_spread_batch(iwae_from_log_weights: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 6.1, hidden: a batch whose examples' log weights lie hundreds of nats apart, each bound stable."""
+    log_w = spread_log_weights_case()
+    what = "a batch of B = 3 images whose log weights lie near -80, -900 and -3000 nats"
+    got = _as_float64(iwae_from_log_weights(log_w.clone()), "iwae_from_log_weights")
+    expect(got.shape == (3,), f"On {what}, your answer has shape {tuple(got.shape)}, expected (3,).")
+    if not torch.isfinite(got).all():
+        raise CheckError(
+            f"On {what}, your bounds are {got.tolist()}: -inf or NaN for the examples far below the others. "
+            "Did you subtract one maximum for the whole batch (log_w.max())? Then exp underflows to 0 for "
+            "every example whose log weights lie hundreds of nats below it. Each example needs its own "
+            "maximum, log_w.max(dim=0, keepdim=True), which torch.logsumexp(log_w, dim=0) takes for you."
+        )
+    expect_close(
+        got,
+        _answer("iwae_from_log_weights/hidden/spread"),
+        what=f"The bounds on {what}",
+        rtol=1e-6,
+        atol=1e-6,
+        hint="L_k = logsumexp(log_w, dim=0) - log k, for each example separately.",
+    )
+    passed("iwae_from_log_weights is stable for every example of a batch, however far apart their log weights lie.")
 
 
 # ----- Exercise 6.2: nats per image to bits per dimension ----------------------------------------------------

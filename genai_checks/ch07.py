@@ -9,7 +9,12 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_nearest_code", "check_straight_through", "check_codebook_perplexity"]
+__all__ = [
+    "check_nearest_code",
+    "check_straight_through",
+    "check_codebook_perplexity",
+    "check_codebook_perplexity_any_shape",
+]
 
 
 # ----- Exercise 7.1: nearest-code quantisation ------------------------------------------------------------
@@ -235,3 +240,36 @@ def check_codebook_perplexity(codebook_perplexity: Callable[[torch.Tensor, int],
             hint="perplexity = exp(-sum_k p_k log p_k), p_k = count_k / (number of tokens).",
         )
     passed("codebook_perplexity is K for uniform use of K codes, 1 for a single code, and exact on skewed use.")
+
+
+def perplexity_shape_cases() -> list[tuple[str, torch.Tensor, int]]:
+    """Token ids that are not a (B, h, w) batch: one grid (h, w) and one flat sequence, with codebook size K = 16."""
+    g = torch.Generator().manual_seed(77)
+    usage = torch.tensor([5.0, 3, 3, 2, 1, 1, 1] + [0.0] * 9)  # 7 of the 16 codes in use
+    grid = torch.multinomial(usage, 6 * 6, replacement=True, generator=g).view(6, 6)
+    sequence = torch.multinomial(usage, 50, replacement=True, generator=g)
+    return [("the token grid of one image, shape (6, 6)", grid, 16), ("a flat sequence of 50 token ids", sequence, 16)]
+
+
+def check_codebook_perplexity_any_shape(codebook_perplexity: Callable[[torch.Tensor, int], object]) -> None:
+    """Exercise 7.3, hidden: token ids of other shapes than (B, h, w), a single grid and a 1-D sequence."""
+    for case, (what, idx, K) in enumerate(perplexity_shape_cases()):
+        try:
+            got = codebook_perplexity(idx.clone(), K)
+        except (TypeError, ValueError, RuntimeError, IndexError) as err:
+            raise CheckError(
+                f"codebook_perplexity on {what} raised {type(err).__name__}: {err}. The token ids may have any "
+                "shape, not only (B, h, w): count them over all axes, torch.bincount(indices.flatten(), "
+                "minlength=K), and divide by indices.numel()."
+            ) from err
+        expect_answer(got, "codebook_perplexity", "the perplexity, a number")
+        got = torch.as_tensor(got, dtype=torch.float64)
+        expect(got.numel() == 1, f"codebook_perplexity returned {got.numel()} numbers on {what}; return one number.")
+        expected = stored("ch07", "codebook_perplexity/hidden/shapes")[case]
+        expect(
+            abs(got.item() - expected) <= 1e-6 * expected,
+            f"On {what}, your perplexity is {got.item():.6g}, expected {expected:.6g}. The token ids may have any "
+            "shape, not only (B, h, w): did you count or average over fixed axes, such as (0, 1, 2)? Count "
+            "every id of the tensor, torch.bincount(indices.flatten(), minlength=K) / indices.numel().",
+        )
+    passed("codebook_perplexity counts the code ids of a tensor of any shape: one grid, or a flat sequence.")

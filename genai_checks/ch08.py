@@ -10,7 +10,12 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, passed
 
-__all__ = ["check_nats_to_bpc_and_perplexity", "check_smoothed_bigram_nll", "check_sample_bigram"]
+__all__ = [
+    "check_nats_to_bpc_and_perplexity",
+    "check_conversion_any_shape",
+    "check_smoothed_bigram_nll",
+    "check_sample_bigram",
+]
 
 
 def _matches(got: list[float], expected: list[float], rtol: float = 1e-6) -> bool:
@@ -107,6 +112,50 @@ def check_nats_to_bpc_and_perplexity(convert: Callable) -> None:
         "bits per character = nats / ln 2 and perplexity = exp(nats) = 2 ** bits; a uniform guess among 65 "
         "characters has perplexity 65."
     )
+
+
+def conversion_shape_cases() -> list[tuple[str, torch.Tensor]]:
+    """Losses in nats that are not a 1-D tensor: per-character losses of a batch (B, T), and one mean loss (0-d)."""
+    return [
+        (
+            "the per-character losses of a batch, shape (2, 3)",
+            torch.tensor([[0.5, 1.0, 1.47], [2.0, 2.5, 4.0]], dtype=torch.float64),
+        ),
+        ("a single mean loss, a 0-d tensor such as F.cross_entropy returns", torch.tensor(1.47, dtype=torch.float64)),
+    ]
+
+
+def check_conversion_any_shape(convert: Callable) -> None:
+    """Exercise 8.1, hidden: losses of other shapes than 1-D, converted element by element to the same shape."""
+    want_bpc, want_ppl = stored("ch08", "bpc/hidden/shapes"), stored("ch08", "perplexity/hidden/shapes")
+    for (what, nats), bpc, ppl in zip(conversion_shape_cases(), want_bpc, want_ppl, strict=True):
+        try:
+            result = convert(nats.clone())
+        except (TypeError, ValueError, RuntimeError, IndexError) as err:
+            raise CheckError(
+                f"convert raised {type(err).__name__} on {what}: {err}. The losses may be a tensor of any "
+                "shape: do not loop over its entries with math.exp or math.log, which take one number at a "
+                "time; torch.exp and tensor arithmetic work element by element on any shape."
+            ) from err
+        expect_answer(result, "convert", "a pair (bits per character, perplexity)")
+        expect(
+            isinstance(result, (tuple, list)) and len(result) == 2,
+            f"convert should return a pair (bpc, perplexity), got {type(result).__name__}.",
+        )
+        for name, got, want in (("bits per character", result[0], bpc), ("perplexity", result[1], ppl)):
+            expect_answer(got, f"convert's {name}", f"the {name}")
+            got = torch.as_tensor(got, dtype=torch.float64)
+            expect(
+                got.shape == nats.shape,
+                f"On {what}, convert's {name} has shape {tuple(got.shape)}, expected {tuple(nats.shape)}: "
+                "convert each loss, keeping the shape of the input, without flattening, summing or averaging.",
+            )
+            expect(
+                _matches(got.flatten().tolist(), want.flatten().tolist()),
+                f"On {what}, convert's {name} is {got.tolist()}, expected {want.tolist()}: convert every "
+                "entry, bits = nats / ln 2 and perplexity = exp(nats).",
+            )
+    passed("convert works element by element on losses of any shape: a batch (B, T), or a single 0-d loss.")
 
 
 # ----- Exercise 8.2: the NLL of an add-alpha smoothed bigram model ---------------------------------------------

@@ -9,7 +9,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_causal_attention", "check_split_merge_heads"]
+__all__ = ["check_causal_attention", "check_causal_attention_large_scores", "check_split_merge_heads"]
 
 
 # ----- Exercise 9.1: causal scaled dot-product attention ---------------------------------------------------
@@ -143,6 +143,48 @@ def check_causal_attention(causal_attention: Callable[..., torch.Tensor]) -> Non
         hint="Do not hard-code T or hs: read them from q.size(-2) and q.size(-1).",
     )
     passed("causal_attention matches F.scaled_dot_product_attention(q, k, v, is_causal=True) and never looks ahead.")
+
+
+def large_scores_case() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """float32 (q, k, v) of shape (1, 2, 6, 8) whose queries and keys share a large common component (6 in every
+    channel), so that the scaled scores lie between about 77 and 122, where exp overflows float32 (above 88.7)."""
+    g = torch.Generator().manual_seed(90)
+    q, k, v = (torch.randn(1, 2, 6, 8, generator=g) for _ in range(3))
+    return q + 6.0, k + 6.0, v
+
+
+def check_causal_attention_large_scores(causal_attention: Callable[..., torch.Tensor]) -> None:
+    """Exercise 9.1, hidden: float32 scores beyond 88.7, where exp overflows: the softmax must stay finite."""
+    q, k, v = large_scores_case()
+    what = "float32 queries and keys with a large common component (scaled scores of 77 to 122)"
+    try:
+        out = causal_attention(q.clone(), k.clone(), v.clone())
+    except (TypeError, ValueError, RuntimeError, IndexError) as err:
+        raise CheckError(f"causal_attention raised {type(err).__name__} on {what}: {err}") from err
+    expect_answer(out, "causal_attention", "the output tensor (..., T, hs)")
+    expect(isinstance(out, torch.Tensor), f"causal_attention should return a tensor, got {type(out).__name__}.")
+    expect(
+        out.shape == q.shape,
+        f"On {what}, causal_attention returned shape {tuple(out.shape)}, expected {tuple(q.shape)}.",
+    )
+    out = out.double()
+    if not torch.isfinite(out).all():
+        raise CheckError(
+            f"On {what}, your output contains NaN or inf: exp(score) overflows float32 above 88.7, and "
+            "inf / inf is NaN. Did you write the softmax out as exp(scores) / sum? Subtract each row's "
+            "largest score before exp (a softmax is unchanged by a shift), or use torch.softmax(scores, dim=-1), "
+            "which does."
+        )
+    reference = torch.nn.functional.scaled_dot_product_attention(q.double(), k.double(), v.double(), is_causal=True)
+    expect_close(
+        out,
+        reference,
+        what=f"causal_attention on {what}",
+        rtol=1e-4,
+        atol=1e-4,
+        hint="Compare with softmax(q @ k^T / sqrt(hs), masked with -inf above the diagonal) @ v.",
+    )
+    passed("causal_attention stays finite and accurate when the scores are beyond what exp can hold in float32.")
 
 
 # ----- Exercise 9.2: splitting and merging heads ------------------------------------------------------------

@@ -10,7 +10,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_apply_temperature", "check_top_p_probs", "check_loss_per_char"]
+__all__ = ["check_apply_temperature", "check_apply_temperature_rows", "check_top_p_probs", "check_loss_per_char"]
 
 
 def _call(fn: Callable, name: str, *args):
@@ -115,6 +115,50 @@ def check_apply_temperature(apply_temperature: Callable[[torch.Tensor, float], t
         atol=1e-6,
     )
     passed("apply_temperature divides the logits by T before the softmax: T < 1 sharpens, T > 1 flattens.")
+
+
+def temperature_rows_case() -> tuple[torch.Tensor, float]:
+    """Logits (B, T, V) = (2, 3, 5) whose rows are shifted by very different constants, and T = 0.5 (hidden check).
+
+    Softmax ignores a constant added to a row, so each row's distribution is an ordinary one; but the rows lie
+    hundreds of units apart, so a stable softmax that subtracts the maximum of the whole tensor (not each row's)
+    underflows to 0 / 0 on every row far below it.
+    """
+    g = torch.Generator().manual_seed(10)
+    shifts = torch.tensor([[0.0, -400.0, 250.0], [-900.0, 30.0, 600.0]])
+    return 2 * torch.randn(2, 3, 5, generator=g) + shifts[..., None], 0.5
+
+
+def check_apply_temperature_rows(apply_temperature: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
+    """Exercise 10.1, hidden: logits (B, T, V) with rows on very different scales, one distribution per row."""
+    logits, T = temperature_rows_case()
+    what = f"apply_temperature on logits of shape {tuple(logits.shape)} (rows shifted by -900 to 600) with T = {T}"
+    got = _as_float_tensor(
+        _call(apply_temperature, "apply_temperature", logits.clone(), T),
+        "apply_temperature",
+        "the probabilities softmax(logits / temperature)",
+    )
+    expect(
+        got.shape == logits.shape,
+        f"{what} returned shape {tuple(got.shape)}, expected {tuple(logits.shape)}: one probability per logit, "
+        "whatever the leading dimensions.",
+    )
+    if not torch.isfinite(got).all():
+        raise CheckError(
+            f"{what}: your probabilities contain NaN or infinity in some rows. Each row is its own distribution: "
+            "if you subtract a maximum for stability, subtract each row's own, z.max(dim=-1, keepdim=True).values, "
+            "not the maximum of the whole tensor (the rows far below it underflow to 0 / 0). "
+            "torch.softmax(z / T, dim=-1) does this for you."
+        )
+    expect_close(
+        got,
+        stored("ch10", "apply_temperature/hidden/rows"),
+        what=what,
+        rtol=1e-5,
+        atol=1e-6,
+        hint="Each row (last dimension) is normalised on its own: torch.softmax(logits / T, dim=-1).",
+    )
+    passed("apply_temperature normalises each row on its own, for any leading shape and any shift of a row.")
 
 
 # ----- Exercise 10.2: top-p (nucleus) filtering -----------------------------------------------------------

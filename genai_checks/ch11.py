@@ -9,7 +9,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_add_noise", "check_ddim_step"]
+__all__ = ["check_add_noise", "check_add_noise_training_batch", "check_ddim_step"]
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
@@ -90,6 +90,56 @@ def check_add_noise(add_noise: Callable[..., torch.Tensor]) -> None:
         atol=1e-6,
         hint="x_t = sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε, ᾱ = torch.cumprod(1 - betas, 0), indexed at each example's own t.",
     )
+
+
+def add_noise_batch_case() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A training batch in float32: three RGB 4x4 images, two of them at the same t, DDPM's 1000-step linear schedule.
+
+    As in a training step, (x_0, eps, t, betas); eps is needed again after the call, as the target of the loss.
+    """
+    g = torch.Generator().manual_seed(11)
+    betas = torch.linspace(1e-4, 0.02, 1000)  # Ho et al. (2020)
+    x_0 = torch.rand(3, 3, 4, 4, generator=g) * 2 - 1
+    eps = torch.randn(3, 3, 4, 4, generator=g)
+    t = torch.tensor([999, 250, 999])
+    return x_0, eps, t, betas
+
+
+def check_add_noise_training_batch(add_noise: Callable[..., torch.Tensor]) -> None:
+    """Exercise 11.2, hidden: a float32 batch of RGB images as in a training step; x_0 and eps must stay unchanged."""
+    x_0, eps, t, betas = add_noise_batch_case()
+    args = {"x_0": x_0.clone(), "eps": eps.clone(), "t": t.clone(), "betas": betas.clone()}
+    what = "add_noise on a float32 batch of three RGB 4x4 images (t = 999, 250, 999; T = 1000)"
+    try:
+        got = add_noise(*args.values())
+    except (TypeError, ValueError, RuntimeError, IndexError) as err:
+        raise CheckError(
+            f"{what} raised {type(err).__name__}: {err}. Nothing may assume one channel or a given image size: "
+            "reshape ᾱ_t to (B, 1, 1, 1) so that it broadcasts over (C, H, W)."
+        ) from err
+    expect_answer(got, "add_noise", "x_t")
+    expect(isinstance(got, torch.Tensor), f"add_noise should return a tensor, got {type(got).__name__}.")
+    expect(
+        got.shape == x_0.shape,
+        f"{what} returned shape {tuple(got.shape)}, expected {tuple(x_0.shape)}: reshape ᾱ_t to (B, 1, 1, 1).",
+    )
+    expect_close(
+        got.double(),
+        stored("ch11", "add_noise/hidden/training_batch"),
+        what=what,
+        rtol=1e-4,
+        atol=1e-6,
+        hint="x_t = sqrt(ᾱ_t) x_0 + sqrt(1 - ᾱ_t) ε, ᾱ = torch.cumprod(1 - betas, 0)[t], whatever C, H and W.",
+    )
+    for name, original in (("eps", eps), ("x_0", x_0), ("t", t), ("betas", betas)):
+        expect(
+            torch.equal(args[name], original),
+            f"add_noise changed its argument {name} in place (*=, +=, .mul_() or .add_() on it). The caller still "
+            "needs it: in a training step eps is the target of the loss |eps - eps_theta(x_t, t)|^2, which would "
+            "silently become sqrt(1 - ᾱ_t) eps. Build x_t as a new tensor: "
+            "ab.sqrt() * x_0 + (1 - ab).sqrt() * eps.",
+        )
+    passed("add_noise works on any (B, C, H, W) batch and leaves x_0 and eps as it found them.")
 
 
 # ----- Exercise 11.3: one DDIM step with η = 0 -------------------------------------------------------------

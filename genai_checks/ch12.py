@@ -10,7 +10,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, passed
 
-__all__ = ["check_guided_eps", "check_drop_labels"]
+__all__ = ["check_guided_eps", "check_drop_labels", "check_drop_labels_small_batches"]
 
 
 # ----- Exercise 12.1: the guided noise prediction -----------------------------------------------------------
@@ -154,3 +154,43 @@ def check_drop_labels(drop_labels: Callable[..., torch.Tensor]) -> None:
         "With p = 1 every label should become the null class.",
     )
     passed("each label becomes the null class with probability p, independently, and the others are untouched.")
+
+
+SMALL_BATCH, SMALL_P, N_SMALL_BATCHES = 4, 0.1, 1_000  # p * B = 0.4: int() or round() of it is 0 labels
+
+
+def check_drop_labels_small_batches(drop_labels: Callable[..., torch.Tensor]) -> None:
+    """Exercise 12.2, hidden: batches of 4 labels with p = 0.1, one generator; about p of all labels dropped.
+
+    Each label is dropped independently, so even a batch smaller than 1 / p loses a label now and then, and the
+    number dropped varies from batch to batch. The rate is measured on 4,000 labels drawn with one seeded
+    generator, and may differ from p by up to 5 standard deviations.
+    """
+    null = 10
+    y = torch.tensor([3, 1, 4, 1])
+    generator = torch.Generator().manual_seed(12)
+    counts = []
+    for _ in range(N_SMALL_BATCHES):
+        out = drop_labels(y.clone(), SMALL_P, null, generator=generator)
+        expect_answer(out, "drop_labels", "the labels with some replaced by null_class")
+        expect(
+            isinstance(out, torch.Tensor) and out.shape == y.shape,
+            f"On a batch of {SMALL_BATCH} labels, drop_labels should return a tensor of shape {tuple(y.shape)}.",
+        )
+        counts.append(int((out == null).sum()))
+    n = SMALL_BATCH * N_SMALL_BATCHES
+    rate = sum(counts) / n
+    what = f"On {N_SMALL_BATCHES} batches of {SMALL_BATCH} labels with p = {SMALL_P}"
+    expect(
+        len(set(counts)) > 1,
+        f"{what}, drop_labels dropped exactly {counts[0]} label(s) in every batch: you drop a fixed number "
+        "(such as int(p * len(y)), which is 0 here) instead of each label independently with probability p. "
+        "Draw one random number per label: drop = torch.rand(y.shape, generator=generator) < p.",
+    )
+    sd = math.sqrt(SMALL_P * (1 - SMALL_P) / n)
+    expect(
+        abs(rate - SMALL_P) < 5 * sd,
+        f"{what}, drop_labels dropped {rate:.1%} of the labels; expected {SMALL_P:.0%} (within {5 * sd:.1%}). "
+        "Drop each label independently with probability p, however small the batch.",
+    )
+    passed("drop_labels drops each label independently with probability p, even in batches smaller than 1 / p.")

@@ -10,7 +10,7 @@ from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 from genai_lib.nn.attention import AttentionConfig, MultiHeadAttention
 
-__all__ = ["check_masked_cross_attention", "check_latent_scale"]
+__all__ = ["check_masked_cross_attention", "check_masked_cross_attention_heads", "check_latent_scale"]
 
 
 # ----- Exercise 13.1: cross-attention from image positions to caption tokens, padding masked ----------------
@@ -111,6 +111,55 @@ def check_masked_cross_attention(masked_cross_attention: Callable[..., torch.Ten
         "masked_cross_attention equals the library's MultiHeadAttention: queries from the image, keys and values "
         "from the caption, padding never attended to."
     )
+
+
+def wide_heads_case() -> tuple[MultiHeadAttention, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A layer of another geometry (C = 24, 2 heads of width 12, context width 8) and inputs (B, T, S) = (2, 3, 5).
+
+    The public cases' layer has 4 heads of width 4, where n_head = hs; here the two differ, so a solution that
+    mixes them up (or fixes either to 4) no longer agrees with the library. The second caption has one real token.
+    """
+    g = torch.Generator().manual_seed(13)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(13)
+        attn = MultiHeadAttention(AttentionConfig(n_embd=24, n_head=2, context_dim=8)).double().eval()
+    x = torch.randn(2, 3, 24, generator=g, dtype=torch.float64)
+    context = torch.randn(2, 5, 8, generator=g, dtype=torch.float64)
+    pad = torch.arange(5)[None, :] >= torch.tensor([5, 1])[:, None]  # (B, S), True at padding
+    return attn, x, context, pad
+
+
+def check_masked_cross_attention_heads(masked_cross_attention: Callable[..., torch.Tensor]) -> None:
+    """Exercise 13.1, hidden: a layer with 2 heads of width 12 (n_head != hs), B = 2, T = 3, S = 5."""
+    attn, x, context, pad = wide_heads_case()
+    what = "masked_cross_attention on a layer with C = 24 and 2 heads (head width hs = 12, context width 8)"
+    with torch.no_grad():
+        try:
+            got = masked_cross_attention(attn, x.clone(), context.clone(), pad.clone())
+        except (RuntimeError, ValueError, IndexError) as err:
+            raise CheckError(
+                f"{what} raised {type(err).__name__}: {err}. Read every size from the inputs and the layer: "
+                "B, T, C = x.shape, nh = attn.config.n_head, hs = C // nh."
+            ) from err
+    expect_answer(got, "masked_cross_attention", "the attention's output (B, T, C)")
+    got = torch.as_tensor(got, dtype=torch.float64)
+    expected = stored("ch13", "cross_attention/hidden/wide_heads")
+    expect(got.shape == expected.shape, f"{what} returned shape {tuple(got.shape)}, expected (2, 3, 24) (B, T, C).")
+    if torch.allclose(got, stored("ch13", "cross_attention/hidden/wide_heads/scale_by_n_head"), rtol=1e-5, atol=1e-7):
+        raise CheckError(
+            f"{what}: you divided the scores by sqrt(n_head) = sqrt(2); the scale is sqrt(hs), the width of one "
+            "head (C / n_head = 12 here). On the public layer (4 heads of width 4) the two are the same number."
+        )
+    expect_close(
+        got,
+        expected,
+        what=f"The output of {what}",
+        rtol=1e-5,
+        atol=1e-7,
+        hint="The public layer has n_head = hs = 4, which hides a swap of the two or a hard-coded 4: split into "
+        "heads with .view(B, T, nh, hs), nh = attn.config.n_head and hs = C // nh, and scale by sqrt(hs).",
+    )
+    passed("masked_cross_attention reads the number and width of the heads from the layer, whatever they are.")
 
 
 # ----- Exercise 13.2: the latent scale factor ---------------------------------------------------------------

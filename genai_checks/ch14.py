@@ -9,7 +9,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_ar_sequences", "check_guided_logits", "check_positions_processed"]
+__all__ = ["check_ar_sequences", "check_guided_logits", "check_guided_logits_masked", "check_positions_processed"]
 
 IGNORE = -100
 
@@ -103,6 +103,7 @@ def check_ar_sequences(make_sequences: Callable[..., tuple[torch.Tensor, torch.T
 # ----- Exercise 14.2: classifier-free guidance on logits ------------------------------------------------------
 
 GUIDANCE_SCALES = (3.0, 1.0, 0.0, 1.5)  # the values of w the check tries, in order
+MASKED = -1e4  # the logit of a code that may not be drawn
 
 
 def logits_case() -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,6 +158,42 @@ def check_guided_logits(guided_logits: Callable[[torch.Tensor, torch.Tensor, flo
             hint="Guided logits are l_∅ + w (l_c − l_∅).",
         )
     passed("guided logits l_∅ + w (l_c − l_∅): w = 0 is unconditional, w = 1 conditional, w > 1 beyond it.")
+
+
+def masked_logits_case() -> tuple[torch.Tensor, torch.Tensor]:
+    """Float32 logits (N, K) = (3, 12) over a joint vocabulary whose first 4 entries (caption words) are masked."""
+    g = torch.Generator().manual_seed(21)
+    cond, uncond = (torch.randn(3, 12, generator=g) * 3 for _ in range(2))
+    cond[:, :4] = uncond[:, :4] = MASKED  # no image token may be a word: both models give them -1e4
+    return cond, uncond
+
+
+def check_guided_logits_masked(guided_logits: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
+    """Exercise 14.2, hidden: float32 logits with masked entries (-1e4), whose probabilities underflow to 0."""
+    cond, uncond = masked_logits_case()
+    for w in GUIDANCE_SCALES:
+        got = guided_logits(cond.clone(), uncond.clone(), w)
+        expect_answer(got, "guided_logits", "the guided logits (N, K)")
+        got = torch.as_tensor(got, dtype=torch.float64)
+        expect(
+            got.shape == cond.shape,
+            f"guided_logits returned shape {tuple(got.shape)} on logits of shape {tuple(cond.shape)}, expected "
+            f"{tuple(cond.shape)}.",
+        )
+        expect(
+            bool(torch.isfinite(got).all()),
+            f"At w = {w}, on logits whose masked entries are {MASKED:g}, your guided logits contain NaN or "
+            "infinity. Did you take the log of softmax probabilities? exp(-1e4) underflows to 0 and log 0 = -inf; "
+            "combine the logits themselves, l_∅ + w (l_c − l_∅) (or their log_softmax, which stays finite).",
+        )
+        expect_close(
+            got.softmax(-1),
+            stored("ch14", f"guided_logits/hidden/masked/w={w}"),
+            what=f"softmax of your guided logits at w = {w}, on float32 logits with masked entries",
+            atol=1e-5,
+            hint="Guided logits are l_∅ + w (l_c − l_∅), and a masked code must keep probability 0.",
+        )
+    passed("guided_logits stays finite on masked logits, whose probabilities underflow to 0.")
 
 
 # ----- Exercise 14.3: the cost of sampling without and with a cache ------------------------------------------

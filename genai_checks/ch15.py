@@ -10,7 +10,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_exact_match", "check_wilson_interval"]
+__all__ = ["check_exact_match", "check_exact_match_reordered", "check_wilson_interval"]
 
 
 # ----- Exercise 15.1: exact match from per-attribute hits -------------------------------------------------
@@ -79,6 +79,38 @@ def check_exact_match(exact_match: Callable[[dict, dict], float]) -> None:
             hint="Compare predicted[a] == asked[a] for each attribute, require all, average over images.",
         )
     passed("exact match is the mean over images of 'every attribute right'.")
+
+
+def reordered_case() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(predicted, asked) for 12 images whose two dictionaries list the three attributes in different orders."""
+    g = torch.Generator().manual_seed(151)
+    asked = {
+        "shape": torch.randint(3, (12,), generator=g),
+        "colour": torch.randint(4, (12,), generator=g),
+        "size": torch.randint(2, (12,), generator=g),
+    }
+    right = {a: v.clone() for a, v in asked.items()}
+    right["shape"][:3] = (asked["shape"][:3] + 1) % 3  # 3 wrong shapes, 2 wrong colours (one on the same image)
+    right["colour"][2:4] = (asked["colour"][2:4] + 1) % 4
+    predicted = {a: right[a] for a in ("colour", "size", "shape")}  # the judge lists its heads in its own order
+    return predicted, asked
+
+
+def check_exact_match_reordered(exact_match: Callable[[dict, dict], float]) -> None:
+    """Exercise 15.1, hidden: `predicted` lists the attributes in another order than `asked`."""
+    predicted, asked = reordered_case()
+    got = exact_match({a: v.clone() for a, v in predicted.items()}, {a: v.clone() for a, v in asked.items()})
+    expect_answer(got, "exact_match", "a number between 0 and 1")
+    got = float(torch.as_tensor(got, dtype=torch.float64))
+    expected = stored("ch15", "exact_match/hidden/reordered")
+    expect(
+        math.isclose(got, expected, abs_tol=1e-6),
+        f"When predicted lists its attributes in another order ({', '.join(predicted)}) than asked "
+        f"({', '.join(asked)}), exact_match returned {got:.4f}, expected {expected:.4f}. Pair the two "
+        "dictionaries by attribute name, predicted[a] == asked[a] for a in asked, not by position "
+        "(zip of their .values()).",
+    )
+    passed("exact_match pairs the attributes by name, whatever order the dictionaries list them in.")
 
 
 # ----- Exercise 15.2: the Wilson score interval -----------------------------------------------------------

@@ -9,7 +9,7 @@ import torch
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_memorisation_rate", "check_longest_verbatim"]
+__all__ = ["check_memorisation_rate", "check_longest_verbatim", "check_longest_verbatim_inside"]
 
 
 # ----- Exercise 16.2: the held-out yardstick ---------------------------------------------------------------
@@ -151,3 +151,25 @@ def check_longest_verbatim(longest_verbatim: Callable[[str, str], int]) -> None:
         "longest_verbatim finds the longest stretch of the sample that occurs verbatim in the reference, "
         "wherever it starts."
     )
+
+
+INSIDE_CASE = ("a cat sat on", "a cab, cat sat on it")  # the longest match, " cat sat on", starts inside "a ca"
+
+
+def check_longest_verbatim_inside(longest_verbatim: Callable[[str, str], int]) -> None:
+    """Exercise 16.3, hidden: the longest match starts inside an earlier, shorter match."""
+    sample, reference = INSIDE_CASE
+    got = longest_verbatim(sample, reference)
+    expect_answer(got, "longest_verbatim", "a length (an int)")
+    expect(
+        isinstance(got, int) or (isinstance(got, torch.Tensor) and got.numel() == 1),
+        f"longest_verbatim should return an int, got {type(got).__name__}.",
+    )
+    expected = stored("ch16", "longest_verbatim/hidden/inside")
+    expect(
+        int(got) == expected,
+        f"longest_verbatim({sample!r}, {reference!r}) returned {int(got)}, expected {expected} ({sample[1:]!r}). "
+        "That match starts inside the shorter match 'a ca': when a match ends, do not jump past it; try "
+        "every start position i of the sample, including those inside the match just found.",
+    )
+    passed("longest_verbatim tries every start, also those inside an earlier match.")

@@ -10,7 +10,7 @@ from torch import nn
 from genai_checks.answers import stored
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
-__all__ = ["check_fgsm", "check_watermark_zscore"]
+__all__ = ["check_fgsm", "check_watermark_zscore", "check_watermark_zscore_colour"]
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-5) -> bool:
@@ -190,3 +190,43 @@ def check_watermark_zscore(watermark_zscore: Callable[[torch.Tensor, torch.Tenso
         atol=1e-5,
         hint="z = sum_i w_i c_i / sqrt(sum_i c_i^2) with c = r - mean(r), per image.",
     )
+
+
+def colour_watermark_case() -> tuple[torch.Tensor, torch.Tensor]:
+    """Colour residuals r (B, C, H, W) = (3, 3, 4, 4), each channel with its own mean, and a ±1 pattern w (C, H, W)."""
+    g = torch.Generator().manual_seed(172)
+    shape = (3, 4, 4)
+    r = torch.randn(3, *shape, generator=g, dtype=torch.float64)
+    r = r + torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64).view(1, 3, 1, 1)  # a colour cast per channel
+    w = torch.randint(0, 2, shape, generator=g).double() * 2 - 1
+    w[0, :2] = 1.0  # more +1 than -1 in channel 0 and more -1 in channel 1, so each channel's own mean matters
+    w[1, :2] = -1.0
+    return r, w
+
+
+def check_watermark_zscore_colour(watermark_zscore: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 17.2, hidden: colour images (C = 3), centred by the mean of all C·H·W values of each image."""
+    r, w = colour_watermark_case()
+    z = watermark_zscore(r.clone(), w.clone())
+    expect_answer(z, "watermark_zscore", "one z per image, shape (B,)")
+    expect(isinstance(z, torch.Tensor), f"watermark_zscore should return a tensor, got {type(z).__name__}.")
+    z = z.detach().double()
+    expect(
+        z.shape == (3,),
+        f"On colour residuals of shape {tuple(r.shape)}, watermark_zscore returned shape {tuple(z.shape)}, "
+        "expected (3,): one z per image, summed over all of its C·H·W values (channels included).",
+    )
+    if _close(z, stored("ch17", "watermark_z/hidden/colour/per_channel")):
+        raise CheckError(
+            "On colour residuals (C = 3) you centred each channel by its own mean: each image must be centred "
+            "by the mean of all its C·H·W values, r.mean(dim=(1, 2, 3), keepdim=True), not dim=(2, 3). With "
+            "one channel the two agree."
+        )
+    expect_close(
+        z,
+        stored("ch17", "watermark_z/hidden/colour"),
+        what="watermark_zscore on colour residuals (C = 3)",
+        atol=1e-5,
+        hint="z = sum_i w_i c_i / sqrt(sum_i c_i^2) over all C·H·W values i, with c = r - mean(r) per image.",
+    )
+    passed("watermark_zscore centres and correlates over all channels of each image.")

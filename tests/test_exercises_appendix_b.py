@@ -3,7 +3,13 @@
 import pytest
 import torch
 
-from genai_checks import CheckError, check_amdahl_speedup, check_combine_shard_gradients
+from assignments.wrong_answers import appendix_b as wrong_appendix_b
+from genai_checks import (
+    CheckError,
+    check_amdahl_speedup,
+    check_combine_shard_gradients,
+    check_combine_shard_gradients_float32,
+)
 
 
 def good_combine(grads, sizes):
@@ -34,6 +40,20 @@ def test_combine_shard_gradients_accepts_correct_solutions(capsys):
 def test_combine_shard_gradients_names_the_mistake(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_combine_shard_gradients(wrong)
+
+
+def float64_weights(grads, sizes):  # float64 sizes broadcast against float32 gradients: also correct
+    n = torch.tensor(sizes, dtype=torch.float64)
+    return (n[:, None] * grads).sum(0) / n.sum()
+
+
+def test_combine_shard_gradients_hidden_check_on_float32_gradients(capsys):
+    check_combine_shard_gradients_float32(good_combine)
+    check_combine_shard_gradients_float32(float64_weights)
+    check_combine_shard_gradients_float32(lambda g, s: torch.tensor(s, dtype=g.dtype) @ g / sum(s))
+    assert "Correct" in capsys.readouterr().out
+    with pytest.raises(CheckError, match=r"raised RuntimeError.*dtype=grads\.dtype"):
+        check_combine_shard_gradients_float32(wrong_appendix_b.combine_shard_gradients)
 
 
 def test_amdahl_speedup_accepts_correct_solutions(capsys):

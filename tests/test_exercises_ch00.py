@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from genai_checks import CheckError, check_accuracy, check_class_means
+from assignments.wrong_answers import ch00 as wrong_answers
+from genai_checks import CheckError, check_accuracy, check_class_means, check_class_means_shuffled
 
 
 def good_means(x, y, n):
@@ -26,6 +27,15 @@ def test_class_means_accepts_a_correct_solution(capsys):
 def test_class_means_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_class_means(wrong)
+
+
+def test_class_means_hidden_check_needs_the_labels_not_the_order(capsys):
+    check_class_means_shuffled(good_means)
+    check_class_means_shuffled(lambda x, y, n: torch.stack([x[y == c].mean(dim=0) for c in range(n)]).double())
+    assert "Correct" in capsys.readouterr().out
+    check_class_means(wrong_answers.class_means)  # the public check cannot tell: its labels come sorted
+    with pytest.raises(CheckError, match="assumes the data come grouped by class"):
+        check_class_means_shuffled(wrong_answers.class_means)
 
 
 def good_accuracy(model, x, y):

@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from genai_checks import CheckError, check_gaussian_mle, check_kl_gaussians, check_sample_mixture
+from assignments.wrong_answers import ch01 as wrong_answers
+from genai_checks import (
+    CheckError,
+    check_gaussian_mle,
+    check_kl_gaussians,
+    check_sample_mixture,
+    check_sample_mixture_small,
+)
 
 # ----- Exercise 1.2 ----------------------------------------------------------------------------------------
 
@@ -182,6 +189,20 @@ def mismatched(pi, mu, L, n, generator):
 def test_sample_mixture_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_sample_mixture(wrong)
+
+
+def test_sample_mixture_hidden_check_takes_n_1_and_d_1(capsys):
+    check_sample_mixture_small(good_sample)
+
+    def with_einsum(pi, mu, L, n, generator):
+        k = torch.multinomial(pi, n, replacement=True, generator=generator)
+        return mu[k] + torch.einsum("nij,nj->ni", L[k], torch.randn(n, mu.shape[1], generator=generator))
+
+    check_sample_mixture_small(with_einsum)
+    assert "Correct" in capsys.readouterr().out
+    check_sample_mixture(wrong_answers.sample_mixture)  # the public check cannot tell: d = 2, n in the thousands
+    with pytest.raises(CheckError, match=r"returned shape \(8, 8\), expected \(8, 1\).*\.squeeze\(-1\)"):
+        check_sample_mixture_small(wrong_answers.sample_mixture)
 
 
 # ----- The stored answers ----------------------------------------------------------------------------------

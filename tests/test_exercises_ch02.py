@@ -6,7 +6,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_checks import CheckError, check_jsd, check_non_saturating_loss, check_optimal_discriminator
+from assignments.wrong_answers import ch02 as wrong_answers
+from genai_checks import (
+    CheckError,
+    check_jsd,
+    check_non_saturating_grad,
+    check_non_saturating_loss,
+    check_optimal_discriminator,
+)
 
 # ----- Exercise 2.2 ----------------------------------------------------------------------------------------
 
@@ -68,6 +75,16 @@ def test_non_saturating_loss_accepts_correct_solutions(capsys):
 def test_non_saturating_loss_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_non_saturating_loss(wrong)
+
+
+def test_non_saturating_loss_hidden_check_takes_the_gradient_at_extreme_logits(capsys):
+    check_non_saturating_grad(lambda l: F.softplus(-l).mean())
+    check_non_saturating_grad(lambda l: F.binary_cross_entropy_with_logits(l, torch.ones_like(l)))
+    check_non_saturating_grad(lambda l: -F.logsigmoid(l).mean())
+    assert "Correct" in capsys.readouterr().out
+    check_non_saturating_loss(wrong_answers.non_saturating_loss)  # the public check cannot tell: its value is exact
+    with pytest.raises(CheckError, match="its gradient is NaN"):
+        check_non_saturating_grad(wrong_answers.non_saturating_loss)
 
 
 # ----- Exercise 2.4 ----------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genai_checks import CheckError, check_conv_transpose_size, check_slerp
+from assignments.wrong_answers import ch03 as wrong_answers
+from genai_checks import CheckError, check_conv_transpose_size, check_slerp, check_slerp_mixed_batch
 
 # ----- Exercise 3.2 ----------------------------------------------------------------------------------------
 
@@ -90,6 +91,24 @@ def test_slerp_accepts_correct_solutions(capsys):
 def test_slerp_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_slerp(wrong)
+
+
+def _all_or_nothing(z0, z1, t):  # decides once, for the whole batch, when no row is usable: NaN in parallel rows
+    cos = (z0 * z1).sum(-1, keepdim=True) / (z0.norm(dim=-1, keepdim=True) * z1.norm(dim=-1, keepdim=True))
+    omega = torch.acos(cos.clamp(-1, 1))
+    if (torch.sin(omega).abs() < 1e-6).all():
+        return (1 - t) * z0 + t * z1
+    return torch.sin((1 - t) * omega) / torch.sin(omega) * z0 + torch.sin(t * omega) / torch.sin(omega) * z1
+
+
+def test_slerp_hidden_check_mixes_parallel_and_other_rows(capsys):
+    check_slerp_mixed_batch(good_slerp)
+    assert "Correct" in capsys.readouterr().out
+    check_slerp(wrong_answers.slerp)  # the public check cannot tell: its batches are all parallel or none
+    with pytest.raises(CheckError, match="one parallel row made the whole batch fall back"):
+        check_slerp_mixed_batch(wrong_answers.slerp)
+    with pytest.raises(CheckError, match="contains NaN in rows"):
+        check_slerp_mixed_batch(_all_or_nothing)
 
 
 # ----- The stored answers ----------------------------------------------------------------------------------

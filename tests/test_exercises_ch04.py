@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genai_checks import CheckError, check_fd_diagonal, check_spectral_norm_power
+from assignments.wrong_answers import ch04 as wrong_answers
+from genai_checks import CheckError, check_fd_diagonal, check_spectral_norm_power, check_spectral_norm_power_float32
 
 # ----- Exercise 4.1 ----------------------------------------------------------------------------------------
 
@@ -108,6 +109,15 @@ def test_power_iteration_accepts_correct_solutions(capsys):
 def test_power_iteration_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_spectral_norm_power(wrong)
+
+
+def test_power_iteration_hidden_check_takes_float32_weights(capsys):
+    check_spectral_norm_power_float32(good_power)
+    check_spectral_norm_power_float32(lambda W, n_iter: good_power(W.double(), n_iter))  # computing in float64 is fine
+    assert "Correct" in capsys.readouterr().out
+    check_spectral_norm_power(wrong_answers.spectral_norm_power)  # the public check cannot tell: W is float64
+    with pytest.raises(CheckError, match="in W's own dtype"):
+        check_spectral_norm_power_float32(wrong_answers.spectral_norm_power)
 
 
 # ----- The stored answers ----------------------------------------------------------------------------------

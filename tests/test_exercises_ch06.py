@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from genai_checks import CheckError, check_active_units, check_bits_per_dim, check_iwae_from_log_weights
+from assignments.wrong_answers import ch06 as wrong
+from genai_checks import (
+    CheckError,
+    check_active_units,
+    check_bits_per_dim,
+    check_iwae_from_log_weights,
+    check_iwae_spread_batch,
+)
 
 # ----- Exercise 6.1 ----------------------------------------------------------------------------------------
 
@@ -49,6 +56,16 @@ def test_iwae_wrong_axis_on_a_square_tensor():
 
     with pytest.raises(CheckError, match="wrong axis"):
         check_iwae_from_log_weights(axis_one_when_square)
+
+
+def test_iwae_hidden_check_wants_a_maximum_per_example(capsys):
+    m = lambda lw: lw.max(0, keepdim=True).values  # noqa: E731 -- the max trick, one maximum per example
+    check_iwae_spread_batch(good_iwae)
+    check_iwae_spread_batch(lambda lw: (m(lw) + (lw - m(lw)).exp().mean(0, keepdim=True).log()).squeeze(0))
+    check_iwae_spread_batch(lambda lw: torch.logsumexp(lw.float(), 0) - math.log(len(lw)))  # float32 is fine
+    assert capsys.readouterr().out.count("Correct") == 3
+    with pytest.raises(CheckError, match=r"one maximum for the whole batch \(log_w.max\(\)\)"):
+        check_iwae_spread_batch(wrong.iwae_from_log_weights)
 
 
 # ----- Exercise 6.2 ----------------------------------------------------------------------------------------

@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from genai_checks import CheckError, check_codebook_perplexity, check_nearest_code, check_straight_through
+from assignments.wrong_answers import ch07 as wrong
+from genai_checks import (
+    CheckError,
+    check_codebook_perplexity,
+    check_codebook_perplexity_any_shape,
+    check_nearest_code,
+    check_straight_through,
+)
 from genai_lib.models.vqvae import VectorQuantizer, VQVAEConfig
 
 # ----- Exercise 7.1 ----------------------------------------------------------------------------------------
@@ -165,3 +172,12 @@ def test_codebook_perplexity_names_a_mean_over_codes():
 
     with pytest.raises(CheckError, match="averaged -p log p over the codes"):
         check_codebook_perplexity(mean_over_codes)
+
+
+def test_codebook_perplexity_hidden_check_takes_ids_of_any_shape(capsys):
+    check_codebook_perplexity_any_shape(good_perplexity)
+    check_codebook_perplexity_any_shape(lambda i, K: _entropy_nats(i, K).exp().item())
+    check_codebook_perplexity_any_shape(lambda i, K: good_perplexity(i.reshape(-1), K))
+    assert capsys.readouterr().out.count("Correct") == 3
+    with pytest.raises(CheckError, match=r"any shape, not only \(B, h, w\).*over fixed axes"):
+        check_codebook_perplexity_any_shape(wrong.codebook_perplexity)

@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from genai_checks import CheckError, check_nats_to_bpc_and_perplexity, check_sample_bigram, check_smoothed_bigram_nll
+from assignments.wrong_answers import ch08 as wrong
+from genai_checks import (
+    CheckError,
+    check_conversion_any_shape,
+    check_nats_to_bpc_and_perplexity,
+    check_sample_bigram,
+    check_smoothed_bigram_nll,
+)
 
 # ----- Exercise 8.1 ----------------------------------------------------------------------------------------
 
@@ -43,6 +50,15 @@ def test_conversion_accepts_correct_solutions(capsys):
 def test_conversion_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_nats_to_bpc_and_perplexity(wrong)
+
+
+def test_conversion_hidden_check_takes_losses_of_any_shape(capsys):
+    check_conversion_any_shape(lambda h: (h / math.log(2), torch.exp(h)))
+    check_conversion_any_shape(lambda h: (h * math.log2(math.e), 2 ** (h / math.log(2))))
+    check_conversion_any_shape(lambda h: ((h / math.log(2)).float(), torch.exp(h).float()))  # float32 is fine
+    assert capsys.readouterr().out.count("Correct") == 3
+    with pytest.raises(CheckError, match=r"raised ValueError on the per-character losses.*one number at a time"):
+        check_conversion_any_shape(wrong.convert)
 
 
 # ----- Exercise 8.2 ----------------------------------------------------------------------------------------

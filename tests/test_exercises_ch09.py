@@ -6,7 +6,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_checks import CheckError, check_causal_attention, check_split_merge_heads
+from assignments.wrong_answers import ch09 as wrong
+from genai_checks import (
+    CheckError,
+    check_causal_attention,
+    check_causal_attention_large_scores,
+    check_split_merge_heads,
+)
 
 # ----- Exercise 9.1 ----------------------------------------------------------------------------------------
 
@@ -102,6 +108,27 @@ def hard_coded_T(q, k, v):
 def test_causal_attention_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_causal_attention(wrong)
+
+
+def test_causal_attention_hidden_check_wants_a_stable_softmax(capsys):
+    def shifted_by_hand(q, k, v):  # the softmax written out, with each row's maximum subtracted: stable
+        T = q.size(-2)
+        scores = (q @ k.mT / math.sqrt(q.size(-1))).masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), -1e9)
+        w = (scores - scores.amax(-1, keepdim=True)).exp()
+        return w / w.sum(-1, keepdim=True) @ v
+
+    def renormalised_after(q, k, v):  # masking after the softmax and renormalising is also exact
+        T = q.size(-2)
+        w = torch.softmax(q @ k.mT / math.sqrt(q.size(-1)), dim=-1) * torch.ones(T, T, dtype=q.dtype).tril()
+        return w / w.sum(-1, keepdim=True) @ v
+
+    for solution in (good_attention, shifted_by_hand, renormalised_after):
+        check_causal_attention_large_scores(solution)
+    check_causal_attention_large_scores(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    check_causal_attention_large_scores(lambda q, k, v: good_attention(q.double(), k.double(), v.double()))
+    assert capsys.readouterr().out.count("Correct") == 5
+    with pytest.raises(CheckError, match=r"overflows float32 above 88.7.*exp\(scores\) / sum"):
+        check_causal_attention_large_scores(wrong.causal_attention)
 
 
 # ----- Exercise 9.2 ----------------------------------------------------------------------------------------

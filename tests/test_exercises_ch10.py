@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from genai_checks import CheckError, check_apply_temperature, check_loss_per_char, check_top_p_probs
+from assignments.wrong_answers import ch10 as wrong
+from genai_checks import (
+    CheckError,
+    check_apply_temperature,
+    check_apply_temperature_rows,
+    check_loss_per_char,
+    check_top_p_probs,
+)
 from genai_lib.sample import filtered_probs
 
 # ----- Exercise 10.1 ----------------------------------------------------------------------------------------
@@ -35,6 +42,22 @@ def test_apply_temperature_accepts_correct_solutions(capsys):
 def test_apply_temperature_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_apply_temperature(wrong)
+
+
+def stable_softmax(z, T):
+    z = z / T
+    e = (z - z.max(dim=-1, keepdim=True).values).exp()  # each row's own maximum
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def test_apply_temperature_hidden_check_normalises_each_row_on_its_own(capsys):
+    check_apply_temperature_rows(lambda z, T: torch.softmax(z / T, dim=-1))
+    check_apply_temperature_rows(stable_softmax)
+    check_apply_temperature_rows(lambda z, T: filtered_probs(z, temperature=T))  # the library's, in float32
+    check_apply_temperature_rows(lambda z, T: torch.log_softmax(z.double() / T, dim=-1).exp())  # float64 is fine
+    assert capsys.readouterr().out.count("Correct") == 4
+    with pytest.raises(CheckError, match=r"each row's own, z.max\(dim=-1, keepdim=True\).values"):
+        check_apply_temperature_rows(wrong.apply_temperature)
 
 
 # ----- Exercise 10.2 ----------------------------------------------------------------------------------------

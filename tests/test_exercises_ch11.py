@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from genai_checks import CheckError, check_add_noise, check_ddim_step
+from assignments.wrong_answers import ch11 as wrong
+from genai_checks import CheckError, check_add_noise, check_add_noise_training_batch, check_ddim_step
 
 
 def good_add_noise(x_0, eps, t, betas):
@@ -56,6 +57,24 @@ def test_add_noise_accepts_correct_solutions(capsys):
 def test_add_noise_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_add_noise(wrong)
+
+
+def add_noise_per_image(x_0, eps, t, betas):
+    """ᾱ through a sum of logs, and one image at a time into a fresh tensor."""
+    alpha_bar = (1 - betas).log().cumsum(0).exp()
+    x_t = torch.empty_like(x_0)
+    for i, s in enumerate(t):
+        x_t[i] = alpha_bar[s].sqrt() * x_0[i] + (1 - alpha_bar[s]).sqrt() * eps[i]
+    return x_t
+
+
+def test_add_noise_hidden_check_leaves_the_inputs_unchanged(capsys):
+    check_add_noise_training_batch(good_add_noise)
+    check_add_noise_training_batch(lambda x_0, eps, t, b: good_add_noise(x_0.double(), eps.double(), t, b.double()))
+    check_add_noise_training_batch(add_noise_per_image)
+    assert capsys.readouterr().out.count("Correct") == 3
+    with pytest.raises(CheckError, match="changed its argument eps in place"):
+        check_add_noise_training_batch(wrong.add_noise)
 
 
 def good_ddim(x_t, eps, ab, ab_prev):

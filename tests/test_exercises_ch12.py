@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genai_checks import CheckError, check_drop_labels, check_guided_eps
+from assignments.wrong_answers import ch12 as wrong
+from genai_checks import CheckError, check_drop_labels, check_drop_labels_small_batches, check_guided_eps
 
 # ----- Exercise 12.1 ----------------------------------------------------------------------------------------
 
@@ -87,3 +88,16 @@ def test_drop_labels_accepts_a_correct_solution(capsys):
 def test_drop_labels_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_drop_labels(wrong)
+
+
+def _bernoulli(y, p, null_class, *, generator=None):
+    drop = torch.bernoulli(torch.full(y.shape, p), generator=generator).bool()
+    return y.masked_fill(drop, null_class)
+
+
+def test_drop_labels_hidden_check_wants_independent_drops_in_small_batches(capsys):
+    check_drop_labels_small_batches(good_drop)
+    check_drop_labels_small_batches(_bernoulli)
+    assert capsys.readouterr().out.count("Correct") == 2
+    with pytest.raises(CheckError, match=r"exactly 0 label\(s\) in every batch.*int\(p \* len\(y\)\)"):
+        check_drop_labels_small_batches(wrong.drop_labels)

@@ -5,7 +5,13 @@ import math
 import pytest
 import torch
 
-from genai_checks import CheckError, check_latent_scale, check_masked_cross_attention
+from assignments.wrong_answers import ch13 as wrong
+from genai_checks import (
+    CheckError,
+    check_latent_scale,
+    check_masked_cross_attention,
+    check_masked_cross_attention_heads,
+)
 
 # ----- Exercise 13.1 ---------------------------------------------------------------------------------------
 
@@ -67,6 +73,28 @@ def test_cross_attention_accepts_correct_solutions(capsys):
 def test_cross_attention_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_masked_cross_attention(wrong)
+
+
+def heads_swapped(attn, x, context, pad):
+    """Splits C as (hs, nh) instead of (nh, hs): the same as the right split when nh = hs."""
+    B, T, C = x.shape
+    nh = attn.config.n_head
+    hs = C // nh
+    q = attn.q(x).view(B, T, hs, nh).transpose(1, 2)
+    k, v = (t.view(B, -1, hs, nh).transpose(1, 2) for t in attn.kv(context).split(C, dim=2))
+    scores = (q @ k.transpose(-2, -1) / math.sqrt(hs)).masked_fill(pad[:, None, None, :], float("-inf"))
+    return attn.proj((scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(B, T, C))
+
+
+def test_cross_attention_hidden_check_reads_the_heads_from_the_layer(capsys):
+    check_masked_cross_attention_heads(cross)
+    check_masked_cross_attention_heads(lambda attn, x, c, pad: attn(x, c, key_padding_mask=pad))
+    assert capsys.readouterr().out.count("Correct") == 2
+    with pytest.raises(CheckError, match=r"divided the scores by sqrt\(n_head\)"):
+        check_masked_cross_attention_heads(wrong.masked_cross_attention)
+    check_masked_cross_attention(heads_swapped)  # the public layer cannot tell (B, T, hs, nh) from (B, T, nh, hs)
+    with pytest.raises(CheckError, match=r"view\(B, T, nh, hs\)"):
+        check_masked_cross_attention_heads(heads_swapped)
 
 
 # ----- Exercise 13.2 ---------------------------------------------------------------------------------------

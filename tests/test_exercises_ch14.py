@@ -3,7 +3,14 @@
 import pytest
 import torch
 
-from genai_checks import CheckError, check_ar_sequences, check_guided_logits, check_positions_processed
+from assignments.wrong_answers import ch14 as wrong_ch14
+from genai_checks import (
+    CheckError,
+    check_ar_sequences,
+    check_guided_logits,
+    check_guided_logits_masked,
+    check_positions_processed,
+)
 
 # ----- Exercise 14.1 ----------------------------------------------------------------------------------------
 
@@ -110,6 +117,14 @@ def test_guided_logits_accepts_correct_solutions(capsys):
 def test_guided_logits_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_guided_logits(wrong)
+
+
+def test_guided_logits_hidden_check_on_masked_logits(capsys):
+    check_guided_logits_masked(lambda c, u, w: u + w * (c - u))
+    check_guided_logits_masked(lambda c, u, w: u.log_softmax(-1) + w * (c.log_softmax(-1) - u.log_softmax(-1)))
+    assert "Correct" in capsys.readouterr().out
+    with pytest.raises(CheckError, match=r"NaN or infinity\. Did you take the log of softmax"):
+        check_guided_logits_masked(wrong_ch14.guided_logits)
 
 
 # ----- Exercise 14.3 ----------------------------------------------------------------------------------------

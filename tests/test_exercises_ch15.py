@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from genai_checks import CheckError, check_exact_match, check_wilson_interval
+from assignments.wrong_answers import ch15 as wrong_ch15
+from genai_checks import CheckError, check_exact_match, check_exact_match_reordered, check_wilson_interval
 from genai_lib.metrics import caption_accuracy
 
 # ----- Exercise 15.1 ---------------------------------------------------------------------------------------
@@ -41,6 +42,14 @@ def _hits(p, q):
 def test_exact_match_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_exact_match(wrong)
+
+
+def test_exact_match_hidden_check_on_reordered_attributes(capsys):
+    check_exact_match_reordered(good_exact)
+    check_exact_match_reordered(lambda p, q: caption_accuracy(p, q)["exact"])
+    assert "Correct" in capsys.readouterr().out
+    with pytest.raises(CheckError, match="by attribute name"):
+        check_exact_match_reordered(wrong_ch15.exact_match)
 
 
 # ----- Exercise 15.2 ---------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genai_checks import CheckError, check_longest_verbatim, check_memorisation_rate
+from assignments.wrong_answers import ch16 as wrong_ch16
+from genai_checks import CheckError, check_longest_verbatim, check_longest_verbatim_inside, check_memorisation_rate
 
 # ----- Exercise 16.2 ---------------------------------------------------------------------------------------
 
@@ -93,3 +94,13 @@ def longest_string(sample, reference):
 def test_longest_verbatim_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_longest_verbatim(wrong)
+
+
+def test_longest_verbatim_hidden_check_on_a_match_inside_a_match(capsys):
+    check_longest_verbatim_inside(good_longest)
+    check_longest_verbatim_inside(
+        lambda s, r: max([j - i for i in range(len(s)) for j in range(i + 1, len(s) + 1) if s[i:j] in r], default=0)
+    )
+    assert "Correct" in capsys.readouterr().out
+    with pytest.raises(CheckError, match="returned 8, expected 11.*every start position"):
+        check_longest_verbatim_inside(wrong_ch16.longest_verbatim)

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_checks import CheckError, check_fgsm, check_watermark_zscore
+from assignments.wrong_answers import ch17 as wrong_ch17
+from genai_checks import CheckError, check_fgsm, check_watermark_zscore, check_watermark_zscore_colour
 
 # ----- Exercise 17.1 ----------------------------------------------------------------------------------------
 
@@ -121,6 +122,17 @@ def _c(r):
 def test_watermark_zscore_explains_mistakes(wrong, message):
     with pytest.raises(CheckError, match=message):
         check_watermark_zscore(wrong)
+
+
+def test_watermark_zscore_hidden_check_on_colour_images(capsys):
+    from genai_lib.watermark import correlation_z
+
+    check_watermark_zscore_colour(good_z)
+    check_watermark_zscore_colour(lambda r, w: good_z(r, w).float())
+    check_watermark_zscore_colour(correlation_z)
+    assert "Correct" in capsys.readouterr().out
+    with pytest.raises(CheckError, match=r"centred each channel by its own mean"):
+        check_watermark_zscore_colour(wrong_ch17.watermark_zscore)
 
 
 def test_watermark_zscore_catches_in_place_centring():

@@ -2,7 +2,7 @@
 
 import torch
 
-from genai_checks.appendix_b import AMDAHL_CASES, shard_cases
+from genai_checks.appendix_b import AMDAHL_CASES, float32_shard_case, shard_cases
 
 
 def _shard_gradients() -> dict[str, object]:
@@ -15,6 +15,9 @@ def _shard_gradients() -> dict[str, object]:
         out[f"{key}/sum"] = grads.sum(0)
         out[f"{key}/weighted_sum"] = (n[:, None] * grads).sum(0)
         out[f"{key}/divided_by_shards"] = (n[:, None] * grads).sum(0) / len(sizes)
+    grads, sizes = float32_shard_case()
+    n = torch.tensor(sizes, dtype=torch.float64)
+    out["shard_gradient/hidden/float32"] = (n[:, None] * grads.double()).sum(0) / n.sum()
     return out
 
 

@@ -5,7 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from genai_checks.ch02 import FAR_LOGITS, LOGITS, densities_case, jsd_cases
+from genai_checks.ch02 import EXTREME_LOGITS, FAR_LOGITS, LOGITS, densities_case, jsd_cases
 
 
 def optimal_discriminator(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
@@ -65,6 +65,9 @@ def answers() -> dict[str, object]:
     }
     for name, f in G_MISTAKES.items():
         out[f"non_saturating_loss/mistake/{name}"] = f(l)
+    extreme = torch.tensor(EXTREME_LOGITS, dtype=torch.float64)  # the hidden check calls it in float32
+    out["non_saturating_loss/hidden/extreme"] = g_loss(extreme)
+    out["non_saturating_loss/hidden/extreme_grad"] = -(1 - torch.sigmoid(extreme)) / len(extreme)
     cases = jsd_cases()
     out["jsd"] = torch.stack([jsd(p, q) for _, p, q in cases])
     for name, f in JSD_MISTAKES.items():

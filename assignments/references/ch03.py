@@ -2,7 +2,7 @@
 
 import torch
 
-from genai_checks.ch03 import SIZE_CASES, slerp_case
+from genai_checks.ch03 import SIZE_CASES, slerp_case, slerp_mixed_case
 
 
 def conv_transpose_size(n: int, k: int, s: int, p: int, op: int) -> int:
@@ -47,4 +47,5 @@ def answers() -> dict[str, object]:
     out["slerp/mid"] = slerp(z0, z1, 0.5)
     out["slerp/mid/mistake/one_angle"] = slerp_one_angle(z0, z1, 0.5)
     out["slerp/mid/mistake/unit"] = slerp(z0 / z0.norm(dim=-1, keepdim=True), z1 / z1.norm(dim=-1, keepdim=True), 0.5)
+    out["slerp/hidden/mixed"] = slerp(*slerp_mixed_case(), 0.3)
     return out

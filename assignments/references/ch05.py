@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from genai_checks.ch05 import elbo_case, gaussian_kl_cases
+from genai_checks.ch05 import elbo_case, gaussian_kl_cases, gaussian_kl_sequence_case
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -55,6 +55,8 @@ def answers() -> dict[str, object]:
         out[f"gaussian_kl/{i}"] = gaussian_kl(mu, logvar)
     for name, f in KL_MISTAKES.items():
         out[f"gaussian_kl/mistake/{name}"] = [f(mu, logvar) for mu, logvar in cases]
+    mu, logvar = gaussian_kl_sequence_case()
+    out["gaussian_kl/hidden/sequences"] = gaussian_kl(mu.double(), logvar.double())
     logits, x, mu, logvar = elbo_case()
     out["negative_elbo"] = negative_elbo(logits.double(), x.double(), mu.double(), logvar.double())
     for name, value in elbo_mistakes(logits, x, mu, logvar).items():

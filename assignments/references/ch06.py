@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from genai_checks.ch06 import BPD_CASES, DEEP_LOG_WEIGHTS, log_weight_cases, means_case
+from genai_checks.ch06 import BPD_CASES, DEEP_LOG_WEIGHTS, log_weight_cases, means_case, spread_log_weights_case
 
 
 def iwae_from_log_weights(log_w: torch.Tensor) -> torch.Tensor:
@@ -43,6 +43,7 @@ def answers() -> dict[str, object]:
         if k == B:  # only a square tensor can be reduced over the wrong axis with the right shape
             out[f"iwae_from_log_weights/{i}/mistake/wrong_axis"] = torch.logsumexp(log_w, dim=1) - math.log(k)
     out["iwae_from_log_weights/deep"] = iwae_from_log_weights(torch.tensor(DEEP_LOG_WEIGHTS, dtype=torch.float64))
+    out["iwae_from_log_weights/hidden/spread"] = iwae_from_log_weights(spread_log_weights_case())
     out["bits_per_dim"] = [to_bits_per_dim(nats, D) for nats, D in BPD_CASES]
     for name, f in BPD_MISTAKES.items():
         out[f"bits_per_dim/mistake/{name}"] = [f(nats, D) for nats, D in BPD_CASES]

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from genai_checks.ch07 import perplexity_cases, quantisation_case
+from genai_checks.ch07 import perplexity_cases, perplexity_shape_cases, quantisation_case
 
 
 def nearest_code_answers() -> dict[str, torch.Tensor]:
@@ -49,4 +49,7 @@ def answers() -> dict[str, object]:
     per_case = [perplexities(torch.bincount(idx.flatten(), minlength=K).double()) for _, idx, K in perplexity_cases()]
     for suffix in per_case[0]:
         out["codebook_perplexity" + suffix] = [case[suffix] for case in per_case]
+    out["codebook_perplexity/hidden/shapes"] = [
+        perplexities(torch.bincount(idx.flatten(), minlength=K).double())[""] for _, idx, K in perplexity_shape_cases()
+    ]
     return out

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from genai_checks.ch08 import conversion_losses, nll_cases
+from genai_checks.ch08 import conversion_losses, conversion_shape_cases, nll_cases
 
 LN2 = math.log(2)
 
@@ -81,6 +81,9 @@ def answers() -> dict[str, object]:
     out: dict[str, object] = {}
     out.update({"bpc" + key: [f(h) for h in losses] for key, f in BPC.items()})
     out.update({"perplexity" + key: [f(h) for h in losses] for key, f in PERPLEXITY.items()})
+    shaped = [nats for _, nats in conversion_shape_cases()]
+    out["bpc/hidden/shapes"] = [nats / LN2 for nats in shaped]
+    out["perplexity/hidden/shapes"] = [torch.exp(nats) for nats in shaped]
     out.update(
         {"smoothed_bigram_nll" + key: [nll(c, t, a, **kw) for _, c, t, a in nll_cases()] for key, kw in NLL.items()}
     )

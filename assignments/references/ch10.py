@@ -5,12 +5,13 @@ import math
 
 import torch
 
-from genai_checks.ch10 import LARGE_LOGITS, loss_per_char_cases, temperature_cases, top_p_cases
+from genai_checks.ch10 import LARGE_LOGITS, loss_per_char_cases, temperature_cases, temperature_rows_case, top_p_cases
 
 
 def temperature_answers() -> dict[str, object]:
     """softmax(z / T) over the last dimension on each case, and what the wrong versions give."""
     z_T = [(logits.double(), T) for logits, T in temperature_cases()]
+    rows, T_rows = temperature_rows_case()
     return {
         "apply_temperature": [torch.softmax(z / T, dim=-1) for z, T in z_T],
         "apply_temperature/mistake/times_T": [torch.softmax(z * T, dim=-1) for z, T in z_T],
@@ -19,6 +20,7 @@ def temperature_answers() -> dict[str, object]:
         "apply_temperature/mistake/T_ignored": [torch.softmax(z, dim=-1) for z, T in z_T],
         "apply_temperature/mistake/softmax_over_dim0": [torch.softmax(z / T, dim=0) for z, T in z_T],
         "apply_temperature/large_logits": torch.softmax(torch.tensor(LARGE_LOGITS).double() / 0.5, dim=-1),
+        "apply_temperature/hidden/rows": torch.softmax(rows.double() / T_rows, dim=-1),
     }
 
 

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from genai_checks.ch11 import DDIM_LEVELS, LIBRARY_STEPS, add_noise_case, ddim_case
+from genai_checks.ch11 import DDIM_LEVELS, LIBRARY_STEPS, add_noise_batch_case, add_noise_case, ddim_case
 from genai_lib.diffusion import NoiseSchedule
 
 
@@ -60,5 +60,12 @@ def ddim_answers() -> dict[str, object]:
     }
 
 
+def add_noise_hidden_answers() -> dict[str, torch.Tensor]:
+    """x_t on the hidden check's float32 training batch, computed in float64 from the same numbers."""
+    x_0, eps, t, betas = (a.double() if a.is_floating_point() else a for a in add_noise_batch_case())
+    ab = torch.cumprod(1 - betas, 0)[t].reshape(-1, 1, 1, 1)
+    return {"add_noise/hidden/training_batch": ab.sqrt() * x_0 + (1 - ab).sqrt() * eps}
+
+
 def answers() -> dict[str, object]:
-    return {**add_noise_answers(), **ddim_answers()}
+    return {**add_noise_answers(), **add_noise_hidden_answers(), **ddim_answers()}

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from genai_checks.ch13 import CROSS_MISTAKES, SEEDS, cross_attention_case, latents_case
+from genai_checks.ch13 import CROSS_MISTAKES, SEEDS, cross_attention_case, latents_case, wide_heads_case
 from genai_lib.nn.attention import MultiHeadAttention
 
 
@@ -28,7 +28,7 @@ def cross_attention(
     k = k.view(B, -1, nh, hs).transpose(1, 2)  # (B, nh, S, hs)
     v = v.view(B, -1, nh, hs).transpose(1, 2)
     scores = q @ k.transpose(-2, -1)
-    scores = scores / {"hs": math.sqrt(hs), "C": math.sqrt(C), "none": 1.0}[scale]
+    scores = scores / {"hs": math.sqrt(hs), "C": math.sqrt(C), "n_head": math.sqrt(nh), "none": 1.0}[scale]
     keep = ~pad[:, None, None, :]  # (B, 1, 1, S)
     if mask == "right":
         scores = scores.masked_fill(~keep, float("-inf"))
@@ -72,4 +72,9 @@ def answers() -> dict[str, object]:
         out[f"{key}/inverse_variance"] = 1 / z.var()
         out[f"{key}/inverse_rms"] = 1 / z.square().mean().sqrt()
         out[f"{key}/inverse_mean_abs"] = 1 / z.abs().mean()
+    attn, x, context, pad = wide_heads_case()  # the hidden check of exercise 13.1
+    with torch.no_grad():
+        key = "cross_attention/hidden/wide_heads"
+        out[key] = attn(x, context, key_padding_mask=pad)
+        out[f"{key}/scale_by_n_head"] = cross_attention(attn, x, context, pad, scale="n_head")
     return out

@@ -2,7 +2,7 @@
 
 import torch
 
-from genai_checks.ch14 import GUIDANCE_SCALES, IGNORE, POSITION_CASES, logits_case, sequence_case
+from genai_checks.ch14 import GUIDANCE_SCALES, IGNORE, POSITION_CASES, logits_case, masked_logits_case, sequence_case
 
 
 def make_sequences(
@@ -50,6 +50,9 @@ def _guided_logits() -> dict[str, object]:
         out[f"{key}/mixed_probs"] = mix
         out[f"{key}/log_mixed_probs"] = mix.clamp_min(1e-12).log()
         out[f"{key}/temperature_probs"] = (w * cond).softmax(-1)
+    cond, uncond = (t.double() for t in masked_logits_case())
+    for w in GUIDANCE_SCALES:
+        out[f"guided_logits/hidden/masked/w={w}"] = (uncond + w * (cond - uncond)).softmax(-1)
     return out
 
 

@@ -4,8 +4,8 @@ import math
 
 import torch
 
-from genai_checks.ch15 import WILSON_CASES, exact_cases
-from genai_lib.metrics import wilson_interval
+from genai_checks.ch15 import WILSON_CASES, exact_cases, reordered_case
+from genai_lib.metrics import caption_accuracy, wilson_interval
 
 
 def _exact_match() -> dict[str, object]:
@@ -20,6 +20,8 @@ def _exact_match() -> dict[str, object]:
         out[f"{key}/product_of_accuracies"] = float(per_attribute.prod())
         out[f"{key}/mean_of_accuracies"] = float(per_attribute.mean())
         out[f"{key}/any_right"] = float(hits.amax(0).mean())
+    predicted, asked = reordered_case()
+    out["exact_match/hidden/reordered"] = caption_accuracy(predicted, asked)["exact"]  # pairs attributes by name
     return out
 
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from genai_checks.ch16 import RATE_MISTAKES, VERBATIM_CASES, rate_cases
+from genai_checks.ch16 import INSIDE_CASE, RATE_MISTAKES, VERBATIM_CASES, rate_cases
 
 
 def memorisation_rate(d_s: torch.Tensor, d_h: torch.Tensor, q: float) -> float:
@@ -49,4 +49,5 @@ def answers() -> dict[str, object]:
     for i, (sample, reference, _) in enumerate(VERBATIM_CASES):
         out[f"longest_verbatim/case={i}"] = longest_verbatim(sample, reference)
         out[f"longest_verbatim/case={i}/prefix_only"] = prefix_only(sample, reference)
+    out["longest_verbatim/hidden/inside"] = longest_verbatim(*INSIDE_CASE)
     return out

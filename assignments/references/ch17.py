@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from genai_checks.ch17 import EPS, fgsm_case, watermark_case
+from genai_checks.ch17 import EPS, colour_watermark_case, fgsm_case, watermark_case
 
 
 def _fgsm() -> dict[str, object]:
@@ -47,6 +47,16 @@ def _watermark() -> dict[str, object]:
         "watermark_z/divided_by_n": [(c @ wf) / n, (c @ wf) / n**0.5],
         "watermark_z/squared_norm": [(c @ wf) / c.norm(dim=1).square()],
         "watermark_z/raw_correlation": [c @ wf],
+        **_colour_watermark(),
+    }
+
+
+def _colour_watermark() -> dict[str, object]:
+    r, w = colour_watermark_case()
+    per_channel = (r - r.mean(dim=(2, 3), keepdim=True)).flatten(1)  # each channel centred by its own mean
+    return {
+        "watermark_z/hidden/colour": watermark_z(r, w),
+        "watermark_z/hidden/colour/per_channel": (per_channel @ w.flatten()) / per_channel.norm(dim=1),
     }
 
 
