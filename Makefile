@@ -20,7 +20,7 @@ MATHJAX := _build/mathjax/node_modules/mathjax/es5
 # with no file, stops them with book/chapters.py's message instead of running part of the book.
 NOTEBOOKS = $(or $(shell $(PYTHON) book/chapters.py --notebooks),$(error the notebooks of the book could not be listed: fix what book/chapters.py says above))
 
-.PHONY: help book site release-tag test unit chapter lint format lab sync clean student mathjax browser gpu-bundle test-gpu bench-gpu probe
+.PHONY: help book site release-tag grade test unit chapter lint format lab sync clean student mathjax browser gpu-bundle test-gpu bench-gpu probe
 
 help:
 	@echo "make book   execute every chapter (standard budget) and build _build/html/index.html"
@@ -32,6 +32,7 @@ help:
 	@echo "make format format the Python code with ruff (what make lint expects)"
 	@echo "make lab    JupyterLab (with jupyterlab-myst) that opens the .md chapters as notebooks"
 	@echo "make sync   regenerate every chapter's .ipynb from its .md (plain Markdown, no outputs)"
+	@echo "make grade SUBMISSIONS=dir/ CHAPTER=05   grade handed-in notebooks into results/<chapter>-gradebook.csv"
 	@echo "make student  student version (no solutions) and otter grader of every chapter in _build/student/"
 	@echo "make clean  remove _build and caches (keeps .venv)"
 	@echo "make gpu-bundle  copy into $(GPU_SITE) the packages that travel to a GPU machine (run here, then carry it)"
@@ -85,7 +86,7 @@ release-tag:
 # stand-in for a GPU that fails where CUDA would on a tensor left on the CPU (genai_lib/pseudo_device.py).
 test: $(STAMP) mathjax browser
 	rm -rf _build/test-checkpoints
-	GENAI_DEVICE=$${GENAI_DEVICE:-pseudo} GENAI_BUDGET=smoke GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope \
+	GENAI_DEVICE=$${GENAI_DEVICE:-pseudo} GENAI_BUDGET=smoke GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope --durations=30 \
 		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(NOTEBOOKS:.md=.ipynb)
 
 # Style, formatting and types (pyproject.toml: [tool.ruff], [tool.mypy]); CI runs it before `make test`.
@@ -146,10 +147,22 @@ student: $(STAMP)
 	rm -rf _build/student
 	$(PY) -m assignments --out _build/student --jobs $(WORKERS)
 
+# Grade a folder of submissions of one chapter (assignments/grade.py): make grade SUBMISSIONS=hand-ins/ CHAPTER=05
+# writes results/<chapter>-gradebook.csv and results/<student>/feedback.md, offline, at the smoke budget.
+SUBMISSIONS ?=
+CHAPTER ?=
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" -a -n "$(CHAPTER)" || { echo "Say what to grade: make grade SUBMISSIONS=hand-ins/ CHAPTER=05" >&2; exit 2; }
+	@nb=$$(ls book/*/$(CHAPTER)*.md 2>/dev/null | head -n 1); test -n "$$nb" || { echo "No chapter book/*/$(CHAPTER)*.md" >&2; exit 2; }; \
+	$(PY) -m assignments --out _build/student "$$nb" >/dev/null && \
+	$(PY) -m assignments.grade "$(SUBMISSIONS)" "$(CHAPTER)" --out $(or $(RESULTS_DIR),results)
+
 # The .ipynb of every notebook page, made from its .md: plain Markdown for Colab and JupyterLab
-# (book/reader.py); tests/test_notebooks.py fails when one is out of date.
+# (book/reader.py); then the exercise editions in exercises/ (assignments/student.py). The tests
+# fail when one is out of date.
 sync: $(STAMP)
 	$(PY) -m book.reader
+	$(PY) -m assignments --out _build/student --jobs $(WORKERS) --editions
 
 # GPU checks (benchmarks/gpu.py) run with the GPU machine's own python3 and torch: no virtualenv, no
 # downloads. What they need beyond it travels in $(GPU_SITE), made here by `make gpu-bundle`.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+import hashlib
 import os
 import shutil
 import subprocess
@@ -139,6 +140,17 @@ def answer_cell() -> nbformat.NotebookNode:
     )
 
 
+def hand_in_cells(chapter: Path) -> list[nbformat.NotebookNode]:
+    """The last cells of a student version: save, then export a zip to hand in (genai_checks.submit)."""
+    text = (
+        "## Handing in\n\n"
+        "Save the notebook (File → Save), then run the next cell: it writes a zip of the notebook, which "
+        "is what you hand in (in Colab it downloads it). Put your name in it if your teacher asks."
+    )
+    code = f'from genai_checks.submit import export_submission\n\nexport_submission("{chapter.stem}.ipynb", student="")'
+    return [nbformat.v4.new_markdown_cell(text), nbformat.v4.new_code_cell(code)]
+
+
 def master_notebook(chapter: Path) -> tuple[nbformat.NotebookNode, list[Exercise]]:
     """The chapter in otter-assign's format (https://otter-grader.readthedocs.io, format v1)."""
     pieces, exercises = read_pieces(chapter)
@@ -178,6 +190,8 @@ def master_notebook(chapter: Path) -> tuple[nbformat.NotebookNode, list[Exercise
         else:
             cells.append(piece.cell)
     close()
+    if exercises:
+        cells += hand_in_cells(chapter)
     master = nbformat.v4.new_notebook(cells=cells, metadata=source.metadata)
     master.nbformat_minor = source.nbformat_minor
     return master, exercises
@@ -238,6 +252,33 @@ def make_all(chapters: list[Path], out: Path, jobs: int) -> list[Made]:
         return list(pool.map(_make, [(c, out) for c in chapters]))
 
 
+# The exercise editions: each chapter's student version, committed so that Colab opens it from GitHub
+# ("Open the exercises in Colab" in README.md and on each chapter page). `make sync` writes them;
+# tests/test_student.py checks that they are what `make student` makes now.
+EDITIONS = ROOT / "exercises"
+
+
+def exercise_edition(made: Made) -> str:
+    """A student version as committed: stable cell ids (otter draws random ones), no outputs."""
+    notebook = nbformat.read(made.student, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        cell.id = hashlib.sha1(f"{made.chapter}:exercises:{index}".encode()).hexdigest()[:8]
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nbformat.writes(notebook) + "\n"
+
+
+def write_editions(made: list[Made], folder: Path = EDITIONS) -> list[Path]:
+    """The exercise edition of every chapter with exercises, written to `folder`; stale ones removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {folder / f"{m.chapter}.ipynb": m for m in made if m.exercises}
+    for stale in set(folder.glob("*.ipynb")) - set(wanted):
+        stale.unlink()
+    for path, m in wanted.items():
+        path.write_text(exercise_edition(m), encoding="utf8")
+    return sorted(wanted)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assignments", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -246,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
     parser.add_argument(
         "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="chapters made at once (default: 2)"
+    )
+    parser.add_argument(
+        "--editions", action="store_true", help=f"also write the exercise editions to {EDITIONS.relative_to(ROOT)}/"
     )
     args = parser.parse_args(argv)
     chapters = [c.resolve() for c in args.chapters] or chapter_sources()
@@ -258,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
             f"-> {m.student.relative_to(args.out.resolve())}, {grader}  ({m.seconds:.1f} s)"
         )
     print(f"{len(made)} student versions in {args.out} ({time.perf_counter() - start:.0f} s)")
+    if args.editions:
+        written = write_editions(made)
+        print(f"{len(written)} exercise editions in {EDITIONS.relative_to(ROOT)}/")
     return 0
 
 

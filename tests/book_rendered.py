@@ -47,6 +47,7 @@ __all__ = [
     "test_the_build_serves_mathjax_itself_when_asked",
     "test_no_built_page_shows_solution_code_without_a_click",
     "test_a_solution_opens_on_click",
+    "test_chapter_pages_link_their_exercise_edition_in_colab",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -425,3 +426,15 @@ def test_a_solution_opens_on_click(visit, docname):
     cell.locator("summary").first.click()
     code.wait_for(state="visible", timeout=5_000)
     assert "BEGIN SOLUTION" in code.inner_text()
+
+
+def test_chapter_pages_link_their_exercise_edition_in_colab(pages):
+    editions = {p.stem for p in (ROOT / "exercises").glob("*.ipynb")}
+    assert len(editions) >= 18
+    for name, page in pages.items():
+        stem = name.rsplit("/", 1)[-1]
+        if stem in editions:
+            link = (
+                f"https://colab.research.google.com/github/genai-textbook/genai-book/blob/main/exercises/{stem}.ipynb"
+            )
+            assert link in page.links, f"{name}.html does not link its exercise edition in Colab ({link})"

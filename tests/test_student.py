@@ -122,6 +122,9 @@ def test_student_version_is_the_chapter_without_its_solutions(made, chapter):
     # Code: every cell of the chapter, in order, solutions replaced by `...`, hidden checks left out.
     expected = [stripped(p.cell.source) for p in pieces if p.cell.cell_type == "code" and p.role != "hidden-check"]
     got = [c.source for c in student.cells if c.cell_type == "code"]
+    if exercises:  # the student version ends with the cell that exports a submission
+        assert "export_submission(" in got[-1] and f'"{chapter.stem}.ipynb"' in got[-1]
+        got = got[:-1]
     assert got == expected, f"{chapter.stem}: the student version's code is not the chapter's without solutions"
     for e in exercises:
         if e.code_solution:
@@ -138,7 +141,7 @@ def test_student_version_is_the_chapter_without_its_solutions(made, chapter):
     got_md = [
         line
         for c in student.cells
-        if c.cell_type == "markdown"
+        if c.cell_type == "markdown" and not c.source.startswith("## Handing in")
         for line in md_lines(c.source)
         if not re.fullmatch(r"<!-- (BEGIN|END) QUESTION -->|_Type your answer here, replacing this text._", line)
     ]
@@ -194,6 +197,9 @@ def test_student_version_fails_every_check_and_runs_everything_else(made, chapte
     nb = execute(made / chapter.stem / "student" / f"{chapter.stem}.ipynb", kernel_env(tmp_path))
     print(f"{chapter.stem}: student version executed in {time.perf_counter() - start:.0f} s")
     cells = [c for c in nb.cells if c.cell_type == "code"]
+    export = cells.pop()  # the last cell exports the submission: it runs, and writes the zip
+    assert "export_submission(" in export.source and not errors(export), errors(export)
+    assert (made / chapter.stem / "student" / f"{chapter.stem}-submission.zip").is_file()
     code_pieces = [p for p in pieces if p.cell.cell_type == "code"]
     assert len(cells) == len(code_pieces)
     asked: set[str] = set()
@@ -325,14 +331,14 @@ def test_hidden_checks_reach_the_grader_only_and_otter_grades_a_tiny_chapter(tmp
 def test_otter_grades_a_real_chapter_solution_full_marks_and_student_version_zero(made, tmp_path):
     chapter = next(c for c in CHAPTERS if c.stem == GRADED_CHAPTER)
     grader = made / chapter.stem / "autograder" / f"{chapter.stem}-autograder.zip"
-    checked = {e.name for e in read_pieces(chapter)[1] if e.checked}
+    checked = {e.name: float(e.points) for e in read_pieces(chapter)[1] if e.checked}
     env = kernel_env(tmp_path)
     solution = otter_run(
         grader, made / chapter.stem / "autograder" / f"{chapter.stem}.ipynb", tmp_path / "solution", env
     )
-    assert scores(solution) == {name: (1.0, 1.0) for name in checked}, solution
+    assert scores(solution) == {name: (points, points) for name, points in checked.items()}, solution
     student = otter_run(grader, made / chapter.stem / "student" / f"{chapter.stem}.ipynb", tmp_path / "student", env)
-    assert scores(student) == {name: (0.0, 1.0) for name in checked}, student
+    assert scores(student) == {name: (0.0, points) for name, points in checked.items()}, student
 
 
 # ------------------------------------------------------------------------------------------------
@@ -440,3 +446,21 @@ def test_points_follow_difficulty_and_time_in_the_bundles_and_the_student_headin
             if e.name in bundled:
                 assert bundled[e.name] == pytest.approx(e.points), (chapter.stem, e.name, bundled[e.name])
     assert len({points for _, points in seen}) >= 4, f"points hardly differ: {sorted(seen)}"
+
+
+def test_the_committed_exercise_editions_are_the_student_versions_made_now(made):
+    from assignments.student import EDITIONS, Made, exercise_edition
+
+    expected = set()
+    for chapter in CHAPTERS:
+        if not read_pieces(chapter)[1]:
+            continue
+        path = EDITIONS / f"{chapter.stem}.ipynb"
+        expected.add(path)
+        assert path.exists(), f"exercises/{path.name} is missing: run `make sync`."
+        student = made / chapter.stem / "student" / f"{chapter.stem}.ipynb"
+        now = exercise_edition(Made(chapter.stem, student, None, 1, 0, 0.0))
+        assert path.read_text(encoding="utf8") == now, f"exercises/{path.name} is out of date: run `make sync`."
+        code = [c.source for c in nbformat.reads(now, as_version=4).cells if c.cell_type == "code"]
+        assert not any("# BEGIN SOLUTION" in source for source in code) and "hidden=True" not in now
+    assert set(EDITIONS.glob("*.ipynb")) == expected, "exercises/ holds an edition of no chapter: run `make sync`."

@@ -21,6 +21,10 @@ Scripts once
     sphinx-thebe and sphinx-togglebutton register their inline scripts twice in a Jupyter Book
     build (a JavaScript error on every page); each is kept once.
 
+Exercises in Colab
+    Under the title of every chapter that has an exercise edition (exercises/<chapter>.ipynb, made
+    by `make sync`), a line links to it in Colab: the chapter without its solutions, for students.
+
 Checkpoints per notebook
     In `make book` (book/build.py), GENAI_BOOK_CHECKPOINTS names a folder; as each notebook page is
     read (and executed), GENAI_CHECKPOINT_DIR points at its own sub-folder, named by its docname,
@@ -472,6 +476,26 @@ def drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = kept
 
 
+EDITIONS = REPOSITORY / "exercises"  # the exercise editions (assignments/student.py, `make sync`)
+
+
+def exercises_link(app, docname, source):
+    """Under a chapter's title, a link that opens its exercise edition (no solutions) in Colab."""
+    edition = EDITIONS / f"{Path(docname).name}.ipynb"
+    if not edition.exists():
+        return
+    options = app.config.html_theme_options or {}
+    repository = (options.get("repository_url") or "").removeprefix("https://github.com/").rstrip("/")
+    branch = options.get("repository_branch") or "main"
+    colab = (options.get("launch_buttons") or {}).get("colab_url", "https://colab.research.google.com").rstrip("/")
+    url = f"{colab}/github/{repository}/blob/{branch}/exercises/{edition.name}"
+    line = (
+        f"\n\n*For students:* [open the exercises of this chapter in Colab]({url}), the chapter with its "
+        "solutions taken out.\n"
+    )
+    source[0] = re.sub(r"^(# .+)$", lambda m: m.group(1) + line, source[0], count=1, flags=re.MULTILINE)
+
+
 def checkpoint_folder(app, docname, source):
     """Point the kernel that executes this page at the page's own checkpoint folder (book/build.py)."""
     root = os.environ.get("GENAI_BOOK_CHECKPOINTS")
@@ -491,6 +515,7 @@ def setup(app):
     app.add_directive("genai-part-map", PartMap)
     app.connect("source-read", expand_modules)
     app.connect("source-read", checkpoint_folder)
+    app.connect("source-read", exercises_link)
     app.connect("config-inited", offline_mathjax)
     app.connect("build-finished", copy_mathjax)
     # Not parallel_read_safe: checkpoint_folder sets the environment of the page being read.
