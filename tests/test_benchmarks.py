@@ -201,3 +201,22 @@ def test_text_to_image_benchmark_judges_both_models_on_the_same_prompts(tmp_path
         round(20 / (20 + 1.96**2), 4),
         1.0,
     ]  # p = 1: [n/(n+z^2), 1], not a point
+
+
+import ddim_first_step  # noqa: E402
+
+
+def test_the_ddim_first_step_study_runs_and_measures_what_it_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_OFFLINE", "1")
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")
+    result = ddim_first_step.study("smoke", tmp_path, n=10, n_ddpm=10)
+    assert json.loads(next(tmp_path.glob("ddim_first_step-smoke-*.json")).read_text()) == result
+    assert set(result["samplers"]) == {f"ddim_{s}_{c}" for s in (10, 25, 50) for c in ("clip", "noclip")} | {
+        "ddpm_50_clip",
+        "ddpm_50_noclip",
+        "ddim_25_clip_eta0.5",
+        "ddim_25_clip_eta1",
+    }
+    first = result["first_step"]
+    assert first["t"] == 49 and first["error_gain_1_over_sqrt_alpha_bar"] == round(first["alpha_bar"] ** -0.5, 1)
+    assert 0 <= first["share_of_pixels_clipped"] <= 1 and 0 <= result["ddim_10_and_50_end_on_the_same_class"] <= 1
