@@ -311,3 +311,50 @@ def test_solution_code_is_folded_in_the_book(md):
             assert "hide-input" in tags or "remove-input" in tags or "remove-cell" in tags, (
                 f"{md.name}, cell {i}: a solution cell must be tagged hide-input, so that the book folds it."
             )
+
+
+LIST_MARKER = re.compile(r"^\s{0,3}([-+*]|\d+[.)])\s")
+SINGLE_DOLLAR = re.compile(r"(?<![\\$])\$(?!\$)")
+
+
+def lines_opening_a_list_inside_math(markdown: str) -> list[str]:
+    """Lines that begin with "+ ", "- ", "* " or "1. " while an inline $…$ is still open.
+
+    Markdown reads such a line as a list item that interrupts the paragraph, before it looks for math,
+    so the formula is torn apart and its $ signs are printed (in the book, in JupyterLab and in Colab).
+    """
+    found, open_math, fences = [], False, []  # the open fences: "code" blocks, or "{directive}"s of prose
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            if stripped == "```" and fences:
+                fences.pop()
+            else:
+                fences.append("directive" if stripped.startswith("```{") else "code")
+            open_math = False
+            continue
+        if "code" in fences or not stripped or stripped.startswith("$$") or stripped.startswith(":class:"):
+            open_math = False
+            continue
+        if open_math and LIST_MARKER.match(line):
+            found.append(line)
+        if len(SINGLE_DOLLAR.findall(line)) % 2:
+            open_math = not open_math
+    return found
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_line_inside_inline_math_starts_a_list(md):
+    markdown = "\n\n".join(c.source for c in jupytext.read(md).cells if c.cell_type == "markdown")
+    found = lines_opening_a_list_inside_math(markdown)
+    assert not found, (
+        f"{md.name}: these lines start with a list marker inside an inline $…$ formula, which Markdown "
+        f"turns into a list and prints the $ signs: {found}. Move the + or - to the end of the line before."
+    )
+
+
+def test_the_inline_math_check_can_fail():
+    assert lines_opening_a_list_inside_math("so $a\n+ b$ holds") == ["+ b$ holds"]
+    assert lines_opening_a_list_inside_math("so $a +\nb$ holds\n\n- a list item") == []
+    assert lines_opening_a_list_inside_math("```python\nx = '$'\n- 1\n```") == []  # code is not prose
+    assert lines_opening_a_list_inside_math("```{admonition} A\nB\n```\n\nso $a\n- b$") == ["- b$"]
