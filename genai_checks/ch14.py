@@ -112,18 +112,24 @@ def logits_case() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.randn(4, 10, generator=g, dtype=torch.float64), torch.randn(4, 10, generator=g, dtype=torch.float64)
 
 
+def _guided(guided_logits: Callable, cond: torch.Tensor, uncond: torch.Tensor, w: float) -> torch.Tensor:
+    """The student's guided logits at w, as float64, after the checks of type and shape both checks share."""
+    got = guided_logits(cond.clone(), uncond.clone(), w)
+    expect_answer(got, "guided_logits", "the guided logits (N, K)")
+    got = torch.as_tensor(got, dtype=torch.float64)
+    expect(
+        got.shape == cond.shape,
+        f"guided_logits returned shape {tuple(got.shape)}, expected "
+        f"{tuple(cond.shape)}: one row of K logits per sample, like cond and uncond.",
+    )
+    return got
+
+
 def check_guided_logits(guided_logits: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
     """Exercise 14.2: l_∅ + w (l_c − l_∅), the guided logits of one sampling step."""
     cond, uncond = logits_case()
     for w in GUIDANCE_SCALES:
-        got = guided_logits(cond.clone(), uncond.clone(), w)
-        expect_answer(got, "guided_logits", "the guided logits (N, K)")
-        got = torch.as_tensor(got, dtype=torch.float64)
-        expect(
-            got.shape == cond.shape,
-            f"guided_logits returned shape {tuple(got.shape)}, expected "
-            f"{tuple(cond.shape)}: one row of K logits per sample, like cond and uncond.",
-        )
+        got = _guided(guided_logits, cond, uncond, w)
         key = f"guided_logits/w={w}"
         probs, want_probs = got.softmax(-1), stored("ch14", f"{key}/probs")
         if torch.allclose(probs, want_probs, atol=1e-6):
@@ -172,14 +178,7 @@ def check_guided_logits_masked(guided_logits: Callable[[torch.Tensor, torch.Tens
     """Exercise 14.2, hidden: float32 logits with masked entries (-1e4), whose probabilities underflow to 0."""
     cond, uncond = masked_logits_case()
     for w in GUIDANCE_SCALES:
-        got = guided_logits(cond.clone(), uncond.clone(), w)
-        expect_answer(got, "guided_logits", "the guided logits (N, K)")
-        got = torch.as_tensor(got, dtype=torch.float64)
-        expect(
-            got.shape == cond.shape,
-            f"guided_logits returned shape {tuple(got.shape)} on logits of shape {tuple(cond.shape)}, expected "
-            f"{tuple(cond.shape)}.",
-        )
+        got = _guided(guided_logits, cond, uncond, w)
         expect(
             bool(torch.isfinite(got).all()),
             f"At w = {w}, on logits whose masked entries are {MASKED:g}, your guided logits contain NaN or "
