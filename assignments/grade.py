@@ -65,6 +65,19 @@ def notebook_of(submission: Path, work: Path) -> Path:
     return target
 
 
+def run_otter(bundle: Path, notebook: Path, out: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`otter run`: the notebook in a fresh kernel of this environment, then the bundle's tests; out/results.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    otter = Path(sys.executable).with_name("otter")
+    command = [str(otter), "run", "--no-logo", "-a", str(bundle), "-o", str(out), str(notebook)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800, check=False)
+
+
+def scores_of(tests: list[dict]) -> dict[str, tuple[float, float]]:
+    """Question -> (points, possible) from the tests of otter's results.json (Gradescope's format)."""
+    return {t["name"]: (float(t["score"]), float(t["max_score"])) for t in tests if "score" in t}
+
+
 def grade_one(student: str, submission: Path, bundle: Path, out: Path) -> Graded:
     """Run otter on one submission; its scores per question and what the checks said."""
     folder = out / student
@@ -74,22 +87,14 @@ def grade_one(student: str, submission: Path, bundle: Path, out: Path) -> Graded
             notebook = notebook_of(submission, Path(tmp))
         except (ValueError, zipfile.BadZipFile) as error:
             return Graded(student, {}, "", f"could not read the submission: {error}")
-        otter = Path(sys.executable).with_name("otter")
         env = dict(os.environ, GENAI_BUDGET="smoke", GENAI_WIDGETS="off", GENAI_PROGRESS="off")
         env["GENAI_CHECKPOINT_DIR"] = str(Path(tmp) / "checkpoints")
-        done = subprocess.run(
-            [str(otter), "run", "--no-logo", "-a", str(bundle), "-o", str(folder), str(notebook)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=1800,
-            check=False,
-        )
+        done = run_otter(bundle, notebook, folder, env)
     results = folder / "results.json"
     if done.returncode != 0 or not results.exists():
         return Graded(student, {}, done.stdout[-2000:], f"otter could not run the notebook:\n{done.stderr[-2000:]}")
     tests = json.loads(results.read_text())["tests"]
-    scores = {t["name"]: (float(t["score"]), float(t["max_score"])) for t in tests if "score" in t}
+    scores = scores_of(tests)
     feedback = "\n\n".join(
         f"### {t['name']}: {t.get('score')} of {t.get('max_score')}\n\n{t.get('output', '')}" for t in tests
     )

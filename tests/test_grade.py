@@ -14,11 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jupytext
 import nbformat
 import pytest
+from helpers.tiny_chapter import make_tiny_chapter
 
-from assignments.student import make_student_version
 from genai_checks.submit import export_submission
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,14 +71,8 @@ FIRST_SOLUTION = "    return p_data_x / (p_data_x + p_g_x)"
 
 @pytest.mark.slow
 def test_grading_a_folder_writes_a_gradebook_with_the_right_totals(tmp_path):
-    md = tmp_path / "book" / "part9" / "99_two.md"
-    md.parent.mkdir(parents=True)
-    md.write_text(TWO)
-    notebook = jupytext.reads(TWO, fmt="md:myst")
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, md.with_suffix(".ipynb"))
-    bundles = tmp_path / "bundles"
-    made = make_student_version(md, bundles)
+    made = make_tiny_chapter(tmp_path, "99_two", TWO)
+    bundles = tmp_path / "out"
 
     hand_ins = tmp_path / "hand-ins"
     hand_ins.mkdir()

@@ -32,7 +32,10 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from helpers.tiny_chapter import make_tiny_chapter  # noqa: E402
+
 from assignments.chapters import chapter_sources, check_calls, read_pieces  # noqa: E402
+from assignments.grade import run_otter, scores_of  # noqa: E402
 
 CHAPTERS = chapter_sources(
     ROOT
@@ -230,22 +233,14 @@ def test_student_version_fails_every_check_and_runs_everything_else(made, chapte
 
 
 def otter_run(grader: Path, notebook: Path, out: Path, env: dict[str, str]) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    otter = Path(sys.executable).with_name("otter")
-    result = subprocess.run(
-        [str(otter), "run", "--no-logo", "-a", str(grader), "-o", str(out), str(notebook)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    result = run_otter(grader, notebook, out, env)  # what `make grade` runs (assignments/grade.py)
     assert result.returncode == 0, f"otter run failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return json.loads((out / "results.json").read_text())
 
 
 def scores(results: dict) -> dict[str, tuple[float, float]]:
-    """Score and maximum of each question (otter writes Gradescope's results format)."""
-    return {t["name"]: (t["score"], t["max_score"]) for t in results["tests"] if "score" in t}
+    """Score and maximum of each question."""
+    return scores_of(results["tests"])
 
 
 TINY = """# Tiny chapter
@@ -296,17 +291,7 @@ None.
 
 
 def test_hidden_checks_reach_the_grader_only_and_otter_grades_a_tiny_chapter(tmp_path):
-    import jupytext
-
-    from assignments.student import make_student_version
-
-    md = tmp_path / "book" / "part9" / "99_tiny.md"
-    md.parent.mkdir(parents=True)
-    md.write_text(TINY)
-    nb = jupytext.reads(TINY, fmt="md:myst")
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, md.with_suffix(".ipynb"))
-    made = make_student_version(md, tmp_path / "out")
+    made = make_tiny_chapter(tmp_path, "99_tiny", TINY)
 
     student = nbformat.read(made.student, as_version=4)
     text = json.dumps(student)
