@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from assignments.chapters import ROOT, Exercise, chapter_sources, exercises_of
+from book.reader import title_of
 
 PAGE = ROOT / "book" / "part0" / "assignments.md"
 START = "<!-- exercise-table: start. Made by `python -m assignments.guide`; do not edit by hand. -->"
@@ -40,13 +41,6 @@ def kind(exercise: Exercise) -> str:
     return KIND["written"] if exercise.written_solution else KIND["open"]
 
 
-def chapter_title(chapter: Path) -> str:
-    for line in chapter.read_text(encoding="utf8").splitlines():
-        if line.startswith("# "):
-            return line[2:].strip()
-    return chapter.stem
-
-
 def table(root: Path = ROOT, page: Path = PAGE) -> str:
     """The Markdown of the exercise table, with a line of totals by difficulty."""
     lines = ["| exercise | chapter | difficulty | minutes | points | kind |", "| --- | --- | --- | --- | --- | --- |"]
@@ -57,7 +51,7 @@ def table(root: Path = ROOT, page: Path = PAGE) -> str:
         if not chapter.with_suffix(".ipynb").exists():
             continue
         link = Path(os.path.relpath(chapter, page.parent)).as_posix()
-        name = chapter_title(chapter).replace("|", r"\|")
+        name = title_of(chapter, chapter.read_text(encoding="utf8")).replace("|", r"\|")
         for e in exercises_of(chapter):
             title = e.title.replace("|", r"\|")
             lines.append(

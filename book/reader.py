@@ -130,9 +130,9 @@ def author_year(entry) -> tuple[str, str]:
     return who, _plain(entry.fields["year"])
 
 
-def title_of(md: Path) -> str:
-    """A page's title: its first level-one heading."""
-    match = re.search(r"^# (.+)$", md.read_text(encoding="utf8"), re.MULTILINE)
+def title_of(md: Path, text: str) -> str:
+    """A page's title: the first level-one heading of its text."""
+    match = re.search(r"^# (.+)$", text, re.MULTILINE)
     if match is None:
         raise MystLeft(f"{md} has no '# Title' heading for links to it to show.")
     return match[1].strip()
@@ -154,8 +154,9 @@ class Site:
         # whole book in one sequence, page after page in the order of _toc.yml.
         labels = []
         for page in registry.pages(root):
-            site.titles[page.docname] = title_of(page.path)
-            labels += [(match["label"], page.docname) for match in DISPLAY_LABEL.finditer(page.path.read_text("utf8"))]
+            text = page.path.read_text(encoding="utf8")
+            site.titles[page.docname] = title_of(page.path, text)
+            labels += [(match["label"], page.docname) for match in DISPLAY_LABEL.finditer(text)]
         site.equations = {label: (docname, number) for number, (label, docname) in enumerate(labels, 1)}
         for key, entry in parse_file(str(root / "book" / "references.bib"), bib_format="bibtex").entries.items():
             site.works[key] = author_year(entry)
@@ -180,8 +181,7 @@ class Site:
         if role == "eq":
             if body not in self.equations:
                 raise MystLeft(f"{docname}: {{eq}}`{body}` names no labelled equation of the book.")
-            page, number = self.equations[body]
-            return f"[({number})]({self.equation_url(body)})"
+            return f"[({self.equations[body][1]})]({self.equation_url(body)})"
         if role == "doc":
             text, target = re.fullmatch(r"(?:(.*?)\s*<)?([^<>]+)>?", body.strip()).groups()  # type: ignore[union-attr]
             page = posixpath.normpath(posixpath.join(posixpath.dirname(docname), target.removesuffix(".md")))
@@ -224,8 +224,7 @@ class Site:
         def tag(match: re.Match) -> str:
             if match["label"] not in self.equations:
                 raise MystLeft(f"{docname}: the equation label {match['label']} is not on a page of _toc.yml.")
-            page, number = self.equations[match["label"]]
-            return f"\\tag{{{number}}}\n$$"
+            return f"\\tag{{{self.equations[match['label']][1]}}}\n$$"
 
         return DISPLAY_LABEL.sub(tag, text)
 

@@ -28,6 +28,7 @@ CHAPTERS = [page.path for page in registry.chapters(ROOT)]
 # Notebooks that execute but teach nothing to exercise: no parameters, summary or exercises.
 REFERENCE_NOTEBOOKS = {page.path for page in registry.notebooks(ROOT) if page.kind == "reference"}
 SITE = reader.Site.of(ROOT)
+PAGES = {page.path: page for page in registry.notebooks(ROOT)}
 
 
 def cells_of(notebook) -> list[tuple[str, str, list[str]]]:
@@ -43,8 +44,7 @@ def pairing_problems(md: Path, site: reader.Site | None = None) -> list[str]:
     ipynb = md.with_suffix(".ipynb")
     if not ipynb.exists():
         return [f"{ipynb.name} is missing: run `make sync`."]
-    page = next(p for p in registry.notebooks(ROOT) if p.path == md) if md.is_relative_to(ROOT) else None
-    page = page or registry.Page(md.stem, md, "", "chapter")
+    page = PAGES.get(md) or registry.Page(md.stem, md, "", "chapter")
     twin = nbformat.read(ipynb, as_version=4)
     problems = []
     dirty = [i for i, c in enumerate(twin.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
