@@ -104,22 +104,29 @@ def write_config(path: Path, cache: Path | None, execute_only: tuple[str, ...] |
     return path
 
 
-def forget(docname: str, md: Path, cache_folder: Path) -> None:
-    """Remove a notebook's cached outputs and empty its checkpoint folder: it runs again from scratch."""
-    from jupyter_cache import get_cache  # noqa: PLC0415 (the book extra; not needed to list keys)
-
-    cache = get_cache(str(cache_folder / "jupyter"))
-    for record in cache.list_cache_records():
-        if Path(record.uri).resolve() == md.resolve():
-            cache.remove_cache(record.pk)
-    shutil.rmtree(cache_folder / "checkpoints" / docname, ignore_errors=True)
-
-
-def cached(md: Path, cache_folder: Path) -> bool:
+def open_cache(folder: Path):
+    """The jupyter-cache of one budget's folder (the book extra; not needed to list keys)."""
     from jupyter_cache import get_cache  # noqa: PLC0415
 
+    return get_cache(str(folder / "jupyter"))
+
+
+def forget(stale: dict[str, Path], folder: Path) -> None:
+    """Remove these notebooks' cached outputs and empty their checkpoint folders: they run again from scratch."""
+    if not stale:
+        return
+    cache, paths = open_cache(folder), {md.resolve() for md in stale.values()}
+    for record in cache.list_cache_records():
+        if Path(record.uri).resolve() in paths:
+            cache.remove_cache(record.pk)
+    for docname in stale:
+        shutil.rmtree(folder / "checkpoints" / docname, ignore_errors=True)
+
+
+def cached(cache, md: Path) -> bool:
+    """Whether the cache holds outputs for the notebook's code as it is now."""
     try:
-        get_cache(str(cache_folder / "jupyter")).match_cache_notebook(jupytext.read(md))
+        cache.match_cache_notebook(jupytext.read(md))
     except KeyError:
         return False
     return True
@@ -138,10 +145,9 @@ def build(
     state_file = folder / "keys.json"
     stored = json.loads(state_file.read_text()) if state_file.exists() else {}
     keys = notebook_keys(budget, root)
-    stale = [docname for docname, key in keys.items() if stored.get("keys", {}).get(docname) != key]
     pages = {page.docname: page.path for page in registry.notebooks(root)}
-    for docname in stale:
-        forget(docname, pages[docname], folder)
+    stale = [docname for docname, key in keys.items() if stored.get("keys", {}).get(docname) != key]
+    forget({docname: pages[docname] for docname in stale}, folder)
     # Sphinx re-reads only pages whose source changed; a page whose outputs were removed, or a build
     # for another budget or MathJax, must be read again from the start.
     settings = {"budget": budget, "mathjax": mathjax, "execute_only": list(execute_only or [])}
@@ -163,7 +169,8 @@ def build(
     start = time.perf_counter()
     status = subprocess.run(command, cwd=out, env=env, check=False).returncode
     # Remember the key of every notebook whose outputs are now in the cache, even after a failure.
-    done = {d: k for d, k in keys.items() if (execute_only is None or d in execute_only) and cached(pages[d], folder)}
+    cache = open_cache(folder)
+    done = {d: k for d, k in keys.items() if (execute_only is None or d in execute_only) and cached(cache, pages[d])}
     folder.mkdir(parents=True, exist_ok=True)
     state_file.write_text(json.dumps({"settings": settings, "keys": done}, indent=1))
     print(f"book: built in {time.perf_counter() - start:.0f} s (exit status {status})", flush=True)
