@@ -60,11 +60,6 @@ def jupyter_book_executable() -> str:
     return found
 
 
-def write_config_without_execution(path: Path) -> Path:
-    """Copy the repository's _config.yml, changed only in not executing the notebooks (book/build.py)."""
-    return write_config(path, cache=None, execute_only=None)
-
-
 def build_book(source: Path, config: Path, out: Path, env: dict | None = None) -> tuple[int, str]:
     """`jupyter-book build` in strict mode; returns (exit status, log).
 
@@ -401,7 +396,7 @@ def test_a_broken_book_fails_the_strict_build(case, tmp_path):
     shutil.copy(BIB, book / "book" / "references.bib")
     out = tmp_path / "out"
     out.mkdir()
-    status, log = build_book(book, write_config_without_execution(tmp_path / "_config.yml"), out)
+    status, log = build_book(book, write_config(tmp_path / "_config.yml", cache=None, execute_only=None), out)
     if expected_message is None:
         assert status == 0, (
             "A tiny correct book does not build with the repository's _config.yml, so the "

@@ -14,6 +14,7 @@ nbval, with live widgets, on ipywidgets 7.7.1.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -90,8 +91,6 @@ def versions(python: Path) -> dict[str, str]:
         "print(json.dumps({'torch': torch.__version__, 'torch_file': torch.__file__, "
         "'torchvision': torchvision.__version__, 'ipywidgets': ipywidgets.__version__}))"
     )
-    import json
-
     return json.loads(run([python, "-c", code]).stdout)
 
 

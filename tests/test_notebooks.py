@@ -18,6 +18,7 @@ import jupytext
 import nbformat
 import pytest
 import yaml
+from helpers.makefile import phony_and_targets
 
 from book import chapters as registry
 from book import reader
@@ -284,9 +285,7 @@ def test_make_lab_installs_jupyterlab_myst():
 
 
 def test_the_makefile_phony_targets_are_its_targets():
-    makefile = (ROOT / "Makefile").read_text(encoding="utf8")
-    phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.MULTILINE).group(1).split())
-    targets = set(re.findall(r"^([a-z][\w-]*):(?!=)", makefile, re.MULTILINE))  # not `VAR := ...`
+    phony, targets = phony_and_targets(ROOT)
     assert phony == targets, (
         f"Makefile: .PHONY names {sorted(phony - targets)}, which are no targets, and misses {sorted(targets - phony)}."
     )

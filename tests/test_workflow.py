@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers.makefile import phony_and_targets
 
 from book import build
 from book.reader import library_version
@@ -32,13 +33,6 @@ def workflow() -> dict:
     return yaml.safe_load(WORKFLOW.read_text(encoding="utf8"))
 
 
-def makefile_targets() -> set[str]:
-    makefile = (ROOT / "Makefile").read_text(encoding="utf8")
-    phony = set(re.search(r"^\.PHONY:(.*)$", makefile, re.MULTILINE).group(1).split())
-    defined = set(re.findall(r"^([a-z][a-z-]*):(?!=)", makefile, re.MULTILINE))
-    return phony & defined
-
-
 def steps() -> list[dict]:
     return [step for job in workflow()["jobs"].values() for step in job.get("steps", [])]
 
@@ -46,7 +40,8 @@ def steps() -> list[dict]:
 def test_every_command_of_the_workflow_is_an_existing_make_target():
     commands = [step["run"] for step in steps() if "run" in step]
     assert commands, "the workflow runs nothing"
-    targets = makefile_targets()
+    phony, defined = phony_and_targets(ROOT)
+    targets = phony & defined
     called = []
     for command in commands:
         words = shlex.split(command)
