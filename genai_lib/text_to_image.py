@@ -45,6 +45,8 @@ class TextToImageConfig:
     # The denoiser (Part IV): a U-Net cross-attending to the caption.
     unet_channels: int = 64
     unet_mults: tuple[int, ...] = (1, 2)
+    unet_attention_levels: int = 1  # levels, from the lowest, whose blocks cross-attend to the caption
+    pooled_caption: bool = False  # also add the caption's mean vector to the U-Net's time embedding
     num_timesteps: int = 200
     diffusion_steps: int = 3000
     # The autoregressive model: Part III's GPT over caption tokens then image tokens.
@@ -80,6 +82,8 @@ DIFFUSION_FIELDS = VQ_FIELDS + (
     "text_layers",
     "unet_channels",
     "unet_mults",
+    "unet_attention_levels",
+    "pooled_caption",
     "num_timesteps",
     "diffusion_steps",
     "lr",
@@ -225,6 +229,8 @@ def build_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | N
                 channel_mults=mults,
                 context_dim=cfg.text_width,
                 attention_positions=True,
+                attention_levels=cfg.unet_attention_levels,
+                pooled_context=cfg.pooled_caption,
             )
         )
     model = TextToImageDiffusion(

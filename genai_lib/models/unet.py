@@ -24,11 +24,13 @@ class UNetConfig:
     base_channels: int = 32  # C of the first level; level i has C · channel_mults[i]
     channel_mults: tuple[int, ...] = (1, 2, 2)  # one per level; each level after the first halves H and W
     num_res_blocks: int = 1  # residual blocks per level on the way down
-    attention: bool = True  # Transformer blocks at the lowest resolution
+    attention: bool = True  # Transformer blocks at the lowest resolution(s)
+    attention_levels: int = 1  # how many of the lowest levels have them (1: the lowest only)
     n_heads: int = 4
     attention_positions: bool = False  # learned positions for the attention's pixel tokens
     n_classes: int = 0  # 0: no labels; else labels 0..n_classes-1, n_classes = null
     context_dim: int | None = None  # width of a context sequence for cross-attention
+    pooled_context: bool = False  # also add the context's mean to the time embedding (a global condition)
     dropout: float = 0.0
     norm_groups: int = 8  # GroupNorm groups; every level's width must divide by it
 
@@ -50,8 +52,13 @@ class UNetConfig:
         widths = [self.base_channels * m for m in self.channel_mults]
         if any(w % self.norm_groups for w in widths):
             raise ValueError(f"Every level's width {widths} must be divisible by norm_groups={self.norm_groups}.")
-        if self.attention and widths[-1] % self.n_heads:
-            raise ValueError(f"The attention width {widths[-1]} is not divisible by n_heads={self.n_heads}.")
+        if self.attention and any(w % self.n_heads for w in widths[-self.attention_levels :]):
+            raise ValueError(f"The attention widths {widths} are not divisible by n_heads={self.n_heads}.")
+        if not 1 <= self.attention_levels <= len(self.channel_mults):
+            raise ValueError(
+                f"attention_levels must be in [1, {len(self.channel_mults)}] (the number of levels), "
+                f"got {self.attention_levels}."
+            )
         if self.n_classes < 0:
             raise ValueError(f"n_classes must be >= 0 (0: no class conditioning), got {self.n_classes}.")
         if self.context_dim is not None:
@@ -61,6 +68,8 @@ class UNetConfig:
                 raise ValueError("Choose one kind of condition: class labels (n_classes) or a context (context_dim).")
             if not self.attention:
                 raise ValueError("Cross-attention lives in the attention blocks: set attention=True with context_dim.")
+        elif self.pooled_context:
+            raise ValueError("pooled_context pools the context: it needs context_dim.")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
 
@@ -162,38 +171,40 @@ class UNet(nn.Module):
         # One extra row: the null class n_classes, which classifier-free guidance trains with label dropout.
         self.class_emb = nn.Embedding(cfg.n_classes + 1, emb_dim) if cfg.n_classes else None
 
-        lowest = (cfg.image_shape[1] >> (L - 1)) * (cfg.image_shape[2] >> (L - 1))  # pixels where attention runs
+        # A pooled caption reaches every residual block, as Imagen and SDXL add a pooled text embedding to t's:
+        # a global attribute (a colour) need not squeeze through the few pixels where cross-attention runs.
+        self.context_emb = nn.Linear(cfg.context_dim, emb_dim) if cfg.pooled_context and cfg.context_dim else None
 
-        def attn(ch: int) -> SpatialTransformer | None:
-            if not cfg.attention:
+        def attn(ch: int, level: int) -> SpatialTransformer | None:
+            if not cfg.attention or level < L - cfg.attention_levels:
                 return None
             return SpatialTransformer(
                 ch,
                 n_heads=cfg.n_heads,
                 context_dim=cfg.context_dim,
                 dropout=cfg.dropout,
-                positions=lowest if cfg.attention_positions else None,
+                positions=(cfg.image_shape[1] >> level) * (cfg.image_shape[2] >> level)
+                if cfg.attention_positions
+                else None,
             )
 
         self.conv_in = nn.Conv2d(cfg.image_shape[0], C, 3, padding=1)
         self.down, skips, ch = nn.ModuleList(), [C], C
         for i, mult in enumerate(cfg.channel_mults):
             for _ in range(cfg.num_res_blocks):
-                self.down.append(_Stage(ResBlock(ch, C * mult, emb_dim, **kw), attn(C * mult) if i == L - 1 else None))
+                self.down.append(_Stage(ResBlock(ch, C * mult, emb_dim, **kw), attn(C * mult, i)))
                 ch = C * mult
                 skips.append(ch)
             if i < L - 1:
                 self.down.append(Downsample(ch))
                 skips.append(ch)
         self.mid = nn.ModuleList(
-            [_Stage(ResBlock(ch, ch, emb_dim, **kw), attn(ch)), _Stage(ResBlock(ch, ch, emb_dim, **kw), None)]
+            [_Stage(ResBlock(ch, ch, emb_dim, **kw), attn(ch, L - 1)), _Stage(ResBlock(ch, ch, emb_dim, **kw), None)]
         )
         self.up = nn.ModuleList()
         for i, mult in reversed(list(enumerate(cfg.channel_mults))):
             for _ in range(cfg.num_res_blocks + 1):  # one more than going down: the Downsample's skip too
-                self.up.append(
-                    _Stage(ResBlock(ch + skips.pop(), C * mult, emb_dim, **kw), attn(C * mult) if i == L - 1 else None)
-                )
+                self.up.append(_Stage(ResBlock(ch + skips.pop(), C * mult, emb_dim, **kw), attn(C * mult, i)))
                 ch = C * mult
             if i > 0:
                 self.up.append(Upsample(ch))
@@ -225,6 +236,10 @@ class UNet(nn.Module):
         if self.class_emb is not None:
             labels = torch.full((B,), cfg.n_classes, device=x_t.device) if cond is None else cond  # None: null class
             emb = emb + self.class_emb(labels)  # (B, 4C)
+        if self.context_emb is not None and context is not None:
+            keep = torch.ones_like(context[..., 0]) if context_mask is None else (~context_mask).to(context.dtype)
+            pooled = (context * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)  # (B, D): mean over the tokens
+            emb = emb + self.context_emb(pooled)  # (B, 4C)
 
         h = self.conv_in(x_t)  # (B, C, H, W)
         hs = [h]
