@@ -36,6 +36,7 @@ CONFIGS = dict(
         batch_size=32,
         lr=2e-3,
         p_uncond=0.15,
+        prediction="epsilon",
         ema_decay=0.99,
         sample_steps=10,
         n_eval=100,
@@ -52,6 +53,7 @@ CONFIGS = dict(
         batch_size=64,
         lr=2e-3,
         p_uncond=0.15,
+        prediction="epsilon",
         ema_decay=0.995,
         sample_steps=25,
         n_eval=500,
@@ -68,6 +70,7 @@ CONFIGS = dict(
         batch_size=512,
         lr=4e-4,
         p_uncond=0.15,
+        prediction="epsilon",
         ema_decay=0.999,
         sample_steps=50,
         n_eval=10_000,
@@ -84,7 +87,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_model(cfg: gl.config.Params, train) -> tuple[UNet, EMA, NoiseSchedule, gl.train.History, float]:
+def train_model(
+    cfg: gl.config.Params, train, *, seed: int = 0
+) -> tuple[UNet, EMA, NoiseSchedule, gl.train.History, float]:
     """The chapter's conditional U-Net, trained with label dropout: (net, its EMA, schedule, history, seconds)."""
     config = UNetConfig(
         image_shape=train.shape,
@@ -93,8 +98,8 @@ def train_model(cfg: gl.config.Params, train) -> tuple[UNet, EMA, NoiseSchedule,
         attention=cfg.attention,
         n_classes=10,
     )
-    schedule = NoiseSchedule(num_timesteps=cfg.T, kind="cosine")
-    torch.manual_seed(0)
+    schedule = NoiseSchedule(num_timesteps=cfg.T, kind="cosine", prediction=cfg.prediction)
+    torch.manual_seed(seed)
     net = UNet(config)
     ema = EMA(net, decay=cfg.ema_decay)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -104,7 +109,7 @@ def train_model(cfg: gl.config.Params, train) -> tuple[UNet, EMA, NoiseSchedule,
         step,
         models={"model": net, "ema": ema},
         optimizers=optimizer,
-        data=Batches(train.x * 2 - 1, train.y, batch_size=cfg.batch_size, seed=0),
+        data=Batches(train.x * 2 - 1, train.y, batch_size=cfg.batch_size, seed=seed),
         config=gl.TrainConfig(steps=cfg.steps, log_every=max(1, cfg.steps // 40), progress=False),
     )
     return net, ema, schedule, history, time.perf_counter() - start

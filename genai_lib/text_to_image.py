@@ -19,6 +19,7 @@ from genai_lib.checkpoint import checkpoint_path
 from genai_lib.data.batches import Batches
 from genai_lib.data.captions import CaptionedImages, load_captioned
 from genai_lib.diffusion import NoiseSchedule
+from genai_lib.ema import EMA
 from genai_lib.metrics import caption_accuracy
 from genai_lib.models.ar_text_to_image import ARTextToImage
 from genai_lib.models.latent_diffusion import CaptionConditionedUNet, TextToImageDiffusion
@@ -48,6 +49,7 @@ class TextToImageConfig:
     unet_attention_levels: int = 1  # levels, from the lowest, whose blocks cross-attend to the caption
     pooled_caption: bool = False  # also add the caption's mean vector to the U-Net's time embedding
     num_timesteps: int = 200
+    prediction: str = "epsilon"  # what the U-Net predicts: "epsilon" or "v" (NoiseSchedule.prediction)
     diffusion_steps: int = 3000
     # The autoregressive model: Part III's GPT over caption tokens then image tokens.
     gpt_layers: int = 4
@@ -58,6 +60,7 @@ class TextToImageConfig:
     batch_size: int = 64
     lr: float = 1e-3
     p_uncond: float = 0.1  # captions dropped to "" so that one network is also the unconditional model
+    ema_decay: float = 0.0  # > 0: the diffusion model samples with an EMA of its weights (chapter 11); 0: off
     seed: int = 0
 
     def key(self, *fields: str) -> str:
@@ -85,9 +88,11 @@ DIFFUSION_FIELDS = VQ_FIELDS + (
     "unet_attention_levels",
     "pooled_caption",
     "num_timesteps",
+    "prediction",
     "diffusion_steps",
     "lr",
     "p_uncond",
+    "ema_decay",
 )
 AR_FIELDS = VQ_FIELDS + ("gpt_layers", "gpt_heads", "gpt_width", "ar_steps", "lr", "p_uncond")
 
@@ -160,23 +165,28 @@ def load_splits(cfg: TextToImageConfig) -> dict[str, CaptionedImages]:
     }
 
 
-def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float):
-    """A step function for `fit`: batches (images, ids) or (ids, tokens); loss ``model.loss(*batch, p_uncond=...)``."""
+def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float, ema: EMA | None = None):
+    """A step function for `fit`: batches (images, ids) or (ids, tokens); loss ``model.loss(*batch, p_uncond=...)``.
+
+    With `ema`, the average of the diffusion model's denoiser is updated after each step.
+    """
 
     def step(batch, ctx):
         with ctx.autocast():
             loss = model.loss(*batch, p_uncond=p_uncond)
         ctx.backward_step(loss)
+        if ema is not None:
+            ema.update(model.denoiser)
         return {"loss": loss}
 
     return step
 
 
-def _fit(step, model, params, data: Batches, steps: int, name: str, lr: float, progress: bool) -> History:
+def _fit(step, model, params, data: Batches, steps: int, name: str, lr: float, progress: bool, ema=None) -> History:
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
     return fit(
         step,
-        models=model,
+        models=model if ema is None else {"model": model, "ema": ema},
         optimizers=opt,
         data=data,
         config=TrainConfig(
@@ -234,7 +244,10 @@ def build_diffusion(cfg: TextToImageConfig, data: CaptionedImages, vq: VQVAE | N
             )
         )
     model = TextToImageDiffusion(
-        CaptionConditionedUNet(encoder, unet), tok, NoiseSchedule(cfg.num_timesteps), autoencoder=vq
+        CaptionConditionedUNet(encoder, unet),
+        tok,
+        NoiseSchedule(cfg.num_timesteps, prediction=cfg.prediction),
+        autoencoder=vq,
     )
     if vq is not None:
         model.fit_latent_scale(data.images[:1000])
@@ -248,8 +261,9 @@ def train_diffusion(
     model = build_diffusion(cfg, data, vq)
     batches = Batches(data.images, data.tokenizer.encode(data.captions), batch_size=cfg.batch_size, seed=cfg.seed)
     name = f"t2i-{'pixel' if vq is None else 'latent'}-diffusion-{data.grammar.name}-{cfg.key(*DIFFUSION_FIELDS)}"
+    ema = EMA(model.denoiser, decay=cfg.ema_decay) if cfg.ema_decay else None
     history = _fit(
-        loss_step(model, p_uncond=cfg.p_uncond),
+        loss_step(model, p_uncond=cfg.p_uncond, ema=ema),
         model,
         model.denoiser.parameters(),
         batches,
@@ -257,7 +271,10 @@ def train_diffusion(
         name,
         cfg.lr,
         progress,
+        ema,
     )
+    if ema is not None:
+        model.denoiser.load_state_dict(ema.module.state_dict())  # sample with the average, as chapters 11-12 do
     return model.eval(), history
 
 

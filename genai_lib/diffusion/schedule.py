@@ -2,9 +2,9 @@
 
 As a diffusers scheduler does, `NoiseSchedule` holds the mathematics of one step (`add_noise`, `step`,
 `timesteps`); the loop from x_T to x_0 lives in `genai_lib.diffusion.sampling`. No network lives here: `loss`
-takes the ε-prediction network as an argument, called as `model(x_t, t)` or `model(x_t, t, cond)`, so one
-process serves every denoiser (improved-diffusion's habit). Timesteps are 0-based: code index t in [0, T) is
-the paper's t + 1, and t_prev = -1 means "x_0".
+takes the network as an argument, called as `model(x_t, t)` or `model(x_t, t, cond)`, so one process serves
+every denoiser (improved-diffusion's habit); `prediction` says whether that network predicts ε or v. Timesteps
+are 0-based: code index t in [0, T) is the paper's t + 1, and t_prev = -1 means "x_0".
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from genai_lib.rng import rand, randint, randn
 
 KINDS = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
+PREDICTIONS = ("epsilon", "v")
 
 
 def _betas(
@@ -49,6 +50,7 @@ class NoiseSchedule:
     beta_end: float | None = None  # linear only; None: 0.02 · 1000/T
     cosine_s: float = 0.008  # cosine only: the offset s that keeps β_1 from being tiny
     max_beta: float = 0.999  # cosine only: the clip on β_t
+    prediction: str = "epsilon"  # what the network predicts: the noise ε (Ho et al.) or v (Salimans & Ho, 2022)
 
     def __post_init__(self) -> None:
         T = self.num_timesteps
@@ -56,6 +58,8 @@ class NoiseSchedule:
             raise ValueError(f"num_timesteps must be a positive integer, got {T!r}.")
         if self.kind not in KINDS:
             raise ValueError(f"Unknown schedule kind {self.kind!r}; choose one of {KINDS}.")
+        if self.prediction not in PREDICTIONS:
+            raise ValueError(f"Unknown prediction {self.prediction!r}; choose one of {PREDICTIONS}.")
         betas = _betas(T, self.kind, self.beta_start, self.beta_end, self.cosine_s, self.max_beta)
         if not (betas > 0).all() or not (betas < 1).all():
             raise ValueError(
@@ -130,6 +134,14 @@ class NoiseSchedule:
         ct = (1 - ab_prev) * math.sqrt(1 - beta) / (1 - ab)  # coefficient of x_t
         return c0 * x_0 + ct * x_t, beta * (1 - ab_prev) / (1 - ab)
 
+    def _x0_of(self, output: torch.Tensor, x_t: torch.Tensor, ab: float) -> torch.Tensor:
+        """x̂_0 from the network's output, with float64 scalars: from ε̂ it divides by sqrt(ᾱ_t), which is
+        near 0 at t = T - 1 and multiplies every error of ε̂; from v̂ it is a weighted difference, never a division.
+        """
+        if self.prediction == "epsilon":
+            return (x_t - math.sqrt(1 - ab) * output) / math.sqrt(ab)
+        return math.sqrt(ab) * x_t - math.sqrt(1 - ab) * output
+
     def _ab64(self, t: int) -> float:
         return 1.0 if t < 0 else float(self._alpha_bar64[t])
 
@@ -153,6 +165,8 @@ class NoiseSchedule:
     ) -> torch.Tensor:
         """The simple loss E_{t, ε} ||ε - ε_θ(x_t, t)||² (Ho et al., eq. 14), t uniform on [0, T).
 
+        With prediction="v" the target is v = sqrt(ᾱ_t) ε - sqrt(1 - ᾱ_t) x_0 instead (Salimans & Ho, 2022).
+
         With `p_uncond` > 0, each example's `cond` is replaced by `null_cond` at that rate, so one network also
         learns the unconditional ε for classifier-free guidance (Ho & Salimans, 2022).
         """
@@ -175,12 +189,14 @@ class NoiseSchedule:
                     )
                 drop = rand((B,), generator, dev) < p_uncond
                 cond = where_dropped(drop, null_like(null_cond, cond), cond)
-        eps_hat = model(x_t, t) if cond is None else model(x_t, t, cond)
-        if eps_hat.shape != eps.shape:
+        out = model(x_t, t) if cond is None else model(x_t, t, cond)
+        if out.shape != eps.shape:
             raise ValueError(
-                f"The network must predict ε with the shape of x_t {tuple(eps.shape)}, got {tuple(eps_hat.shape)}."
+                f"The network must predict {'ε' if self.prediction == 'epsilon' else 'v'} with the shape of x_t "
+                f"{tuple(eps.shape)}, got {tuple(out.shape)}."
             )
-        return F.mse_loss(eps_hat.float(), eps.float())
+        target = eps if self.prediction == "epsilon" else ab.sqrt() * eps - (1 - ab).sqrt() * x_0
+        return F.mse_loss(out.float(), target.float())
 
     # ----- sampling ------------------------------------------------------------------------------------------
 
@@ -210,7 +226,7 @@ class NoiseSchedule:
         clip_sample: float | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """One reverse step x_t -> x_{t_prev} from the predicted ε (model_output); t_prev = t - 1 by default.
+        """One reverse step x_t -> x_{t_prev} from the network's ε̂ or v̂ (model_output); t_prev = t - 1 by default.
 
         "ddpm": ancestral sampling, x_prev ~ N(μ̃(x̂_0, x_t), β̃) with the posterior variance β̃ (Ho et al.'s
         "fixed small" choice). "ddim" (Song et al., 2021): x_prev = sqrt(ᾱ_prev) x̂_0 + sqrt(1 - ᾱ_prev - σ²) ε
@@ -225,7 +241,7 @@ class NoiseSchedule:
         t = self._scalar_t(t)
         t_prev = t - 1 if t_prev is None else self._scalar_t(t_prev, allow_minus_one=True)
         ab = self._ab64(t)
-        x0 = (x_t - math.sqrt(1 - ab) * model_output) / math.sqrt(ab)  # x̂_0, as pred_x0 with float64 scalars
+        x0 = self._x0_of(model_output, x_t, ab)
         if clip_sample is not None:
             x0 = x0.clamp(-clip_sample, clip_sample)
         mean, var = self.posterior(x0, x_t, t, t_prev)
@@ -233,7 +249,7 @@ class NoiseSchedule:
             ab_prev = self._ab64(t_prev)
             var = eta**2 * var
             eps = model_output
-            if clip_sample is not None:  # the ε that agrees with the clipped x̂_0
+            if clip_sample is not None or self.prediction == "v":  # the ε that agrees with x̂_0 (clipped, or from v̂)
                 eps = (x_t - math.sqrt(ab) * x0) / math.sqrt(1 - ab)
             mean = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - var, 0.0)) * eps
         if t_prev < 0 or var == 0.0:
