@@ -1,9 +1,9 @@
-"""Ablation: what makes chapter 13's latent diffusion follow its captions at the standard budget.
+"""Ablation: what makes chapters 13 and 14's text-to-image models follow their captions at the standard budget.
 
-Trains the shared VQ-VAE and one latent diffusion model of `genai_lib.text_to_image.preset(budget)` with the
-fields given by --set changed (each variant is its own checkpoint), then judges it as
-`benchmarks/text_to_image.py` does, on the same --n prompts of seen and held-out combinations, at each
-guidance scale of --guidance. One JSON per variant and seed goes to results/t2i_ablation/.
+Trains the shared VQ-VAE and one latent diffusion model (or, with --model ar, chapter 14's transformer) of
+`genai_lib.text_to_image.preset(budget)` with the fields given by --set changed (each variant is its own
+checkpoint), then judges it as `benchmarks/text_to_image.py` does, on the same --n prompts of seen and held-out
+combinations, at each guidance scale of --guidance. One JSON per variant and seed goes to results/t2i_ablation/.
 
     python benchmarks/t2i_ablation.py --budget standard --name pooled --set pooled_caption=true --seed 0
 """
@@ -21,35 +21,43 @@ from genai_lib import text_to_image as t2i
 from genai_lib.models.attribute_classifier import attribute_classifier
 
 
-def run(budget: str, name: str, overrides: dict, seed: int, n: int, guidance: list[float], steps: int, out) -> dict:
+def run(
+    budget: str, name: str, overrides: dict, seed: int, n: int, guidance: list[float], steps: int, out, model: str
+) -> dict:
     """Train (or load) the variant and judge it at each guidance scale; returns the result."""
     cfg = t2i.preset(budget, seed=seed, n_eval=n, **overrides)
     session = gl.setup(seed=seed)
     data = t2i.load_splits(cfg)
     start = time.perf_counter()
     vq, _ = t2i.train_vqvae(cfg, data["train"], progress=False)
-    model, history = t2i.train_diffusion(cfg, data["train"], vq, progress=False)
+    if model == "ar":
+        trained, history = t2i.train_ar(cfg, data["train"], vq, progress=False)
+    else:
+        trained, history = t2i.train_diffusion(cfg, data["train"], vq, progress=False)
     train_seconds = time.perf_counter() - start
     judge = attribute_classifier(cfg.dataset, steps=500, verbose=False).to(session.device)
     rows = {}
     for w in guidance:
-        kwargs = dict(guidance_scale=w, sampler="ddpm", num_inference_steps=steps)
+        kwargs: dict = dict(guidance_scale=w)
+        if model == "diffusion":
+            kwargs.update(sampler="ddpm", num_inference_steps=steps)
         row = {}
         for split, label in (("test", "seen"), ("heldout", "heldout")):
-            r = t2i.evaluate(model, judge, data[split], n=n, seed=seed, **kwargs)
+            r = t2i.evaluate(trained, judge, data[split], n=n, seed=seed, **kwargs)
             row[label] = {k: round(v, 4) for k, v in r.items() if k != "images"}
         rows[str(w)] = row
         print(name, seed, w, {s: (row[s]["exact"], row[s]["colour"], row[s]["position"]) for s in row}, flush=True)
     result = {
         "study": "t2i_ablation",
         "variant": name,
+        "model": model,
         "overrides": overrides,
         "seed": seed,
         "budget": budget,
         **provenance(session.device, session.precision),
         "config": json.loads(json.dumps(asdict(cfg))),
         "n_prompts_per_split": n,
-        "sampler": f"ddpm, {steps} steps",
+        "sampler": f"ddpm, {steps} steps" if model == "diffusion" else "ancestral, one token at a time",
         "train_seconds": round(train_seconds, 1),
         "final_loss": round(history.last("loss"), 4),
         "by_guidance_scale": rows,
@@ -66,6 +74,7 @@ if __name__ == "__main__":
     p.add_argument("--n", type=int, default=500, help="prompts per split")
     p.add_argument("--guidance", type=float, nargs="+", default=[1.0, 3.0, 5.0])
     p.add_argument("--steps", type=int, default=25, help="DDPM sampling steps")
+    p.add_argument("--model", choices=["diffusion", "ar"], default="diffusion")
     a = p.parse_args()
     sets = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
-    run(a.budget or gl.get_budget(), a.name, sets, a.seed, a.n, a.guidance, a.steps, a.out)
+    run(a.budget or gl.get_budget(), a.name, sets, a.seed, a.n, a.guidance, a.steps, a.out, a.model)
