@@ -35,7 +35,7 @@ from genai_lib.models.classifier import embed
 
 def study(budget: str, out: Path, *, guidance: float = 2.0, n: int = 500, n_ddpm: int = 200) -> dict:
     """Train the benchmark's model once and measure its samplers and its first DDIM step; returns the result."""
-    cfg = gl.config.Params(**CONFIGS[budget])
+    cfg = gl.config.Params(**{**CONFIGS[budget], "prediction": "epsilon"})  # the study is of the ε-network
     session = gl.setup(seed=0)
     train, test = load_mnist("train"), load_mnist("test")
     start = time.perf_counter()

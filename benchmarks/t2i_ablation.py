@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict
 
 from common import parser, provenance, save_result
+from text_to_image import CONFIGS
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import text_to_image as t2i
@@ -35,7 +36,7 @@ def run(
     else:
         trained, history = t2i.train_diffusion(cfg, data["train"], vq, progress=False)
     train_seconds = time.perf_counter() - start
-    judge = attribute_classifier(cfg.dataset, steps=500, verbose=False).to(session.device)
+    judge = attribute_classifier(cfg.dataset, steps=CONFIGS[budget]["judge_steps"], verbose=False).to(session.device)
     rows = {}
     for w in guidance:
         kwargs: dict = dict(guidance_scale=w)

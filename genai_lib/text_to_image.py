@@ -46,10 +46,10 @@ class TextToImageConfig:
     # The denoiser (Part IV): a U-Net cross-attending to the caption.
     unet_channels: int = 64
     unet_mults: tuple[int, ...] = (1, 2)
-    unet_attention_levels: int = 1  # levels, from the lowest, whose blocks cross-attend to the caption
+    unet_attention_levels: int = 2  # levels, from the lowest, whose blocks cross-attend to the caption
     pooled_caption: bool = False  # also add the caption's mean vector to the U-Net's time embedding
     num_timesteps: int = 200
-    prediction: str = "epsilon"  # what the U-Net predicts: "epsilon" or "v" (NoiseSchedule.prediction)
+    prediction: str = "v"  # what the U-Net predicts: "v" or "epsilon" (NoiseSchedule.prediction)
     diffusion_steps: int = 3000
     # The autoregressive model: Part III's GPT over caption tokens then image tokens.
     gpt_layers: int = 4
