@@ -31,10 +31,8 @@ def run(
     data = t2i.load_splits(cfg)
     start = time.perf_counter()
     vq, _ = t2i.train_vqvae(cfg, data["train"], progress=False)
-    if model == "ar":
-        trained, history = t2i.train_ar(cfg, data["train"], vq, progress=False)
-    else:
-        trained, history = t2i.train_diffusion(cfg, data["train"], vq, progress=False)
+    train = t2i.train_ar if model == "ar" else t2i.train_diffusion
+    trained, history = train(cfg, data["train"], vq, progress=False)
     train_seconds = time.perf_counter() - start
     judge = attribute_classifier(cfg.dataset, steps=CONFIGS[budget]["judge_steps"], verbose=False).to(session.device)
     rows = {}

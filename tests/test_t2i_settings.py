@@ -9,7 +9,6 @@ import torch
 
 from genai_lib import text_to_image as t2i
 
-
 OTHER = {"unet_attention_levels": lambda v: 3 - v, "pooled_caption": lambda v: not v, "ema_decay": lambda v: 0.5 - v}
 OTHER["prediction"] = lambda v: "epsilon" if v == "v" else "v"
 
