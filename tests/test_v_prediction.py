@@ -27,6 +27,21 @@ def test_the_true_v_takes_the_step_the_true_eps_takes(kind, sampler, eta):
         assert torch.allclose(a, b, atol=1e-4), (t, (a - b).abs().max())
 
 
+def test_pred_x0_reads_the_output_the_schedule_predicts():
+    """pred_x0 of the true v (on a v-schedule) and of the true ε (on an ε-schedule) both give x_0, one t per example."""
+    s_eps, s_v = NoiseSchedule(50, "cosine"), NoiseSchedule(50, "cosine", prediction="v")
+    g = torch.Generator().manual_seed(0)
+    x_0 = torch.rand(4, 1, 5, 5, generator=g) * 2 - 1
+    eps = torch.randn(x_0.shape, generator=g)
+    t = torch.tensor([0, 10, 30, 49])
+    ab = s_v.alpha_bar[t].reshape(-1, 1, 1, 1)
+    x_t, v = s_v.add_noise(x_0, eps, t), ab.sqrt() * eps - (1 - ab).sqrt() * x_0
+    assert torch.allclose(s_v.pred_x0(x_t, v, t), x_0, atol=1e-5)
+    # ε̂ is divided by sqrt(ᾱ_t), tiny at t = 49, so float32 rounding alone rules that step out for ε here
+    assert torch.allclose(s_eps.pred_x0(x_t[:3], eps[:3], t[:3]), x_0[:3], atol=1e-4)
+    assert not torch.allclose(s_eps.pred_x0(x_t, v, t), x_0, atol=1e-2)  # reading v̂ as ε̂ is wrong
+
+
 def test_the_v_loss_is_zero_for_the_network_that_knows_x_0():
     schedule = NoiseSchedule(50, "cosine", prediction="v")
     x_0 = torch.rand(8, 1, 4, 4) * 2 - 1

@@ -109,11 +109,10 @@ class NoiseSchedule:
         ab = self._ab(t, x_0)
         return ab.sqrt() * x_0 + (1 - ab).sqrt() * eps
 
-    def pred_x0(self, x_t: torch.Tensor, eps: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
-        """x̂_0 = (x_t - sqrt(1 - ᾱ_t) ε) / sqrt(ᾱ_t): add_noise solved for x_0."""
+    def pred_x0(self, x_t: torch.Tensor, model_output: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
+        """x̂_0 from the network's ε̂ or v̂ (whichever `prediction` says), one timestep per example or one for all."""
         self._check_t(t, x_t.size(0))
-        ab = self._ab(t, x_t)
-        return (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()
+        return self._x0_of(model_output, x_t, self._ab(t, x_t))
 
     def posterior(
         self, x_0: torch.Tensor, x_t: torch.Tensor, t: int, t_prev: int | None = None
@@ -134,13 +133,15 @@ class NoiseSchedule:
         ct = (1 - ab_prev) * math.sqrt(1 - beta) / (1 - ab)  # coefficient of x_t
         return c0 * x_0 + ct * x_t, beta * (1 - ab_prev) / (1 - ab)
 
-    def _x0_of(self, output: torch.Tensor, x_t: torch.Tensor, ab: float) -> torch.Tensor:
-        """x̂_0 from the network's output, with float64 scalars: from ε̂ it divides by sqrt(ᾱ_t), which is
-        near 0 at t = T - 1 and multiplies every error of ε̂; from v̂ it is a weighted difference, never a division.
+    def _x0_of(self, output: torch.Tensor, x_t: torch.Tensor, ab: float | torch.Tensor) -> torch.Tensor:
+        """x̂_0 from ε̂ (add_noise solved for x_0) or from v̂; ᾱ_t is a float64 scalar or a broadcastable tensor.
+
+        From ε̂ it divides by sqrt(ᾱ_t), which is near 0 at t = T - 1 and multiplies every error of ε̂;
+        from v̂ it is a weighted difference, never a division.
         """
         if self.prediction == "epsilon":
-            return (x_t - math.sqrt(1 - ab) * output) / math.sqrt(ab)
-        return math.sqrt(ab) * x_t - math.sqrt(1 - ab) * output
+            return (x_t - (1 - ab) ** 0.5 * output) / ab**0.5
+        return ab**0.5 * x_t - (1 - ab) ** 0.5 * output
 
     def _ab64(self, t: int) -> float:
         return 1.0 if t < 0 else float(self._alpha_bar64[t])
@@ -248,8 +249,9 @@ class NoiseSchedule:
         if sampler == "ddim":
             ab_prev = self._ab64(t_prev)
             var = eta**2 * var
-            eps = model_output
-            if clip_sample is not None or self.prediction == "v":  # the ε that agrees with x̂_0 (clipped, or from v̂)
+            if clip_sample is None:  # ε̂ = ε̂, or sqrt(1 - ᾱ) x_t + sqrt(ᾱ) v̂ from v̂: no division
+                eps = model_output if self.prediction == "epsilon" else (1 - ab) ** 0.5 * x_t + ab**0.5 * model_output
+            else:  # the ε that agrees with the clipped x̂_0
                 eps = (x_t - math.sqrt(ab) * x0) / math.sqrt(1 - ab)
             mean = math.sqrt(ab_prev) * x0 + math.sqrt(max(1 - ab_prev - var, 0.0)) * eps
         if t_prev < 0 or var == 0.0:
