@@ -15,7 +15,7 @@ import torch
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import sample_quality as sq
 from genai_lib.device import describe
-from genai_lib.models.classifier import feature_classifier
+from genai_lib.models.classifier import embed, feature_classifier
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -88,3 +88,8 @@ def mnist_measuring_stick(train, test, *, n_eval: int, clf_steps: int, device):
     reference = train.x[torch.randperm(len(train.x), generator=g)[:n]]  # a random subset: the data are sorted by class
     labels = sq.class_labels(10, n // 10)
     return classifier, reference, labels, sq.baselines(test.x, n, labels=test.y), g
+
+
+def digits_of(classifier, x: torch.Tensor) -> torch.Tensor:
+    """The feature classifier's digit for each image x in [-1, 1] (a diffusion model's range), on the CPU."""
+    return embed(classifier, ((x.cpu() + 1) / 2).clamp(0, 1), logits=True).argmax(1).cpu()

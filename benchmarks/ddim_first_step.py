@@ -22,15 +22,13 @@ import time
 from pathlib import Path
 
 import torch
-from common import mnist_measuring_stick, parser, provenance, save_result
-from diffusion_mnist import CONFIGS, train_model
+from common import digits_of, mnist_measuring_stick, parser, provenance, save_result
+from diffusion_mnist import CONFIGS, draw, train_model
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import sample_quality as sq
 from genai_lib.data import load_mnist
-from genai_lib.diffusion import sample_diffusion
 from genai_lib.diffusion.sampling import predict_eps
-from genai_lib.models.classifier import embed
 
 
 def study(budget: str, out: Path, *, guidance: float = 2.0, n: int = 500, n_ddpm: int = 200) -> dict:
@@ -51,31 +49,23 @@ def study(budget: str, out: Path, *, guidance: float = 2.0, n: int = 500, n_ddpm
         return torch.randn((count, *train.shape), generator=torch.Generator().manual_seed(7)).to(session.device)
 
     def accuracy(x0: torch.Tensor, labels: torch.Tensor) -> float:
-        predicted = embed(classifier, ((x0.cpu() + 1) / 2).clamp(0, 1), logits=True).argmax(1).cpu()
-        return round((predicted == labels).float().mean().item(), 4)
+        return round((digits_of(classifier, x0) == labels).float().mean().item(), 4)
 
-    def draw(labels, sampler, steps, clip, eta=0.0):
-        t0 = time.perf_counter()
-        x = sample_diffusion(
-            ema, schedule, (len(labels), *train.shape), cond=labels, guidance_scale=guidance,
-            null_cond=net.null_cond, sampler=sampler, num_inference_steps=steps, eta=eta,
-            clip_sample=1.0 if clip else None, x_T=noise(len(labels)), generator=torch.Generator().manual_seed(1),
-        )  # fmt: skip
-        return x, time.perf_counter() - t0
+    def sample(labels, sampler, steps, clip, eta=0.0):
+        return draw(net, ema, schedule, labels, guidance=guidance, sampler=sampler, steps=steps, eta=eta, clip=clip,
+                    x_T=noise(len(labels)))  # fmt: skip
 
     rows = {}
     labels = labels_of(n)
     for steps in (10, 25, 50):
         for clip in (True, False):
-            x, seconds = draw(labels, "ddim", steps, clip)
+            x, seconds = sample(labels, "ddim", steps, clip)
             rows[f"ddim_{steps}_{'clip' if clip else 'noclip'}"] = {"n": len(labels), "accuracy": accuracy(x, labels),
                                                                     "seconds": round(seconds, 1)}  # fmt: skip
             if steps in (10, 50) and clip:
-                rows[f"ddim_{steps}_clip"]["classes"] = embed(
-                    classifier, ((x.cpu() + 1) / 2).clamp(0, 1), logits=True
-                ).argmax(1)
+                rows[f"ddim_{steps}_clip"]["classes"] = digits_of(classifier, x)
     for eta in (0.5, 1.0):  # DDIM with fresh noise at every step (η = 1 is DDPM's variance on the 25 steps)
-        x, seconds = draw(labels, "ddim", 25, True, eta)
+        x, seconds = sample(labels, "ddim", 25, True, eta)
         rows[f"ddim_25_clip_eta{eta:g}"] = {
             "n": len(labels),
             "accuracy": accuracy(x, labels),
@@ -84,7 +74,7 @@ def study(budget: str, out: Path, *, guidance: float = 2.0, n: int = 500, n_ddpm
     same = (rows["ddim_10_clip"].pop("classes") == rows["ddim_50_clip"].pop("classes")).float().mean().item()
     ddpm_labels = labels_of(n_ddpm)
     for clip in (True, False):
-        x, seconds = draw(ddpm_labels, "ddpm", cfg.T, clip)
+        x, seconds = sample(ddpm_labels, "ddpm", cfg.T, clip)
         name = f"ddpm_{cfg.T}_{'clip' if clip else 'noclip'}"
         rows[name] = {"n": len(ddpm_labels), "accuracy": accuracy(x, ddpm_labels), "seconds": round(seconds, 1)}
 

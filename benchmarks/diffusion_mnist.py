@@ -83,9 +83,34 @@ CONFIGS = dict(
 TARGETS = {"conditional_accuracy_at_least": 0.95}  # DESIGN §7 / chapter 12, full budget
 
 
-def _sync(device: torch.device) -> None:
+def draw(
+    net: UNet,
+    ema: EMA,
+    schedule: NoiseSchedule,
+    labels: torch.Tensor,
+    *,
+    guidance: float,
+    sampler: str,
+    steps: int,
+    eta: float = 0.0,
+    clip: bool = True,
+    x_T: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, float]:
+    """Guided samples of `labels` from the EMA weights, in [-1, 1] on the CPU, and the seconds they took."""
+    device = next(ema.parameters()).device
+    generator = torch.Generator().manual_seed(1) if generator is None else generator
+    if device.type == "cuda":  # time the work, not its launch
+        torch.cuda.synchronize(device)
+    t0 = time.perf_counter()
+    x = sample_diffusion(
+        ema, schedule, (len(labels), *net.config.image_shape), cond=labels, guidance_scale=guidance,
+        null_cond=net.null_cond, sampler=sampler, num_inference_steps=steps, eta=eta,
+        clip_sample=1.0 if clip else None, x_T=x_T, generator=generator,
+    )  # fmt: skip
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    return x.cpu(), time.perf_counter() - t0
 
 
 def train_model(
@@ -126,41 +151,29 @@ def run(budget: str, out_dir: Path, guidance: float = 2.0, seed: int = 0) -> dic
     if probe.skips_evaluation():  # a CPU step-time probe measures the training only (genai_lib.probe)
         return {}
 
-    def draw(labels, sampler, steps, generator):
+    def draw01(labels, sampler, steps, generator):
         """Guided samples in [0, 1] and the seconds they took."""
-        _sync(session.device)
-        t0 = time.perf_counter()
-        x0 = sample_diffusion(
-            ema,
-            schedule,
-            (len(labels), *train.shape),
-            cond=labels,
-            guidance_scale=guidance,
-            null_cond=net.null_cond,
-            sampler=sampler,
-            num_inference_steps=steps,
-            clip_sample=1.0,
-            generator=generator,
+        x, seconds = draw(
+            net, ema, schedule, labels, guidance=guidance, sampler=sampler, steps=steps, generator=generator
         )
-        _sync(session.device)
-        return ((x0.cpu() + 1) / 2).clamp(0, 1), time.perf_counter() - t0
+        return ((x + 1) / 2).clamp(0, 1), seconds
 
     # Quality: n_eval guided DDIM samples, 1/10 of each class, beside the floor and ceilings at the same N.
     classifier, reference, labels, candidates, g = mnist_measuring_stick(
         train, test, n_eval=cfg.n_eval, clf_steps=cfg.clf_steps, device=session.device
     )
     n = len(labels)
-    images, sample_seconds = draw(labels, "ddim", cfg.sample_steps, g)
+    images, sample_seconds = draw01(labels, "ddim", cfg.sample_steps, g)
     candidates["model"] = (images, labels)
     rows = {r["name"]: r for r in sq.measure(classifier, reference, candidates)}
     model, floor = rows["model"], rows[sq.FLOOR]
 
     # Speed: the same trained model, the same n_speed labels, DDPM over all T steps vs DDIM at speed_steps.
     speed_labels = sq.class_labels(10, max(1, cfg.n_speed // 10))
-    draw(speed_labels[:10], "ddim", 2, torch.Generator().manual_seed(1))  # warm-up (allocations, kernels)
+    draw01(speed_labels[:10], "ddim", 2, torch.Generator().manual_seed(1))  # warm-up (allocations, kernels)
     speed = {}
     for sampler, steps in [("ddpm", cfg.T)] + [("ddim", s) for s in cfg.speed_steps]:
-        _, seconds = draw(speed_labels, sampler, steps, torch.Generator().manual_seed(1))
+        _, seconds = draw01(speed_labels, sampler, steps, torch.Generator().manual_seed(1))
         speed[f"{sampler}_{steps}"] = {
             "sampler": sampler,
             "steps": steps,

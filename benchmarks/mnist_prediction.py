@@ -17,14 +17,13 @@ import time
 from pathlib import Path
 
 import torch
-from common import parser, provenance, save_result
-from diffusion_mnist import CONFIGS, train_model
+from common import digits_of, parser, provenance, save_result
+from diffusion_mnist import CONFIGS, draw, train_model
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import sample_quality as sq
 from genai_lib.data import load_mnist
-from genai_lib.diffusion import sample_diffusion
-from genai_lib.models.classifier import embed, feature_classifier
+from genai_lib.models.classifier import feature_classifier
 
 
 def study(budget: str, out: Path, *, seed: int, n: int, guidance: list[float], steps: int = 25) -> dict:
@@ -42,15 +41,8 @@ def study(budget: str, out: Path, *, seed: int, n: int, guidance: list[float], s
         rows = {"train_seconds": round(seconds, 1), "final_loss": round(history.last("loss"), 4)}
         for w in guidance:
             for eta in (0.0, 1.0):
-                t0 = time.perf_counter()
-                x = sample_diffusion(
-                    ema, schedule, x_T.shape, cond=labels, guidance_scale=w, null_cond=net.null_cond,
-                    sampler="ddim", num_inference_steps=steps, eta=eta, clip_sample=1.0, x_T=x_T,
-                    generator=torch.Generator().manual_seed(1),
-                )  # fmt: skip
-                seconds = time.perf_counter() - t0
-                predicted = embed(classifier, ((x.cpu() + 1) / 2).clamp(0, 1), logits=True).argmax(1).cpu()
-                accuracy = (predicted == labels).float().mean().item()
+                x, seconds = draw(net, ema, schedule, labels, guidance=w, sampler="ddim", steps=steps, eta=eta, x_T=x_T)
+                accuracy = (digits_of(classifier, x) == labels).float().mean().item()
                 rows[f"w{w:g}_ddim{steps}_eta{eta:g}"] = {
                     "accuracy": round(accuracy, 4),
                     "samples_per_second": round(len(labels) / seconds, 1),

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 
 from common import parser, provenance, save_result
-from text_to_image import CONFIGS
+from text_to_image import CONFIGS, judge_splits
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
 from genai_lib import text_to_image as t2i
@@ -40,10 +40,10 @@ def run(
         kwargs: dict = dict(guidance_scale=w)
         if model == "diffusion":
             kwargs.update(sampler="ddpm", num_inference_steps=steps)
-        row = {}
-        for split, label in (("test", "seen"), ("heldout", "heldout")):
-            r = t2i.evaluate(trained, judge, data[split], n=n, seed=seed, **kwargs)
-            row[label] = {k: round(v, 4) for k, v in r.items() if k != "images"}
+        row = {
+            label: {k: round(v, 4) for k, v in r.items() if k != "images"}
+            for label, r in judge_splits(trained, judge, data, n=n, seed=seed, **kwargs).items()
+        }
         rows[str(w)] = row
         print(name, seed, w, {s: (row[s]["exact"], row[s]["colour"], row[s]["position"]) for s in row}, flush=True)
     result = {

@@ -41,9 +41,15 @@ CONFIGS = dict(
 TARGETS = {"exact_seen_at_least": 0.90, "exact_heldout_at_least": 0.70}  # DESIGN §7, full budget, better model
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def judge_splits(model, judge, data: dict, *, n: int, seed: int, **kwargs) -> dict[str, dict]:
+    """`t2i.evaluate` on the same n prompts of seen ('test') and held-out combinations: {"seen": .., "heldout": ..}."""
+    device = next(model.parameters()).device
+    results = {}
+    for split, label in (("test", "seen"), ("heldout", "heldout")):
+        if device.type == "cuda":  # samples/s counts the work, not its launch
+            torch.cuda.synchronize(device)
+        results[label] = t2i.evaluate(model, judge, data[split], n=n, seed=seed, **kwargs)
+    return results
 
 
 def run(budget: str, out_dir: Path, guidance_latent: float = 3.0, guidance_ar: float = 2.0, seed: int = 0) -> dict:
@@ -93,10 +99,8 @@ def run(budget: str, out_dir: Path, guidance_latent: float = 3.0, guidance_ar: f
             "train_seconds_per_step": round(history.seconds / max(1, steps), 4),
             "generate_kwargs": kwargs,
         }
-        for split, label in (("test", "seen"), ("heldout", "heldout")):
-            _sync(session.device)
-            r = t2i.evaluate(model, judge, data[split], n=n, seed=seed, **kwargs)
-            _sync(session.device)
+        for label, r in judge_splits(model, judge, data, n=n, seed=seed, **kwargs).items():
+            split = "test" if label == "seen" else label
             fd = frechet_distance(judge.features(r["images"]), reference[split])
             interval = wilson_interval(round(r["exact"] * n), n)
             row[label] = {
