@@ -249,3 +249,16 @@ def test_the_t2i_ablation_judges_one_variant_at_each_guidance_scale(tmp_path, mo
     for row in result["by_guidance_scale"].values():
         assert set(row) == {"seen", "heldout"}
         assert 0 <= row["seen"]["exact"] <= row["seen"]["colour"] <= 1
+
+
+def test_the_kv_cache_benchmark_times_both_paths_and_checks_their_tokens(tmp_path, monkeypatch):
+    import kv_cache
+
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
+    result = kv_cache.run("smoke", tmp_path)
+    assert json.loads(next(tmp_path.glob("kv_cache-smoke-*.json")).read_text()) == result
+    for part in ("chapter10_gpt", "chapter14_ar_text_to_image"):
+        row = result[part]
+        assert row["same_tokens"] is True
+        assert row["seconds_cached"] > 0 and row["seconds_uncached"] > 0
+        assert row["speedup"] == pytest.approx(row["seconds_uncached"] / row["seconds_cached"], rel=0.05)

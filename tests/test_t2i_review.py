@@ -66,21 +66,30 @@ def _tiny_ar() -> ARTextToImage:
 
 
 @pytest.mark.parametrize("w", [1.0, 2.0])
-def test_sampling_cost_is_the_counted_one(w):
-    """generate_tokens makes n passes of lengths S, S+1, ..., S+n-1: n S + n(n-1)/2 positions, 2N rows if guided."""
+@pytest.mark.parametrize("use_cache", [False, True])
+def test_sampling_cost_is_the_counted_one(w, use_cache):
+    """Without a cache generate_tokens makes n passes of lengths S, S+1, ..., S+n-1: n S + n(n-1)/2 positions;
+    with one, the caption once and then each code alone: S + n - 1 positions. 2N rows if guided."""
     model = _tiny_ar()
     S, n, N = model.S, model.grid[0] * model.grid[1], 3
     shapes = []
     handle = model.gpt.register_forward_hook(lambda module, args, out: shapes.append(tuple(args[0].shape)))
     try:
         model.generate_tokens(
-            ["a big red circle in the top left"] * N, guidance_scale=w, generator=torch.Generator().manual_seed(0)
+            ["a big red circle in the top left"] * N,
+            guidance_scale=w,
+            generator=torch.Generator().manual_seed(0),
+            use_cache=use_cache,
         )
     finally:
         handle.remove()
     rows = 2 * N if w != 1.0 else N
-    assert shapes == [(rows, S + t) for t in range(n)]
-    assert sum(T for _, T in shapes) == n * S + n * (n - 1) // 2  # per sequence; S + n - 1 with a KV cache
+    if use_cache:
+        assert shapes == [(rows, S)] + [(rows, 1)] * (n - 1)
+        assert sum(T for _, T in shapes) == S + n - 1
+    else:
+        assert shapes == [(rows, S + t) for t in range(n)]
+        assert sum(T for _, T in shapes) == n * S + n * (n - 1) // 2  # per sequence
 
 
 def test_loss_in_bits_per_image_is_minus_log2_p_of_the_code_grid():

@@ -112,20 +112,28 @@ class ARTextToImage(nn.Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         generator: torch.Generator | None = None,
+        use_cache: bool = True,
     ) -> torch.Tensor:
-        """Code grids (N, h, w) drawn token by token; logits guided as l_∅ + w (l_caption − l_∅)."""
+        """Code grids (N, h, w) drawn token by token; logits guided as l_∅ + w (l_caption − l_∅).
+
+        With `use_cache` the GPT keeps the keys and values of the caption and the codes drawn so far (KVCache),
+        so each code is one position's pass; without it every code re-reads the whole sequence. Same codes.
+        """
         check_sampling_args(temperature=temperature, top_k=top_k)
         ids = self.tokenizer.encode(list(prompts)).to(self.null_ids.device)  # (N, S)
         N, guided = len(ids), guidance_scale != 1.0
         seq = torch.cat([ids, self.null_ids.expand(N, -1)]) if guided else ids  # (2N or N, S)
+        cache = self.gpt.new_cache() if use_cache else None
+        new = seq  # what the GPT has not read yet: the captions, then one code at a time
         with evaluating(self.gpt):
             for _ in range(self.grid[0] * self.grid[1]):
-                logits = self.gpt(seq)[0][:, -1, self.offset :]  # (2N or N, K): image codes only
+                logits = self.gpt(new if use_cache else seq, cache=cache)[0][:, -1, self.offset :]  # (2N or N, K)
                 if guided:
                     cond, uncond = logits.chunk(2)
                     logits = uncond + guidance_scale * (cond - uncond)  # (N, K)
                 code = sample_next(logits, temperature=temperature, top_k=top_k, generator=generator)  # (N, 1)
-                seq = torch.cat([seq, (code + self.offset).repeat(2 if guided else 1, 1)], dim=1)
+                new = (code + self.offset).repeat(2 if guided else 1, 1)  # (2N or N, 1)
+                seq = torch.cat([seq, new], dim=1)
         return (seq[:N, self.S :] - self.offset).view(N, *self.grid)
 
     @torch.no_grad()

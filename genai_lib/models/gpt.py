@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genai_lib.nn.embeddings import LearnedPositionalEmbedding
+from genai_lib.nn.kv_cache import KVCache
 from genai_lib.nn.modes import evaluating
 from genai_lib.nn.transformer import BlockConfig, TransformerBlock
 from genai_lib.sample import check_sampling_args, sample_next
@@ -85,14 +86,21 @@ class GPT(nn.Module):
         return n - self.pos_emb.weight.numel() if non_embedding else n
 
     def forward(
-        self, idx: torch.Tensor, targets: torch.Tensor | None = None
+        self, idx: torch.Tensor, targets: torch.Tensor | None = None, *, cache: KVCache | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """idx (B, T) token ids -> logits (B, T, V) for the next token at every position, and the mean
-        cross-entropy in nats/token when targets (B, T) are given (targets of -1 are ignored)."""
+        cross-entropy in nats/token when targets (B, T) are given (targets of -1 are ignored).
+
+        With a `cache` (`new_cache()`), idx holds the T tokens after the cached ones, which it then extends.
+        """
         self._check(idx, targets)
-        x = self.drop(self.pos_emb(self.tok_emb(idx)))  # (B, T, C)
-        for block in self.blocks:
-            x = block(x)  # (B, T, C)
+        start = 0
+        if cache is not None:
+            cache.check_room(idx.size(1))
+            start = cache.length
+        x = self.drop(self.pos_emb(self.tok_emb(idx), start))  # (B, T, C)
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache=None if cache is None else cache.layers[i])  # (B, T, C)
         logits = self.head(self.ln_f(x))  # (B, T, V)
         loss = None
         if targets is not None:
@@ -133,6 +141,10 @@ class GPT(nn.Module):
                 "it with GPTConfig(vocab_size=tokenizer.vocab_size)."
             )
 
+    def new_cache(self) -> KVCache:
+        """An empty key-value cache for `forward(..., cache=...)`, as long as the context window."""
+        return KVCache(self.config.n_layer, self.config.block_size)
+
     @torch.no_grad()
     def generate(
         self,
@@ -143,19 +155,29 @@ class GPT(nn.Module):
         top_k: int | None = None,
         top_p: float | None = None,
         generator: torch.Generator | None = None,
+        use_cache: bool = True,
     ) -> torch.Tensor:
         """Ancestral sampling: append max_new_tokens tokens to idx (B, T), each drawn given the last block_size.
 
+        With `use_cache` each new token is one position's pass over the kept keys and values (KVCache) until the
+        sequence fills the context window; from then on every step crops the window, which moves every position,
+        and recomputes it, as use_cache=False does at every step. Both give the same tokens for the same generator.
         idx may live on any device; the result is on the model's.
         """
         check_sampling_args(temperature=temperature, top_k=top_k, top_p=top_p)
         if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}.")
-        self._check(idx[..., -self.config.block_size :], None)  # a longer prompt is fine: it is cropped below
+        T_max = self.config.block_size
+        self._check(idx[..., -T_max:], None)  # a longer prompt is fine: it is cropped below
         idx = idx.to(self.tok_emb.weight.device)
+        cache = None
         with evaluating(self):
             for _ in range(max_new_tokens):
-                logits, _ = self(idx[:, -self.config.block_size :])  # (B, T', V), T' <= block_size
+                if use_cache and cache is not None and cache.length < T_max:
+                    logits, _ = self(idx[:, -1:], cache=cache)  # (B, 1, V): the newest token only
+                else:  # no cache, or the window is full: the last block_size tokens from scratch
+                    cache = self.new_cache() if use_cache else None
+                    logits, _ = self(idx[:, -T_max:], cache=cache)  # (B, T', V), T' <= block_size
                 next_id = sample_next(
                     logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
                 )  # (B, 1)

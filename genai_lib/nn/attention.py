@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_lib.nn.kv_cache import LayerCache
+
 
 @dataclass
 class AttentionConfig:
@@ -40,8 +42,10 @@ class AttentionConfig:
 
 
 def causal_mask(T: int, S: int | None = None, *, device: torch.device | str | None = None) -> torch.Tensor:
-    """A (T, S) boolean mask, True where query t may attend to key s, i.e. s <= t."""
-    return torch.ones(T, T if S is None else S, dtype=torch.bool, device=device).tril()
+    """A (T, S) boolean mask, True where query t may attend to key s: the T queries are the last T of S positions
+    (S > T when earlier keys come from a KV cache), so query t sits at position S - T + t and sees keys s <= that."""
+    S = T if S is None else S
+    return torch.ones(T, S, dtype=torch.bool, device=device).tril(S - T)
 
 
 def scaled_dot_product_attention(
@@ -108,13 +112,21 @@ class MultiHeadAttention(nn.Module):
         *,
         key_padding_mask: torch.Tensor | None = None,
         return_weights: bool = False,
+        cache: LayerCache | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Attend from x (B, T, C) to itself, or to `context` (B, S, C_ctx) for cross-attention.
 
         `key_padding_mask` (B, S) is True at keys to ignore (padding), as in nn.MultiheadAttention.
         With `return_weights=True`, returns (y, weights) with weights (B, nh, T, S), via the written-out path.
+        With a `cache` (causal self-attention only), x holds the T positions after the cached ones; their keys
+        and values join the cache, and the queries attend to all of them.
         """
         self._check(x, context, key_padding_mask)
+        if cache is not None and (self.is_cross or not self.config.causal or key_padding_mask is not None):
+            raise ValueError(
+                "A KV cache serves causal self-attention without padding masks (a decoder generating tokens): "
+                "keys of a bidirectional or cross-attention layer are not fixed once computed."
+            )
         B, T, C = x.shape
         nh = self.config.n_head
         if self.is_cross:
@@ -126,14 +138,21 @@ class MultiHeadAttention(nn.Module):
         q = q.view(B, T, nh, C // nh).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, S, nh, C // nh).transpose(1, 2)  # (B, nh, S, hs)
         v = v.view(B, S, nh, C // nh).transpose(1, 2)  # (B, nh, S, hs)
+        if cache is not None:
+            k, v = cache.extend(k, v)  # (B, nh, S_cached + T, hs): the prefix's keys and values, then these
+            S = k.size(2)
 
         mask = None
         if key_padding_mask is not None:
             mask = ~key_padding_mask[:, None, None, :]  # (B, 1, 1, S): True where a key may be attended to
         causal = self.config.causal
-        if causal and mask is not None:
-            # The fused kernel takes either is_causal or a mask, not both: fold the causal mask into ours.
-            mask, causal = mask & causal_mask(T, S, device=x.device), False
+        if causal and T == 1 and mask is None:
+            causal = False  # one new query, the last position: it may attend to every key
+        elif causal and (mask is not None or S != T):
+            # The fused kernel takes is_causal or a mask, not both, and its is_causal aligns query t with key t
+            # (wrong when S > T): fold our causal mask, which places the queries last, into the mask.
+            mask = causal_mask(T, S, device=x.device) if mask is None else mask & causal_mask(T, S, device=x.device)
+            causal = False
         dropout_p = self.config.dropout if self.training else 0.0
 
         weights: torch.Tensor | None = None

@@ -22,12 +22,13 @@ def sinusoidal_encoding(n_positions: int, dim: int, *, base: float = 10000.0) ->
     return pe.float()
 
 
-def _check_length(x: torch.Tensor, n_embd: int, block_size: int) -> None:
+def _check_length(x: torch.Tensor, n_embd: int, block_size: int, start: int) -> None:
     if x.dim() != 3 or x.size(-1) != n_embd:
         raise ValueError(f"Expected token embeddings of shape (B, T, {n_embd}), got {tuple(x.shape)}.")
-    if x.size(1) > block_size:
+    if start < 0 or start + x.size(1) > block_size:
+        where = f"positions {start}..{start + x.size(1) - 1}" if start else f"{x.size(1)} positions"
         raise ValueError(
-            f"The sequence has {x.size(1)} positions but the position embedding knows only "
+            f"The sequence has {where} but the position embedding knows only "
             f"block_size={block_size}; crop the input to its last {block_size} tokens or build the "
             "model with a larger block_size."
         )
@@ -45,9 +46,10 @@ class LearnedPositionalEmbedding(nn.Module):
     def extra_repr(self) -> str:
         return f"block_size={self.block_size}, n_embd={self.n_embd}"
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_length(x, self.n_embd, self.block_size)
-        return x + self.weight[: x.size(1)]  # (B, T, C) + (T, C)
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """x (B, T, C) holds positions start..start+T-1 (start > 0 after a KV cache's prefix)."""
+        _check_length(x, self.n_embd, self.block_size, start)
+        return x + self.weight[start : start + x.size(1)]  # (B, T, C) + (T, C)
 
 
 class SinusoidalPositionalEncoding(nn.Module):
@@ -64,9 +66,10 @@ class SinusoidalPositionalEncoding(nn.Module):
     def extra_repr(self) -> str:
         return f"block_size={self.block_size}, n_embd={self.n_embd}"
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_length(x, self.n_embd, self.block_size)
-        return x + self.pe[: x.size(1)].to(x.dtype)  # (B, T, C) + (T, C)
+    def forward(self, x: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """x (B, T, C) holds positions start..start+T-1 (start > 0 after a KV cache's prefix)."""
+        _check_length(x, self.n_embd, self.block_size, start)
+        return x + self.pe[start : start + x.size(1)].to(x.dtype)  # (B, T, C) + (T, C)
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, *, max_period: float = 10000.0) -> torch.Tensor:

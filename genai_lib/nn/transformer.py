@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from genai_lib.nn.attention import AttentionConfig, MultiHeadAttention
+from genai_lib.nn.kv_cache import LayerCache
 
 
 @dataclass
@@ -75,10 +76,12 @@ class TransformerBlock(nn.Module):
         padding_mask: torch.Tensor | None = None,
         context_padding_mask: torch.Tensor | None = None,
         return_weights: bool = False,
+        cache: LayerCache | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """x (B, T, C) -> (B, T, C). Masks are True at padding: `padding_mask` (B, T) for x, and
         `context_padding_mask` (B, S) for the context. `return_weights=True` also returns a dict of
-        attention weights, 'self' (B, nh, T, T) and, with cross-attention, 'cross' (B, nh, T, S)."""
+        attention weights, 'self' (B, nh, T, T) and, with cross-attention, 'cross' (B, nh, T, S). A `cache`
+        (a decoder's, genai_lib.nn.kv_cache) holds the self-attention's keys and values of earlier positions."""
         if self.cross_attn is None and context is not None:
             raise ValueError(
                 "This block has no cross-attention (context_dim=None) but a context was passed; "
@@ -88,7 +91,7 @@ class TransformerBlock(nn.Module):
             raise ValueError("This block has a cross-attention sub-layer: pass the context, block(x, context).")
         weights = {}
         # Pre-norm: the residual stream itself is never normalised, so gradients reach early layers unchanged.
-        h = self.attn(self.ln_1(x), key_padding_mask=padding_mask, return_weights=return_weights)
+        h = self.attn(self.ln_1(x), key_padding_mask=padding_mask, return_weights=return_weights, cache=cache)
         if return_weights:
             h, weights["self"] = h
         x = x + h
