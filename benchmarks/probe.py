@@ -369,13 +369,19 @@ def cpu_rows(smoke: bool = True) -> None:
     for path in sorted(RESULTS.glob("claims-standard-*.json")):
         claims = json.loads(path.read_text())
         walls: dict[str, list[float]] = {}
+        alone: dict[str, list[dict]] = {}
         for run in claims["runs"]:
             walls.setdefault(run["notebook"], []).append(run["wall_seconds"])
+            if "alone_seconds" in run:  # benchmarks/chapter_times.py: the estimate of opening it alone
+                alone.setdefault(run["notebook"], []).append(run)
         for name, seconds in walls.items():
-            table.setdefault(name, {}).setdefault("standard", {})["cpu"] = {
+            row = table.setdefault(name, {}).setdefault("standard", {})["cpu"] = {
                 "seconds": round(statistics.median(seconds), 1),
                 "source": f"measured on {claims['device']}, {claims['date']}: median of {len(seconds)} whole runs",
             }
+            if name in alone:
+                row["alone_seconds"] = round(statistics.median(r["alone_seconds"] for r in alone[name]), 1)
+                row["alone_trains_first"] = alone[name][-1]["alone_trains_first"]
     cores = os.cpu_count()
     for name, path in notebooks().items() if smoke else []:
         env = {**os.environ, "GENAI_BUDGET": "smoke", "GENAI_WIDGETS": "off", "GENAI_PROGRESS": "off"}

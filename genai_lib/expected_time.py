@@ -47,4 +47,11 @@ def expected(chapter: str, budget: str, device: torch.device) -> str:
     if row.get("runs") == 0 and row.get("covers") == "training only":
         return f"expected time: not estimated (the chapter trains nothing that `fit` times; {row['source']})"
     covers = "" if row.get("covers", "").startswith("training and") or "covers" not in row else f", {row['covers']}"
-    return f"expected time: {minutes(row['seconds'])} ({row['source']}{covers})"
+    line = f"expected time: {minutes(row['seconds'])} ({row['source']}{covers})"
+    if "alone_seconds" in row:  # the chapter loads earlier chapters' models, and trains them when they are missing
+        models = ", ".join(row.get("alone_trains_first", [])) or "earlier chapters' models"
+        line += (
+            f" with the earlier chapters' checkpoints here; opened on its own, it first trains {models}: "
+            f"{minutes(row['alone_seconds'])} (estimated: this time plus their recorded training time)"
+        )
+    return line

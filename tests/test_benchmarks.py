@@ -262,3 +262,14 @@ def test_the_kv_cache_benchmark_times_both_paths_and_checks_their_tokens(tmp_pat
         assert row["same_tokens"] is True
         assert row["seconds_cached"] > 0 and row["seconds_uncached"] > 0
         assert row["speedup"] == pytest.approx(row["seconds_uncached"] / row["seconds_cached"], rel=0.05)
+
+
+def test_chapter_times_runs_notebooks_under_nbval_and_records_their_time(tmp_path):
+    import chapter_times
+
+    result = chapter_times.run(["c_glossary"], "smoke", 0, tmp_path, "test")
+    saved = json.loads(next(tmp_path.glob("claims-smoke-*_test.json")).read_text())
+    assert saved == result
+    (row,) = saved["runs"]
+    assert row["notebook"] == "c_glossary" and row["all_cells_passed"] is True and row["wall_seconds"] > 0
+    assert "passed" in row["cells"] and "alone_seconds" not in row  # the glossary loads no earlier model

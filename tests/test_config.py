@@ -73,6 +73,12 @@ def test_the_banner_states_the_chapters_expected_time_and_where_it_comes_from(mo
     assert expected_time.expected("03_dcgan", "full", torch.device("cuda")) == (
         "expected time: about 2 min (estimated for an H100, training only)"
     )
+    rows["03_dcgan"]["standard"]["cpu"].update(alone_seconds=600.0, alone_trains_first=["chapter 13's VQ-VAE"])
+    assert expected_time.expected("03_dcgan", "standard", torch.device("cpu")) == (
+        "expected time: about 5 min (measured on a 2-core CPU) with the earlier chapters' checkpoints here; "
+        "opened on its own, it first trains chapter 13's VQ-VAE: about 10 min (estimated: this time plus their "
+        "recorded training time)"
+    )
     rows["03_dcgan"]["full"]["cuda"].update(seconds=0.0, runs=0)
     assert "not estimated (the chapter trains nothing that `fit` times" in expected_time.expected(
         "03_dcgan", "full", torch.device("cuda")
