@@ -377,7 +377,8 @@ def cpu_rows(smoke: bool = True) -> None:
         for name, seconds in walls.items():
             row = table.setdefault(name, {}).setdefault("standard", {})["cpu"] = {
                 "seconds": round(statistics.median(seconds), 1),
-                "source": f"measured on {claims['device']}, {claims['date']}: median of {len(seconds)} whole runs",
+                "source": f"measured on {claims['device']}, {claims['date']}: "
+                + (f"median of {len(seconds)} whole runs" if len(seconds) > 1 else "one whole run"),
             }
             if name in alone:
                 row["alone_seconds"] = round(statistics.median(r["alone_seconds"] for r in alone[name]), 1)

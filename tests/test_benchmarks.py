@@ -273,3 +273,14 @@ def test_chapter_times_runs_notebooks_under_nbval_and_records_their_time(tmp_pat
     (row,) = saved["runs"]
     assert row["notebook"] == "c_glossary" and row["all_cells_passed"] is True and row["wall_seconds"] > 0
     assert "passed" in row["cells"] and "alone_seconds" not in row  # the glossary loads no earlier model
+
+
+def test_the_dcgan_ablation_measures_g_and_its_ema_in_both_batchnorm_modes(tmp_path, monkeypatch):
+    import dcgan_ablation
+
+    monkeypatch.setenv("GENAI_OFFLINE", "1")
+    result = dcgan_ablation.run("smoke", "wider", {"width": 24}, 40, 0, tmp_path)
+    saved = json.loads((tmp_path / "dcgan_ablation" / "wider-smoke-seed0.json").read_text())
+    assert saved == result and saved["config"]["width"] == 24
+    for row in ("G_eval", "G_train_mode", "ema_eval", "ema_train_mode", "real_test_images"):
+        assert 0.0 <= saved[row]["share_confident"] <= 1.0 and saved[row]["min_class"] >= 0
