@@ -4,7 +4,8 @@ Trains chapter 3's DCGAN (book/part1/03_dcgan.md: DCGAN initialisation, Adam wit
 non-saturating loss) on the MNIST training images with the fields given by --set changed, keeps an EMA of the
 generator's weights beside it, and measures on --n samples from fixed noise: the share the feature classifier
 (chapter 4's, 1,500 steps) labels with confidence >= 0.9, and the fewest samples any class gets, for G and for
-its EMA, each in eval mode (BatchNorm's running averages) and in train mode (batch statistics).
+its EMA, each in eval mode (BatchNorm's running averages) and in train mode (batch statistics). `augment=true`
+applies DiffAugment to every input of D, as chapter 3's section 7 does.
 
     python benchmarks/dcgan_ablation.py --name ttur --set lr_d=4e-4 lr_g=1e-4   # about 4 minutes on 2 cores
 """
@@ -18,6 +19,7 @@ import torch
 from common import parser, provenance, save_result
 
 import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+from genai_lib.augment import diff_augment
 from genai_lib.data import Batches, load_images
 from genai_lib.ema import EMA
 from genai_lib.models.classifier import embed, feature_classifier
@@ -72,7 +74,10 @@ def run(budget: str, name: str, overrides: dict, n: int, seed: int, out) -> dict
         "D": torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999)),
         "G": torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(0.5, 0.999)),
     }
-    inner = gan_step(G, D)
+    H = x.shape[-1]  # DiffAugment as chapter 3's small-data section applies it: shifts of H/8, a cutout of H/4
+    inner = gan_step(
+        G, D, augment=diff_augment(max_shift=max(1, H // 8), cutout=max(1, H // 4)) if cfg.augment else None
+    )
 
     def step(batch, ctx):
         logs = inner(batch, ctx)

@@ -284,3 +284,16 @@ def test_the_dcgan_ablation_measures_g_and_its_ema_in_both_batchnorm_modes(tmp_p
     assert saved == result and saved["config"]["width"] == 24
     for row in ("G_eval", "G_train_mode", "ema_eval", "ema_train_mode", "real_test_images"):
         assert 0.0 <= saved[row]["share_confident"] <= 1.0 and saved[row]["min_class"] >= 0
+
+
+def test_the_speed_benchmark_times_fit_against_a_bare_loop_for_every_family(tmp_path, monkeypatch):
+    import speed
+
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
+    result = speed.run("smoke", tmp_path)
+    assert json.loads(next(tmp_path.glob("speed-smoke-*.json")).read_text()) == result
+    assert set(result["families"]) == {"gpt", "diffusion_unet", "dcgan", "vae"}
+    for row in result["families"].values():
+        assert row["seconds_per_step_fit"] > 0 and row["seconds_per_step_bare"] > 0
+        assert len(row["ratios"]) == speed.CONFIGS["smoke"]["chunks"]
+        assert row["fit_overhead_percent"] == pytest.approx(100 * (row["median_ratio_fit_over_bare"] - 1), abs=0.02)

@@ -125,7 +125,7 @@ class TextToImageDiffusion(nn.Module):
         p_uncond: float = 0.1,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """The ε-prediction loss on the images' latents, each caption replaced by the empty one at rate p_uncond."""
+        """The schedule's loss (ε- or v-prediction) on the images' latents; each caption is dropped at rate p_uncond."""
         return self.schedule.loss(
             self.denoiser,
             self.to_latent(images),
