@@ -38,6 +38,7 @@ CONFIGS = dict(
         lr_g=2e-4,
         ema_decay=0.99,
         clf_steps=100,
+        augment=False,
     ),  # fmt: skip
     standard=dict(
         dataset="mnist",
@@ -49,6 +50,7 @@ CONFIGS = dict(
         lr_g=2e-4,
         ema_decay=0.999,
         clf_steps=1_500,
+        augment=False,
     ),  # fmt: skip
 )
 

@@ -103,18 +103,19 @@ def gan_family(cfg, device) -> Family:
             "G": torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))}  # fmt: skip
     x = torch.rand(512, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
-    def bare(batch) -> None:
+    def bare(batch) -> None:  # the work of gan_step, written out: a fresh z for each player, D frozen for G's
         real = batch.to(device)
-        fake = G(torch.randn(len(real), 64, device=device))
-        r, f = D(real), D(fake.detach())
-        d_loss = F.softplus(-r).mean() + F.softplus(f).mean()  # -log D(x) - log(1 - D(G(z)))
+        fake = G(torch.randn(len(real), 64, device=device)).detach()
+        d_loss = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()  # -log D(x) - log(1 - D(G(z)))
         opts["D"].zero_grad(set_to_none=True)
         d_loss.backward()
         opts["D"].step()
-        g_loss = F.softplus(-D(fake)).mean()  # -log D(G(z)), the non-saturating loss
+        D.requires_grad_(False)
+        g_loss = F.softplus(-D(G(torch.randn(len(real), 64, device=device)))).mean()  # -log D(G(z))
         opts["G"].zero_grad(set_to_none=True)
         g_loss.backward()
         opts["G"].step()
+        D.requires_grad_(True)
 
     return {"G": G, "D": D}, opts, gan_step(G, D), bare, Batches(x, batch_size=cfg.batch, seed=0)
 
