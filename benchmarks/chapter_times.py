@@ -34,6 +34,7 @@ NEEDS = {
     },
 }
 ROOT = Path(__file__).resolve().parents[1]
+BUDGET_SECONDS = 300  # a chapter at the standard budget on 2 CPU cores (issue 23, "the book's clock")
 
 
 def training_seconds(path: Path) -> float:
@@ -79,7 +80,11 @@ def run(names: list[str], budget: str, seed: int, out: Path, tag: str) -> dict:
         "device": f"cpu, {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end)",
         "date": datetime.date.today().isoformat(),
         "runs": runs,
+        # the book's clock: every chapter within 5 minutes at standard on 2 cores
+        "over_budget": [r["notebook"] for r in runs if r["wall_seconds"] > BUDGET_SECONDS],
     }
+    for name in result["over_budget"]:
+        print(f"OVER BUDGET: {name} took more than {BUDGET_SECONDS} s", flush=True)
     path = out / f"claims-{budget}-{result['date']}_{tag}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"Wrote {path}")

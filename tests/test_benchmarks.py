@@ -273,6 +273,7 @@ def test_chapter_times_runs_notebooks_under_nbval_and_records_their_time(tmp_pat
     (row,) = saved["runs"]
     assert row["notebook"] == "c_glossary" and row["all_cells_passed"] is True and row["wall_seconds"] > 0
     assert "passed" in row["cells"] and "alone_seconds" not in row  # the glossary loads no earlier model
+    assert saved["over_budget"] == []  # a glossary at smoke is well within five minutes
 
 
 def test_the_dcgan_ablation_measures_g_and_its_ema_in_both_batchnorm_modes(tmp_path, monkeypatch):
