@@ -84,7 +84,7 @@ def diffusion_family(cfg, device) -> Family:
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(512, 1, 28, 28, generator=g) * 2 - 1, torch.randint(0, 10, (512,), generator=g)
 
-    def bare(batch) -> None:
+    def bare(batch) -> None:  # bare loop: diffusion_step's work, written out
         x_0, cond = (t.to(device) for t in batch)
         loss = schedule.loss(net, x_0, cond=cond, p_uncond=0.15, null_cond=net.null_cond)
         opt.zero_grad(set_to_none=True)
