@@ -173,10 +173,11 @@ class GPT(nn.Module):
         cache = None
         with evaluating(self):
             for _ in range(max_new_tokens):
-                if use_cache and cache is not None and cache.length < T_max:
+                if cache is not None and cache.length < T_max:
                     logits, _ = self(idx[:, -1:], cache=cache)  # (B, 1, V): the newest token only
                 else:  # no cache, or the window is full: the last block_size tokens from scratch
-                    cache = self.new_cache() if use_cache else None
+                    # a cache is worth filling only while the window has room for the next token's position
+                    cache = self.new_cache() if use_cache and idx.size(1) < T_max else None
                     logits, _ = self(idx[:, -T_max:], cache=cache)  # (B, T', V), T' <= block_size
                 next_id = sample_next(
                     logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
