@@ -81,7 +81,7 @@ def notebook_fingerprint(md_path: Path) -> str:
             if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "budget":
                 parts += [ast.dump(k.value) for k in node.keywords if k.arg == "full"]
         if "preset(" in cell.source:
-            parts.append(_assignment_sources(ROOT / "genai_lib" / "text_to_image.py", {"PRESETS"}))
+            parts.append(t2i_full_settings())
     return sha(*parts)
 
 
@@ -90,8 +90,17 @@ def benchmark_fingerprint(name: str) -> str:
     path = ROOT / "benchmarks" / f"{name}.py"
     parts = [_assignment_sources(path, {"CONFIGS", "BUDGETS"})]
     if name == "text_to_image":
-        parts.append(_assignment_sources(ROOT / "genai_lib" / "text_to_image.py", {"PRESETS"}))
+        parts.append(t2i_full_settings())
     return sha(*parts)
+
+
+def t2i_full_settings() -> str:
+    """Every field of the text-to-image models' full budget, the config's defaults included (not the other budgets)."""
+    from dataclasses import asdict
+
+    from genai_lib.text_to_image_config import preset
+
+    return json.dumps(asdict(preset("full")), sort_keys=True)
 
 
 def _assignment_sources(path: Path, names: set[str]) -> str:

@@ -93,3 +93,16 @@ def test_the_fingerprint_follows_the_budgets_values_not_their_layout(tmp_path):
     before = probe.notebook_fingerprint(notebook("dict(steps=6_000, batch_size=512)"))
     assert probe.notebook_fingerprint(notebook("dict(steps=6_000,  # a GPU slot\n  batch_size=512)")) == before
     assert probe.notebook_fingerprint(notebook("dict(steps=7_000, batch_size=512)")) != before
+
+
+def test_the_fingerprint_follows_the_text_to_image_full_preset_and_no_other(tmp_path, monkeypatch):
+    from genai_lib import text_to_image_config as t2c
+
+    path = tmp_path / "nb.md"
+    path.write_text("# t\n\n```{code-cell} ipython3\ntcfg = t2i.preset(gl.get_budget())\n```\n")
+    before = (probe.notebook_fingerprint(path), probe.benchmark_fingerprint("text_to_image"))
+    monkeypatch.setitem(t2c.PRESETS, "standard", {**t2c.PRESETS["standard"], "diffusion_steps": 1})
+    assert (probe.notebook_fingerprint(path), probe.benchmark_fingerprint("text_to_image")) == before
+    monkeypatch.setitem(t2c.PRESETS, "full", {**t2c.PRESETS["full"], "diffusion_steps": 1})
+    after = (probe.notebook_fingerprint(path), probe.benchmark_fingerprint("text_to_image"))
+    assert after[0] != before[0] and after[1] != before[1]
