@@ -184,7 +184,11 @@ class Site:
             return f"[({self.equations[body][1]})]({self.equation_url(body)})"
         if role == "doc":
             text, target = re.fullmatch(r"(?:(.*?)\s*<)?([^<>]+)>?", body.strip()).groups()  # type: ignore[union-attr]
-            page = posixpath.normpath(posixpath.join(posixpath.dirname(docname), target.removesuffix(".md")))
+            target = target.removesuffix(".md")
+            if target.startswith("/"):  # Sphinx reads a leading slash as the book's root
+                page = posixpath.normpath(target.lstrip("/"))
+            else:
+                page = posixpath.normpath(posixpath.join(posixpath.dirname(docname), target))
             if page not in self.titles:
                 raise MystLeft(f"{docname}: {{doc}}`{body}` names no page of _toc.yml.")
             return f"[{text or self.titles[page]}]({self.page_url(page)})"
