@@ -84,10 +84,12 @@ release-tag:
 # One pytest run: unit and repository tests (including a strict, non-executing book build),
 # then every chapter notebook executed by nbval in the smoke budget, on the pseudo device: a CPU
 # stand-in for a GPU that fails where CUDA would on a tensor left on the CPU (genai_lib/pseudo_device.py).
+# The notebooks come first: xdist hands out whole files in the order given, so each chapter has run (and
+# left its smoke checkpoints) before tests/test_student.py runs its student version, which loads them.
 test: $(STAMP) mathjax browser
 	rm -rf _build/test-checkpoints
 	GENAI_DEVICE=$${GENAI_DEVICE:-pseudo} GENAI_BUDGET=smoke GENAI_WIDGETS=off GENAI_CHECKPOINT_DIR=$(CURDIR)/_build/test-checkpoints $(PY) -m pytest -v -n $(WORKERS) --dist loadscope --durations=30 \
-		--nbval-lax --nbval-current-env -p no:cacheprovider tests $(NOTEBOOKS:.md=.ipynb)
+		--nbval-lax --nbval-current-env -p no:cacheprovider $(NOTEBOOKS:.md=.ipynb) tests
 
 # Style, formatting and types (pyproject.toml: [tool.ruff], [tool.mypy]); CI runs it before `make test`.
 lint: $(STAMP)

@@ -23,7 +23,16 @@ from genai_lib.models.attribute_classifier import attribute_classifier
 
 
 def run(
-    budget: str, name: str, overrides: dict, seed: int, n: int, guidance: list[float], steps: int, out, model: str
+    budget: str,
+    name: str,
+    overrides: dict,
+    seed: int,
+    n: int,
+    guidance: list[float],
+    steps: int,
+    out,
+    model: str,
+    temperature: float = 1.0,
 ) -> dict:
     """Train (or load) the variant and judge it at each guidance scale; returns the result."""
     cfg = t2i.preset(budget, seed=seed, n_eval=n, **overrides)
@@ -40,6 +49,8 @@ def run(
         kwargs: dict = dict(guidance_scale=w)
         if model == "diffusion":
             kwargs.update(sampler="ddpm", num_inference_steps=steps)
+        else:
+            kwargs.update(temperature=temperature)
         row = {
             label: {k: round(v, 4) for k, v in r.items() if k != "images"}
             for label, r in judge_splits(trained, judge, data, n=n, seed=seed, **kwargs).items()
@@ -56,7 +67,7 @@ def run(
         **provenance(session.device, session.precision),
         "config": json.loads(json.dumps(asdict(cfg))),
         "n_prompts_per_split": n,
-        "sampler": f"ddpm, {steps} steps" if model == "diffusion" else "ancestral, one token at a time",
+        "sampler": f"ddpm, {steps} steps" if model == "diffusion" else f"ancestral, temperature {temperature:g}",
         "train_seconds": round(train_seconds, 1),
         "final_loss": round(history.last("loss"), 4),
         "by_guidance_scale": rows,
@@ -74,6 +85,7 @@ if __name__ == "__main__":
     p.add_argument("--guidance", type=float, nargs="+", default=[1.0, 3.0, 5.0])
     p.add_argument("--steps", type=int, default=25, help="DDPM sampling steps")
     p.add_argument("--model", choices=["diffusion", "ar"], default="diffusion")
+    p.add_argument("--temperature", type=float, default=1.0, help="the AR model's sampling temperature")
     a = p.parse_args()
     sets = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
-    run(a.budget or gl.get_budget(), a.name, sets, a.seed, a.n, a.guidance, a.steps, a.out, a.model)
+    run(a.budget or gl.get_budget(), a.name, sets, a.seed, a.n, a.guidance, a.steps, a.out, a.model, a.temperature)

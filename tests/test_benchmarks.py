@@ -170,7 +170,7 @@ def test_text_to_image_benchmark_judges_both_models_on_the_same_prompts(tmp_path
     monkeypatch.setenv("GENAI_OFFLINE", "1")
     monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
     monkeypatch.setenv("GENAI_CHECKPOINT_DIR", str(tmp_path / "ckpt"))
-    result = text_to_image.run("smoke", tmp_path, guidance_latent=3.0, guidance_ar=2.0)
+    result = text_to_image.run("smoke", tmp_path, guidance_latent=3.0, guidance_ar=1.5, temperature_ar=0.7)
     saved = json.loads(next(tmp_path.glob("text_to_image-smoke-*.json")).read_text())
     assert saved == result
     for key in (
@@ -182,6 +182,8 @@ def test_text_to_image_benchmark_judges_both_models_on_the_same_prompts(tmp_path
         "train_seconds",
         "guidance_scale",
         "judge_on_real_images",
+        "judge_on_vq_reconstructions",
+        "temperature_autoregressive",
         "fd_floor_real_vs_real",
         "models",
         "better_model",

@@ -5,9 +5,10 @@ nbval (`make test`) already proves that every solution notebook passes its check
 1. `python -m assignments` (what `make student` runs) writes a student notebook for every chapter and
    an otter grader bundle for every chapter with checked exercises, within the issue's 2 minutes;
 2. each student notebook is its chapter with the solutions, and nothing else, taken out;
-3. each student notebook, executed as a student receives it (smoke budget), fails the check of every
-   exercise it asks for (a `CheckError`, or a `NameError` for a variable the solution would define),
-   while every other cell runs; so every check can fail, and the starter code breaks nothing else;
+3. each student notebook, executed as a student receives it (smoke budget, with the checkpoints its
+   chapter's nbval run trained when they are there), fails the check of every exercise it asks for (a
+   `CheckError`, or a `NameError` for a variable the solution would define), while every other cell
+   runs; so every check can fail, and the starter code breaks nothing else;
 4. hidden checks reach the grader and never the student, and otter's grader, run locally (`otter
    run`, no Docker), gives full marks to a solution notebook and none to a student notebook.
 """
@@ -48,8 +49,17 @@ GRADED_CHAPTER = "00_how_to_use"  # one real chapter graded end to end by otter 
 STUDENT_ERRORS = {"CheckError", "NameError"}
 
 
-def kernel_env(tmp: Path) -> dict[str, str]:
+def kernel_env(tmp: Path, *, share_checkpoints: bool = False) -> dict[str, str]:
+    """The kernel's environment: smoke budget, and a checkpoint folder of its own unless `share_checkpoints`.
+
+    Shared, the folder is the run's own (make test sets it for nbval): a student version then loads what
+    its chapter's nbval run trained, as it would for a student who ran the chapter first, instead of
+    training it a second time. Its body is the chapter's code, which nbval runs, and no exercise trains
+    into a checkpoint (test_exercises_never_train_into_a_checkpoint), so nothing it writes reaches nbval.
+    """
     env = dict(START_ENV, GENAI_BUDGET="smoke", GENAI_WIDGETS="off", GENAI_PROGRESS="off")
+    if share_checkpoints and "GENAI_CHECKPOINT_DIR" in env:
+        return env
     env.setdefault("GENAI_CHECKPOINT_DIR", str(tmp / "checkpoints"))
     env["GENAI_CHECKPOINT_DIR"] = str(Path(env["GENAI_CHECKPOINT_DIR"]) / "student" / tmp.name)
     return env
@@ -197,7 +207,8 @@ def test_student_version_fails_every_check_and_runs_everything_else(made, chapte
     if not any(p.role == "solution" and p.cell.cell_type == "code" for p in pieces):
         pytest.skip("no code solution: the student version's code is the chapter's, which nbval runs")
     start = time.perf_counter()
-    nb = execute(made / chapter.stem / "student" / f"{chapter.stem}.ipynb", kernel_env(tmp_path))
+    env = kernel_env(tmp_path, share_checkpoints=True)
+    nb = execute(made / chapter.stem / "student" / f"{chapter.stem}.ipynb", env)
     print(f"{chapter.stem}: student version executed in {time.perf_counter() - start:.0f} s")
     cells = [c for c in nb.cells if c.cell_type == "code"]
     export = cells.pop()  # the last cell exports the submission: it runs, and writes the zip
@@ -226,6 +237,20 @@ def test_student_version_fails_every_check_and_runs_everything_else(made, chapte
             )
     expected = {e.number for e in read_pieces(chapter)[1] if e.checks}
     assert asked == expected, f"{chapter.stem}: exercises whose check did not run: {expected - asked}"
+
+
+TRAINS_INTO_A_CHECKPOINT = re.compile(r"ckpt_path|checkpoint_path|\bt2i\.train_|\bfit\(|\bcached\(")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_exercises_never_train_into_a_checkpoint(chapter):
+    """What a student version trains in an exercise would land where its chapter's run loads from."""
+    for piece in read_pieces(chapter)[0]:
+        if piece.exercise is not None and piece.cell.cell_type == "code":
+            assert not TRAINS_INTO_A_CHECKPOINT.search(piece.cell.source), (
+                f"{chapter.stem}, exercise {piece.exercise.number} trains into a checkpoint; the student "
+                f"versions share the chapters' checkpoint folder under make test:\n{piece.cell.source}"
+            )
 
 
 # ------------------------------------------------------------------------------------------------

@@ -246,3 +246,19 @@ def test_attribute_classifier_features_are_the_input_of_its_heads():
         assert torch.allclose(model.heads["colour"](f), model(x)["colour"], atol=1e-5)
     with pytest.raises(ValueError, match=r"expects RGB images \(B, 3, 32, 32\)"):
         model.features(torch.rand(2, 1, 28, 28))
+
+
+def test_an_encoder_without_blocks_gives_each_word_a_vector_of_its_own():
+    """n_layer=0 (the standard budget's caption encoder): a word's vector ignores the other words."""
+    torch.manual_seed(0)
+    enc = TextEncoder(TextEncoderConfig(vocab_size=TOK.vocab_size, max_len=TOK.length, n_embd=32, n_layer=0)).eval()
+    mixing = TextEncoder(TextEncoderConfig(vocab_size=TOK.vocab_size, max_len=TOK.length, n_embd=32, n_layer=1)).eval()
+    words = "a big red circle in the top left"
+    ids = TOK.encode([words, words.replace("circle", "square")])  # (2, S): only the fourth word differs
+    red = words.split().index("red") + 1  # after <bos>
+    with torch.no_grad():
+        alone, mixed = enc(ids)[0], mixing(ids)[0]
+    torch.testing.assert_close(alone[0, red], alone[1, red])
+    assert (mixed[0, red] - mixed[1, red]).norm() > 1e-3  # a block lets "circle" reach "red"
+    with pytest.raises(ValueError, match="n_layer must be 0 or more"):
+        TextEncoderConfig(vocab_size=TOK.vocab_size, n_layer=-1)

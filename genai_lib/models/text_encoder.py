@@ -27,9 +27,11 @@ class TextEncoderConfig:
     pad_id: int = 0  # the padding token, which no position attends to
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "max_len", "n_layer"):
+        for name in ("vocab_size", "max_len"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}.")
+        if self.n_layer < 0:  # 0: each token's vector is its own embedding, untouched by the other words
+            raise ValueError(f"n_layer must be 0 or more, got {self.n_layer}.")
         if not 0 <= self.pad_id < self.vocab_size:
             raise ValueError(f"pad_id {self.pad_id} is outside the vocabulary of {self.vocab_size} tokens.")
         BlockConfig(n_embd=self.n_embd, n_head=self.n_head, dropout=self.dropout)  # n_embd % n_head, dropout
