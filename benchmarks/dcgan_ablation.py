@@ -62,7 +62,7 @@ def confident_share(classifier, images: torch.Tensor) -> dict:
     return {"share_confident": round((p.max(1).values >= 0.9).float().mean().item(), 4), "min_class": int(counts.min())}
 
 
-def run(budget: str, name: str, overrides: dict, n: int, seed: int, out) -> dict:
+def run(budget: str, name: str, overrides: dict, n: int, seed: int, out, psis: tuple[float, ...] = (1.0,)) -> dict:
     """Train the variant and measure G and its EMA in both BatchNorm modes; returns the result."""
     cfg = gl.config.Params(**{**CONFIGS[budget], **overrides})
     session = gl.setup(seed=seed)
@@ -103,6 +103,13 @@ def run(budget: str, name: str, overrides: dict, n: int, seed: int, out) -> dict
             images = torch.cat([net(z[i : i + B].to(session.device)).cpu() for i in range(0, n, B)])
         net.eval()
         rows[f"{label}_train_mode"] = confident_share(classifier, images)
+    by_psi = {}  # noise z ~ N(0, psi^2 I): a temperature for the generator, fidelity against variety
+    for psi in psis:
+        row = {}
+        for label, net in (("G", G), ("ema", ema.module)):
+            with torch.no_grad(), evaluating(net):
+                row[f"{label}_eval"] = confident_share(classifier, net(psi * z.to(session.device)).cpu())
+        by_psi[str(psi)] = row
     real = load_images(cfg.dataset, "test").x[:n]
     result = {
         "study": "dcgan_ablation",
@@ -116,6 +123,7 @@ def run(budget: str, name: str, overrides: dict, n: int, seed: int, out) -> dict
         "train_seconds": round(train_seconds, 1),
         "real_test_images": confident_share(classifier, real * 2 - 1),
         **rows,
+        "by_psi": by_psi,
     }
     save_result(result, out / "dcgan_ablation", f"{name}-{budget}-seed{seed}", shown={name: rows})
     return result
@@ -127,6 +135,7 @@ if __name__ == "__main__":
     p.add_argument("--set", nargs="*", default=[], help="config fields, as field=json_value")
     p.add_argument("--n", type=int, default=1000, help="samples measured")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--psi", type=float, nargs="+", default=[1.0], help="noise scales z ~ N(0, psi^2 I) measured")
     a = p.parse_args()
     sets = {k: json.loads(v) for k, v in (s.split("=", 1) for s in a.set)}
-    run(a.budget or gl.get_budget(), a.name, sets, a.n, a.seed, a.out)
+    run(a.budget or gl.get_budget(), a.name, sets, a.n, a.seed, a.out, tuple(a.psi))

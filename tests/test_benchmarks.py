@@ -282,11 +282,14 @@ def test_the_dcgan_ablation_measures_g_and_its_ema_in_both_batchnorm_modes(tmp_p
     import dcgan_ablation
 
     monkeypatch.setenv("GENAI_OFFLINE", "1")
-    result = dcgan_ablation.run("smoke", "wider", {"width": 24}, 40, 0, tmp_path)
+    result = dcgan_ablation.run("smoke", "wider", {"width": 24}, 40, 0, tmp_path, psis=(1.0, 0.5))
     saved = json.loads((tmp_path / "dcgan_ablation" / "wider-smoke-seed0.json").read_text())
     assert saved == result and saved["config"]["width"] == 24
-    for row in ("G_eval", "G_train_mode", "ema_eval", "ema_train_mode", "real_test_images"):
-        assert 0.0 <= saved[row]["share_confident"] <= 1.0 and saved[row]["min_class"] >= 0
+    rows = [saved[r] for r in ("G_eval", "G_train_mode", "ema_eval", "ema_train_mode", "real_test_images")]
+    rows += [r for by in saved["by_psi"].values() for r in by.values()]
+    assert set(saved["by_psi"]) == {"1.0", "0.5"} and saved["by_psi"]["1.0"]["G_eval"] == saved["G_eval"]
+    for row in rows:
+        assert 0.0 <= row["share_confident"] <= 1.0 and row["min_class"] >= 0
 
 
 def test_the_speed_benchmark_times_fit_against_a_bare_loop_for_every_family(tmp_path, monkeypatch):
