@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from copy import deepcopy as copy_module
 
 import torch
 from common import parser, provenance, save_result
@@ -97,11 +98,12 @@ def run(budget: str, name: str, overrides: dict, n: int, seed: int, out, psis: t
     for label, net in (("G", G), ("ema", ema.module)):
         with torch.no_grad(), evaluating(net):
             rows[f"{label}_eval"] = confident_share(classifier, net(z.to(session.device)).cpu())
-        net.train()  # batch statistics, in batches of the training size
+        # Batch statistics, in batches of the training size, on a copy: a train-mode pass moves BatchNorm's
+        # running averages, and the measurements below read the network as training left it.
+        copy = copy_module(net).train()
         with torch.no_grad():
             B = cfg.batch_size
-            images = torch.cat([net(z[i : i + B].to(session.device)).cpu() for i in range(0, n, B)])
-        net.eval()
+            images = torch.cat([copy(z[i : i + B].to(session.device)).cpu() for i in range(0, n, B)])
         rows[f"{label}_train_mode"] = confident_share(classifier, images)
     by_psi = {}  # noise z ~ N(0, psi^2 I): a temperature for the generator, fidelity against variety
     for psi in psis:
