@@ -12,9 +12,9 @@ applies DiffAugment to every input of D, as chapter 3's section 7 does.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
-from copy import deepcopy as copy_module
 
 import torch
 from common import parser, provenance, save_result
@@ -94,24 +94,20 @@ def run(budget: str, name: str, overrides: dict, n: int, seed: int, out, psis: t
     train_seconds = time.perf_counter() - start
     classifier = feature_classifier(cfg.dataset, steps=cfg.clf_steps, verbose=False)
     z = torch.randn(n, cfg.latent_dim, generator=torch.Generator().manual_seed(7))
-    rows = {}
+    rows: dict = {}
+    by_psi: dict = {str(psi): {} for psi in (1.0, *psis)}  # z ~ N(0, psi^2 I): a temperature for the generator
     for label, net in (("G", G), ("ema", ema.module)):
         with torch.no_grad(), evaluating(net):
-            rows[f"{label}_eval"] = confident_share(classifier, net(z.to(session.device)).cpu())
+            for psi in by_psi:
+                by_psi[psi][f"{label}_eval"] = confident_share(classifier, net(float(psi) * z.to(session.device)).cpu())
+        rows[f"{label}_eval"] = by_psi["1.0"][f"{label}_eval"]
         # Batch statistics, in batches of the training size, on a copy: a train-mode pass moves BatchNorm's
-        # running averages, and the measurements below read the network as training left it.
-        copy = copy_module(net).train()
+        # running averages, which the eval-mode rows read.
+        train_mode = copy.deepcopy(net).train()
         with torch.no_grad():
             B = cfg.batch_size
-            images = torch.cat([copy(z[i : i + B].to(session.device)).cpu() for i in range(0, n, B)])
+            images = torch.cat([train_mode(z[i : i + B].to(session.device)).cpu() for i in range(0, n, B)])
         rows[f"{label}_train_mode"] = confident_share(classifier, images)
-    by_psi = {}  # noise z ~ N(0, psi^2 I): a temperature for the generator, fidelity against variety
-    for psi in psis:
-        row = {}
-        for label, net in (("G", G), ("ema", ema.module)):
-            with torch.no_grad(), evaluating(net):
-                row[f"{label}_eval"] = confident_share(classifier, net(psi * z.to(session.device)).cpu())
-        by_psi[str(psi)] = row
     real = load_images(cfg.dataset, "test").x[:n]
     result = {
         "study": "dcgan_ablation",
