@@ -31,6 +31,7 @@ from genai_lib import text_to_image as t2i
 from genai_lib.data.captions import load_captioned
 from genai_lib.metrics import caption_accuracy, frechet_distance, wilson_interval
 from genai_lib.models.attribute_classifier import attribute_classifier
+from genai_lib.nn import evaluating
 
 # How each budget is measured (the models' own settings are t2i.PRESETS[budget]): prompts per split, diffusion
 # sampling steps (DDPM, chapter 13's sampler),
@@ -57,8 +58,8 @@ def judge_splits(model, judge, data: dict, *, n: int, seed: int, **kwargs) -> di
 @torch.no_grad()
 def vq_round_trip(vq, images: torch.Tensor) -> torch.Tensor:
     """The VQ-VAE's decode of each image's own codes: the best that either model, drawing codes, can show."""
-    device = next(vq.parameters()).device
-    return torch.sigmoid(vq.decode_from_indices(vq.encode_to_indices(images.to(device))))
+    with evaluating(vq):  # in training mode the forward pass would also move an EMA codebook
+        return torch.sigmoid(vq(images.to(next(vq.parameters()).device)).recon)  # it snaps to the nearest codes
 
 
 def run(
