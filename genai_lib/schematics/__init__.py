@@ -1,0 +1,13 @@
+"""Schematic diagrams of the book's models, drawn by code so that they are reproducible and editable.
+
+Each function draws one diagram and returns its figure; a notebook cell that ends with the call shows it.
+The drawing primitives live in `board`; the diagrams of each Part of the book in `part0` ... `part5`.
+"""
+
+from .board import ROLES, Board, Box
+from .part0 import *  # noqa: F403
+from .part1 import *  # noqa: F403
+from .part2 import *  # noqa: F403
+from .part3 import *  # noqa: F403
+from .part4 import *  # noqa: F403
+from .part5 import *  # noqa: F403

@@ -1,0 +1,5 @@
+"""Schematics of Part 4."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
