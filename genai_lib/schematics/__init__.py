@@ -5,7 +5,9 @@ The drawing primitives live in `board`; the diagrams of each Part of the book in
 (chapters 13-15, text to image, in `t2i`).
 """
 
-from .board import ROLES, Board, Box
+from .board import ROLES as ROLES
+from .board import Board as Board
+from .board import Box as Box
 from .part0 import *  # noqa: F403
 from .part1 import *  # noqa: F403
 from .part2 import *  # noqa: F403
