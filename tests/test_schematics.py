@@ -30,6 +30,7 @@ DIAGRAMS = {name: getattr(module, name) for module in (part0, part1, part2, part
             for name in module.__all__}  # fmt: skip
 CALL = re.compile(r"\bschematics\.(?P<name>[a-z_0-9]+)\(")
 MIN_PER_CHAPTER = 2
+MARGIN = 3  # pixels at 100 dpi a label keeps from its box's sides: fonts render wider at low resolution
 
 
 def rendered_texts(fig):
@@ -63,10 +64,9 @@ def test_diagram_text_is_inside_the_figure_and_does_not_overlap(name):
     boxes = [p.get_window_extent(renderer) for p in fig.findobj(FancyBboxPatch)]
     for t, box in texts:
         cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
-        for patch in boxes:
-            if patch.contains(cx, cy):
-                fits = patch.x0 - 1 <= box.x0 and box.x1 <= patch.x1 + 1
-                assert fits, f"{name}: the label {t.get_text()!r} is wider than its box"
+        holders = [patch for patch in boxes if patch.contains(cx, cy)]  # several where boxes are stacked
+        fits = [patch.x0 + MARGIN <= box.x0 and box.x1 <= patch.x1 - MARGIN for patch in holders]
+        assert not holders or any(fits), f"{name}: the label {t.get_text()!r} fills its box to the edge or beyond"
 
 
 def test_every_chapter_draws_at_least_two_diagrams_and_every_diagram_is_used():

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 INCH_PER_UNIT = 0.45
+LABEL_PAD = 0.12  # units a box's label keeps from its sides; a longer label is set in smaller type
 
 # One fill per role, the same in every diagram of the book.
 ROLES = {
@@ -74,6 +75,7 @@ class Board:
         self.ax.set_aspect("equal")
         self.ax.set_axis_off()
         self.fig.subplots_adjust(left=0, right=1, bottom=0, top=0.9 if title else 1)
+        self.ax.apply_aspect()  # now, not at the first draw: box() measures its labels in pixels
         if title:
             self.fig.suptitle(title, fontsize=11)
 
@@ -98,11 +100,23 @@ class Board:
         )  # fmt: skip
         self.ax.add_patch(patch)
         if sub is None:
-            self.ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+            self._fit(self.ax.text(x, y, text, ha="center", va="center", fontsize=fontsize), w)
         else:
-            self.ax.text(x, y + h * 0.15, text, ha="center", va="center", fontsize=fontsize)
-            self.ax.text(x, y - h * 0.25, sub, ha="center", va="center", fontsize=fontsize - 2, color="#333333")
+            self._fit(self.ax.text(x, y + h * 0.15, text, ha="center", va="center", fontsize=fontsize), w)
+            label = self.ax.text(x, y - h * 0.25, sub, ha="center", va="center", fontsize=fontsize - 2, color="#333333")
+            self._fit(label, w)
         return Box(x, y, w, h)
+
+    def _fit(self, label, width: float) -> None:
+        """Shrink a label's type until it keeps LABEL_PAD from both sides of a box `width` units wide."""
+        renderer = self.fig.canvas.get_renderer()
+        unit = self.ax.transData.transform((1, 0))[0] - self.ax.transData.transform((0, 0))[0]  # pixels
+        room = (width - 2 * LABEL_PAD) * unit
+        for _ in range(8):  # hinting makes the width only roughly proportional to the size: shrink until it fits
+            drawn = label.get_window_extent(renderer).width
+            if drawn <= room:
+                return
+            label.set_fontsize(label.get_fontsize() * min(0.97, room / drawn))
 
     def arrow(
         self,
