@@ -26,9 +26,10 @@ from common import git_commit, parser
 
 # The checkpoint-name prefixes a chapter loads from earlier chapters (and trains first when they are missing).
 NEEDS = {
-    "14_autoregressive_t2i": {"t2i-vqvae-": "chapter 13's VQ-VAE"},
+    "13_text_to_image": {"t2i-vqvae-": "chapter 7's VQ-VAE of shapes"},
+    "14_autoregressive_t2i": {"t2i-vqvae-": "chapter 7's VQ-VAE of shapes"},
     "15_evaluating_t2i": {
-        "t2i-vqvae-": "chapter 13's VQ-VAE",
+        "t2i-vqvae-": "chapter 7's VQ-VAE of shapes",
         "t2i-latent-diffusion-": "chapter 13's latent diffusion model",
         "t2i-ar-": "chapter 14's GPT",
     },

@@ -64,7 +64,8 @@ def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float, e
 
 
 def _fit(step, model, params, data: Batches, steps: int, name: str, lr: float, progress: bool, ema=None) -> History:
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    # fused: one kernel updates all ~300 parameter tensors; the per-tensor loop took a seventh of a CPU step.
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
     return fit(
         step,
         models=model if ema is None else {"model": model, "ema": ema},
@@ -140,6 +141,8 @@ def train_diffusion(
 ) -> tuple[TextToImageDiffusion, History]:
     """Train (or load from its checkpoint) the latent diffusion model, or the pixel one when vq is None."""
     model = build_diffusion(cfg, data, vq)
+    # Convolution weights stored channels-last: oneDNN's preferred layout, about 15% off a CPU step here.
+    model.denoiser.to(memory_format=torch.channels_last)
     batches = Batches(data.images, data.tokenizer.encode(data.captions), batch_size=cfg.batch_size, seed=cfg.seed)
     name = f"t2i-{'pixel' if vq is None else 'latent'}-diffusion-{data.grammar.name}-{cfg.key(*DIFFUSION_FIELDS)}"
     ema = EMA(model.denoiser, decay=cfg.ema_decay) if cfg.ema_decay else None
