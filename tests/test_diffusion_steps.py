@@ -1,9 +1,10 @@
 """No chapter or benchmark types the diffusion training step: they call `genai_lib.diffusion.diffusion_step`.
 
-A hand-written step is a function that calls the noise schedule's `loss` itself. Chapter 11 may keep one
-such function, its teaching copy, tagged `# teaching copy` on its `def` line and checked against the
-library's step in the cell after it. benchmarks/speed.py may keep bare loops tagged `# bare loop`: they are
-the yardstick `fit` and the library's step are timed against.
+A hand-written step is a function that calls the noise schedule's `loss` itself. The chapters that show
+the step on the page (chapters 11 and 12, tests/test_core_step.py) write the loss from its equations, in
+plain PyTorch, and check it against `diffusion_step`; none calls `schedule.loss` inside a step of its own.
+benchmarks/speed.py may keep bare loops tagged `# bare loop`: they are the yardstick `fit` and the
+library's step are timed against.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from pathlib import Path
 import jupytext
 
 ROOT = Path(__file__).resolve().parents[1]
-TEACHING_CHAPTER = "book/part4/11_diffusion.md"
-MARKER = "teaching copy"
 BARE_LOOPS, BARE_MARKER = "benchmarks/speed.py", "bare loop"
 
 
@@ -68,9 +67,9 @@ def _is_schedule(node: ast.AST, names: set[str]) -> bool:
     return _is_schedule_call(node)
 
 
-def hand_written_steps(root: Path = ROOT) -> tuple[list[str], list[str]]:
-    """(offending functions, allowed teaching copies), each as 'path: function (line n ...)'."""
-    offending, teaching = [], []
+def hand_written_steps(root: Path = ROOT) -> list[str]:
+    """The offending functions, each as 'path: function (line n ...)'."""
+    offending = []
     for path, codes in sources(root):
         trees = []
         for i, code in enumerate(codes):
@@ -99,31 +98,19 @@ def hand_written_steps(root: Path = ROOT) -> tuple[list[str], list[str]]:
                 if not calls:
                     continue
                 where = f"{path}: {fn.name} (line {fn.lineno}{' of its cell' if path.endswith('.md') else ''})"
-                tagged = MARKER in lines[fn.lineno - 1].lower()
                 if path == BARE_LOOPS and BARE_MARKER in lines[fn.lineno - 1].lower():
                     continue  # the speed benchmark's yardstick, timed against fit + diffusion_step
-                (teaching if tagged and path == TEACHING_CHAPTER else offending).append(where)
-    return offending, teaching
+                offending.append(where)
+    return offending
 
 
 def test_no_chapter_or_benchmark_types_a_diffusion_training_step():
-    offending, _ = hand_written_steps()
+    offending = hand_written_steps()
     assert not offending, (
         "These functions call the noise schedule's loss themselves, a hand-typed copy of the diffusion training "
         "step: use genai_lib.diffusion.diffusion_step(model, schedule, p_uncond=..., ema=...) instead.\n"
         + "\n".join(offending)
     )
-
-
-def test_chapter_11_keeps_one_tagged_teaching_copy_and_checks_it_against_the_library():
-    _, teaching = hand_written_steps()
-    assert len(teaching) == 1 and teaching[0].startswith(TEACHING_CHAPTER), teaching
-    cells = [c.source for c in jupytext.read(ROOT / TEACHING_CHAPTER).cells if c.cell_type == "code"]
-    copy_cell = next(
-        i for i, c in enumerate(cells) if any(MARKER in line.lower() and "def " in line for line in c.splitlines())
-    )
-    check = cells[copy_cell + 1]
-    assert "diffusion_step(" in check and "assert" in check and "grad" in check, check
 
 
 FAKE_CHAPTER = """---
@@ -145,7 +132,7 @@ model.loss(x)                      # another model's loss, at the top level: not
 process.loss(net, x)               # the schedule's loss at the top level: not a step either
 
 
-def step(batch, ctx):  # teaching copy, but not in chapter 11
+def step(batch, ctx):  # teaching copy: a tag that no longer excuses anything
     loss = process.loss(net, batch)
     ctx.backward_step(loss)
 ```
@@ -174,15 +161,14 @@ def test_the_finder_catches_every_spelling_of_a_hand_written_step(tmp_path):
     (tmp_path / "benchmarks" / "bench.py").write_text(
         "def run(noise: NoiseSchedule):\n    def step(batch, ctx):\n        return noise.loss(net, batch)\n"
     )
-    offending, teaching = hand_written_steps(tmp_path)
+    offending = hand_written_steps(tmp_path)
     names = sorted(line.split(": ")[1].split(" ")[0] for line in offending)
     assert names == ["inner", "step", "step", "t2i_step"], offending
-    assert teaching == []
     assert any(line.startswith("benchmarks/bench.py: step") for line in offending)
 
 
 def test_a_piece_that_does_not_parse_is_reported_not_skipped(tmp_path):
     (tmp_path / "benchmarks").mkdir()
     (tmp_path / "benchmarks" / "bench.py").write_text("def broken(:\n    pass\n")
-    offending, _ = hand_written_steps(tmp_path)
+    offending = hand_written_steps(tmp_path)
     assert offending and "does not parse" in offending[0]
