@@ -109,11 +109,10 @@ class Board:
 
     def _fit(self, label, width: float) -> None:
         """Shrink a label's type until it keeps LABEL_PAD from both sides of a box `width` units wide."""
-        renderer = self.fig.canvas.get_renderer()
         unit = self.ax.transData.transform((1, 0))[0] - self.ax.transData.transform((0, 0))[0]  # pixels
         room = (width - 2 * LABEL_PAD) * unit
         for _ in range(8):  # hinting makes the width only roughly proportional to the size: shrink until it fits
-            drawn = label.get_window_extent(renderer).width
+            drawn = label.get_window_extent().width  # measured by the figure's own renderer
             if drawn <= room:
                 return
             label.set_fontsize(label.get_fontsize() * min(0.97, room / drawn))

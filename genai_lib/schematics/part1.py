@@ -26,7 +26,7 @@ def gan_game():
     G = b.box(5.0, 1.8, "generator $G$", sub="weights $\\theta_G$")
     fake = b.box(8.3, 1.8, "$G(z)$", role="data", sub="(B, d)", w=1.8)
     real = b.box(8.3, 4.6, "$x \\sim p_\\mathrm{data}$", role="data", sub="(B, d)", w=1.8)
-    D = b.box(11.8, 3.2, "discriminator $D$", w=2.8, sub="$D(x) = \\sigma(l(x))$")
+    D = b.box(11.8, 3.2, "discriminator $D$", w=2.8, sub="$D(x) = \\sigma(\\ell(x))$")
     b.arrow(z, G)
     b.arrow(G, fake)
     b.arrow(real, D)
@@ -71,29 +71,29 @@ def optimal_d_to_jsd():
 
 
 def generator_gradient():
-    """Section 4's chain rule: the generator's gradient is dL/dl times dl/dtheta, and only dL/dl depends on the loss."""
+    """Section 4's chain rule: the gradient is dL/dell times dell/dtheta; only the first factor depends on the loss."""
     b = Board(14.4, 6.0, title="What reaches the generator: $\\partial L / \\partial \\theta = "
-              "(\\partial L / \\partial l)\\,(\\partial l / \\partial \\theta)$")  # fmt: skip
+              "(\\partial L / \\partial \\ell)\\,(\\partial \\ell / \\partial \\theta)$")  # fmt: skip
     z = b.box(1.0, 4.1, "$z$", role="latent", sub="(B, k)", w=1.2)
     G = b.box(3.4, 4.1, "generator $G$", sub="weights $\\theta$")
     x = b.box(5.9, 4.1, "$G(z)$", role="data", sub="(B, d)", w=1.4)
     D = b.box(8.3, 4.1, "discriminator $D$", w=2.6, sub="weights held fixed")
-    logit = b.box(10.9, 4.1, "logit $l$", role="latent", sub="(B,)", w=1.4)
+    logit = b.box(10.9, 4.1, "logit $\\ell$", role="latent", sub="(B,)", w=1.4)
     for a, c in ((z, G), (G, x), (x, D), (D, logit)):
         b.arrow(a, c)
-    sat = b.box(8.7, 1.9, "$L_\\mathrm{sat} = \\log(1 - \\sigma(l))$", w=3.6, role="loss",
-                sub="$\\partial L / \\partial l = -D(G(z))$")  # fmt: skip
-    ns = b.box(12.5, 1.9, "$L_\\mathrm{ns} = -\\log \\sigma(l)$", w=3.6, role="loss",
-               sub="$\\partial L / \\partial l = -(1 - D(G(z)))$")  # fmt: skip
+    sat = b.box(8.7, 1.9, "$L_\\mathrm{sat} = \\log(1 - \\sigma(\\ell))$", w=3.6, role="loss",
+                sub="$\\partial L / \\partial \\ell = -D(G(z))$")  # fmt: skip
+    ns = b.box(12.5, 1.9, "$L_\\mathrm{ns} = -\\log \\sigma(\\ell)$", w=3.6, role="loss",
+               sub="$\\partial L / \\partial \\ell = -(1 - D(G(z)))$")  # fmt: skip
     b.arrow(logit, sat)
     b.arrow(logit, ns)
     # the backward path through D and G is shared by both losses; only the first factor differs
     b.arrow((10.0, 3.35), (3.4, 3.35), dashed=True, color="#a33", text_offset=(0, -0.6))
-    b.note(6.6, 3.05, "$\\partial l / \\partial \\theta$, back through $D$ and $G$: the same for both losses",
+    b.note(6.6, 3.05, "$\\partial \\ell / \\partial \\theta$, back through $D$ and $G$: the same for both losses",
            color="#a33")  # fmt: skip
     b.note(3.4, 1.9, "when $D$ rejects the fakes, $D(G(z)) \\to 0$:", fontsize=9)
-    b.note(3.4, 1.2, "saturating: $\\partial L / \\partial l \\to 0$, the signal starves", color="#a33")
-    b.note(3.4, 0.6, "non-saturating: $\\partial L / \\partial l \\to -1$, its largest size", color="#2a6")
+    b.note(3.4, 1.2, "saturating: $\\partial L / \\partial \\ell \\to 0$, the signal starves", color="#a33")
+    b.note(3.4, 0.6, "non-saturating: $\\partial L / \\partial \\ell \\to -1$, its largest size", color="#2a6")
     b.note(10.6, 0.55, "both derivatives are negative: descent raises the fakes' logit", ha="center")
     return b.done()
 

@@ -142,7 +142,7 @@ def ar_t2i_sampling():
                    sub="last position: $\\ell_c$, $\\ell_\\varnothing$ (B, K)")  # fmt: skip
     guide = b.box(12.9, 4.9, "$\\ell_\\varnothing + w\\,(\\ell_c - \\ell_\\varnothing)$", w=3.4, role="op",
                   sub="guided logits (B, K)")  # fmt: skip
-    sample = b.box(12.9, 2.9, "÷ $T$, top-$k$, draw", w=3.0, role="op", sub="from the softmax")
+    sample = b.box(12.9, 2.9, "÷ $\\tau$, top-$k$, draw", w=3.0, role="op", sub="from the softmax")
     code = b.box(8.35, 2.9, "code $z_i$", w=1.9, role="latent", sub="(B, 1)")
     for a, z in ((ids, gpt), (gpt, logits), (logits, guide), (guide, sample), (sample, code)):
         b.arrow(a, z)
@@ -157,7 +157,7 @@ def ar_t2i_sampling():
     b.arrow(grid, dec)
     b.arrow(dec, img)
     b.note(2.3, 2.5, "$n$ = 64 sequential passes,\none per code; guidance\ndoubles each pass (2B)", fontsize=8)
-    b.note(2.3, 0.8, "chapter 14: $w$ = 1.5, $T$ = 0.7;\nstandard: $S$ = 13, $K$ = 64", fontsize=7.5)
+    b.note(2.3, 0.8, "chapter 14: $w$ = 1.5, $\\tau$ = 0.7;\nstandard: $S$ = 13, $K$ = 64", fontsize=7.5)
     return b.done()
 
 
