@@ -31,8 +31,9 @@ CODE_FENCE = re.compile(r"^```\{code-cell\}[^\n]*\n(?P<body>.*?)^```[ \t]*$", re
 ADMONITION = re.compile(r"^(?P<fence>`{3,}|:{3,})\{admonition\}[ \t]+(?P<title>[^\n]*)\n.*?^(?P=fence)[ \t]*\n\n?",
                         re.MULTILINE | re.DOTALL)  # fmt: skip
 MATH_BLOCK = re.compile(r"\$\$.*?\$\$", re.DOTALL)
+INLINE_MATH = re.compile(r"\$[^$\n]+\$")  # read as one word: `$p_\text{data}$` is a symbol, not three words
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-SECTION = re.compile(r"^## (?P<number>\d+)\. ", re.MULTILINE)
+SECTION = re.compile(r"^## (?!Summary|Exercises|References)\S", re.MULTILINE)  # a section that teaches
 EXERCISES = re.compile(r"^## Exercises[ \t]*$", re.MULTILINE)
 FRONT_MATTER_END = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 
@@ -57,20 +58,25 @@ def strip_pacing(text: str) -> str:
 
 
 def measure(text: str) -> Pace:
-    """Count the prose words (maths excluded) and the non-blank, non-comment code lines before the exercises."""
+    """Count the prose words and the non-blank, non-comment code lines before the exercises."""
     text = strip_pacing(FRONT_MATTER_END.sub("", text))
     body = text[: m.start()] if (m := EXERCISES.search(text)) else text
     words = code = 0
     last = 0
     for cell in CODE_FENCE.finditer(body):
-        words += len(WORD.findall(MATH_BLOCK.sub(" ", body[last : cell.start()])))
+        words += _words(body[last : cell.start()])
         lines = cell["body"].splitlines()
         options = [line for line in lines if line.startswith(":")]  # `:tags: [...]` heads the cell
         if not any("remove-cell" in option for option in options):  # the Colab install cell is never seen
             code += sum(1 for line in lines if line.strip() and not line.lstrip().startswith(("#", ":")))
         last = cell.end()
-    words += len(WORD.findall(MATH_BLOCK.sub(" ", body[last:])))
+    words += _words(body[last:])
     return Pace(words, code)
+
+
+def _words(prose: str) -> int:
+    """Words of prose: displayed maths counts as none (its time is in the prose around it), inline maths as one."""
+    return len(WORD.findall(INLINE_MATH.sub(" x ", MATH_BLOCK.sub(" ", prose))))
 
 
 def time_box(pace: Pace, breaks: int) -> str:
@@ -102,7 +108,7 @@ def paced(text: str) -> str:
     pace = measure(text)
     sections = list(SECTION.finditer(text))
     if not sections:
-        raise ValueError("A chapter needs numbered sections ('## 1. ...') to place its reading time and breaks.")
+        raise ValueError("A chapter needs sections ('## ...' headings) to place its reading time and breaks.")
     n_breaks = 2 if pace.minutes > LONG_CHAPTER_MINUTES else 1
     # Minutes read before each section heading (the first section has none before it worth a break).
     before = {s.start(): measure(text[: s.start()]) for s in sections[1:]}

@@ -70,23 +70,23 @@ def check_apply_temperature(apply_temperature: Callable[[torch.Tensor, float], t
             continue
         if T != 1 and _same(got, _wrong_temperature("times_T", case)):
             raise CheckError(
-                f"{what}: you multiplied the logits by the temperature. Divide them: softmax(z / T), "
-                "so that T < 1 sharpens the distribution and T > 1 flattens it."
+                f"{what}: you multiplied the logits by the temperature. Divide them: softmax(z / τ), "
+                "so that τ < 1 sharpens the distribution and τ > 1 flattens it."
             )
         if _same(got, _wrong_temperature("scaled_logits", case)):
             raise CheckError(
-                f"{what}: these are the scaled logits z / T, not probabilities. Apply a softmax over "
+                f"{what}: these are the scaled logits z / τ, not probabilities. Apply a softmax over "
                 "the last dimension."
             )
         if _same(got, _wrong_temperature("probabilities_over_T", case)):
             raise CheckError(
-                f"{what}: divide the logits by T *before* the softmax. Dividing probabilities by T "
+                f"{what}: divide the logits by τ *before* the softmax. Dividing probabilities by τ "
                 "does not change the shape of the distribution and breaks the sum to 1."
             )
         if T != 1 and _same(got, _wrong_temperature("T_ignored", case)):
             raise CheckError(
-                f"{what}: these are the model's probabilities at T = 1: T was ignored. Divide the "
-                "logits by T before the softmax."
+                f"{what}: these are the model's probabilities at τ = 1: the temperature was ignored. Divide "
+                "the logits by τ before the softmax."
             )
         if logits.dim() == 2 and _same(got, _wrong_temperature("softmax_over_dim0", case)):
             raise CheckError(
@@ -97,7 +97,9 @@ def check_apply_temperature(apply_temperature: Callable[[torch.Tensor, float], t
             raise CheckError(f"{what} contains NaN or infinity.")
         if not torch.allclose(got.sum(-1), torch.ones_like(got.sum(-1)), atol=1e-5):
             raise CheckError(f"{what}: the probabilities do not sum to 1 over the last dimension.")
-        expect_close(got, expected, what=what, rtol=1e-5, atol=1e-6, hint="Return torch.softmax(logits / T, dim=-1).")
+        expect_close(
+            got, expected, what=what, rtol=1e-5, atol=1e-6, hint="Return torch.softmax(logits / temperature, dim=-1)."
+        )
     big = torch.tensor(LARGE_LOGITS)
     got = _as_float_tensor(
         _call(apply_temperature, "apply_temperature", big.clone(), 0.5), "apply_temperature", "the probabilities"
@@ -114,7 +116,7 @@ def check_apply_temperature(apply_temperature: Callable[[torch.Tensor, float], t
         rtol=1e-5,
         atol=1e-6,
     )
-    passed("apply_temperature divides the logits by T before the softmax: T < 1 sharpens, T > 1 flattens.")
+    passed("apply_temperature divides the logits by τ before the softmax: τ < 1 sharpens, τ > 1 flattens.")
 
 
 def temperature_rows_case() -> tuple[torch.Tensor, float]:
@@ -132,7 +134,9 @@ def temperature_rows_case() -> tuple[torch.Tensor, float]:
 def check_apply_temperature_rows(apply_temperature: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
     """Exercise 10.1, hidden: logits (B, T, V) with rows on very different scales, one distribution per row."""
     logits, T = temperature_rows_case()
-    what = f"apply_temperature on logits of shape {tuple(logits.shape)} (rows shifted by -900 to 600) with T = {T}"
+    what = (
+        f"apply_temperature on logits of shape {tuple(logits.shape)} (rows shifted by -900 to 600) with temperature {T}"
+    )
     got = _as_float_tensor(
         _call(apply_temperature, "apply_temperature", logits.clone(), T),
         "apply_temperature",
@@ -148,7 +152,7 @@ def check_apply_temperature_rows(apply_temperature: Callable[[torch.Tensor, floa
             f"{what}: your probabilities contain NaN or infinity in some rows. Each row is its own distribution: "
             "if you subtract a maximum for stability, subtract each row's own, z.max(dim=-1, keepdim=True).values, "
             "not the maximum of the whole tensor (the rows far below it underflow to 0 / 0). "
-            "torch.softmax(z / T, dim=-1) does this for you."
+            "torch.softmax(z / temperature, dim=-1) does this for you."
         )
     expect_close(
         got,
@@ -156,7 +160,7 @@ def check_apply_temperature_rows(apply_temperature: Callable[[torch.Tensor, floa
         what=what,
         rtol=1e-5,
         atol=1e-6,
-        hint="Each row (last dimension) is normalised on its own: torch.softmax(logits / T, dim=-1).",
+        hint="Each row (last dimension) is normalised on its own: torch.softmax(logits / temperature, dim=-1).",
     )
     passed("apply_temperature normalises each row on its own, for any leading shape and any shift of a row.")
 
