@@ -7,9 +7,11 @@ PY := $(VENV)/bin/python
 # existing environments keep their own torch; override with `make test TORCH="torch torchvision"`.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 WORKERS ?= 2
-# Sleeping (not spinning) OpenMP threads: with several notebooks on few cores, spinning costs 10x.
+# Sleeping (not spinning) OpenMP threads: with several notebooks on few cores, spinning costs 10x;
+# a spin of 1,000 rounds before sleeping keeps a lone notebook's small ops fast (genai_lib/__init__.py).
 OMP_WAIT_POLICY ?= PASSIVE
-export OMP_WAIT_POLICY
+GOMP_SPINCOUNT ?= 1000
+export OMP_WAIT_POLICY GOMP_SPINCOUNT
 STAMP := $(VENV)/.installed
 # `make book OFFLINE=1`: the pages load MathJax from the build instead of a CDN (book/_ext/genai_book.py).
 OFFLINE ?=
@@ -173,7 +175,7 @@ GPU_SITE := _build/gpu/site
 RESULTS ?= $(CURDIR)/benchmarks/results
 # make test-gpu ONLY="03_dcgan gpt_char": some notebooks and benchmarks; make bench-gpu NAME=x BUDGET=smoke.
 ONLY ?=
-GPU_ENV = PYTHONPATH=$(CURDIR):$(CURDIR)/$(GPU_SITE) GENAI_DATA_MIRRORS=$(CURDIR)/$(GPU_SITE)/data OMP_WAIT_POLICY=PASSIVE
+GPU_ENV = PYTHONPATH=$(CURDIR):$(CURDIR)/$(GPU_SITE) GENAI_DATA_MIRRORS=$(CURDIR)/$(GPU_SITE)/data OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=1000
 
 gpu-bundle: $(STAMP)
 	$(PY) benchmarks/gpu.py bundle $(GPU_SITE)

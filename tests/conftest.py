@@ -7,6 +7,7 @@ import os
 import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads: see genai_lib/__init__.py
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 from pathlib import Path
 
