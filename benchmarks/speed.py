@@ -44,8 +44,8 @@ CONFIGS = dict(
         vae_hidden=32,
     ),  # fmt: skip
     standard=dict(
-        chunk=25,
-        chunks=6,
+        chunk=15,
+        chunks=12,
         batch=64,
         gpt=dict(n_layer=3, n_head=4, n_embd=96, block_size=64),
         unet_channels=16,
@@ -145,7 +145,7 @@ def timed(fn: Callable[[], None], device: torch.device) -> float:
 
 
 def measure(family: Family, cfg, device: torch.device) -> dict:
-    """Alternate fit chunks and bare chunks; the median of fit's time over the bare loop's, per chunk pair."""
+    """Alternate fit chunks and bare chunks (ABBA); the median of fit's time over the bare loop's, per chunk pair."""
     models, optimizers, step, bare, data = family
     train = gl.TrainConfig(steps=cfg.chunk, grad_clip=None, log_every=max(1, cfg.chunk // 5), progress=False)
 
@@ -158,9 +158,14 @@ def measure(family: Family, cfg, device: torch.device) -> dict:
 
     with_fit(), with_bare()  # warm-up: allocations, kernels, caches
     ratios, fit_s, bare_s = [], [], []
-    for _ in range(cfg.chunks):
-        fit_s.append(timed(with_fit, device))
-        bare_s.append(timed(with_bare, device))
+    for i in range(cfg.chunks):
+        # Which arm goes first alternates, so that a machine speeding up or slowing down favours neither.
+        if i % 2 == 0:
+            fit_s.append(timed(with_fit, device))
+            bare_s.append(timed(with_bare, device))
+        else:
+            bare_s.append(timed(with_bare, device))
+            fit_s.append(timed(with_fit, device))
         ratios.append(fit_s[-1] / bare_s[-1])
     ratio = statistics.median(ratios)
     return {
