@@ -65,3 +65,10 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *cond) -> t
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat, *cond).sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1).square().mean()
+
+
+def r1_penalty(critic, real: torch.Tensor, *cond, gamma: float) -> torch.Tensor:
+    """R1 = gamma/2 E[||grad_x D(x)||^2] at real x, D the logit (Mescheder et al., 2018): D flat on the data."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x, *cond).sum(), x, create_graph=True)  # x_b's row: grad of D(x_b)
+    return 0.5 * gamma * grad.flatten(1).square().sum(1).mean()
