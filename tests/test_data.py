@@ -38,7 +38,8 @@ def test_mnist_offline_falls_back_to_the_bundled_subset_with_a_notice(monkeypatc
 
 
 def test_unknown_names_are_clear_errors():
-    with pytest.raises(ValueError, match="Unknown image data set 'imagenet'; available: digits, mnist"):
+    known = "cifar10, digits, mnist, scenes"
+    with pytest.raises(ValueError, match=f"Unknown image data set 'imagenet'; available: {known}"):
         load_images("imagenet")
     with pytest.raises(ValueError, match="Unknown split 'valid'"):
         load_images("digits", "valid")
@@ -125,6 +126,6 @@ def test_sequence_batches_give_next_token_targets_and_resume():
 
 def test_availability_reports_without_downloading(monkeypatch, isolated_cache):
     status = {s.name: s for s in availability()}
-    assert set(status) == {"digits", "mnist", "pydoc", "tinyshakespeare"}
+    assert set(status) == {"digits", "mnist", "cifar10", "scenes", "pydoc", "tinyshakespeare"}
     assert status["digits"].offline and status["pydoc"].offline and "subset" in status["mnist"].detail
     assert not status["tinyshakespeare"].offline and not isolated_cache.exists()

