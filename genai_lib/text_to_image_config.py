@@ -39,6 +39,7 @@ class TextToImageConfig:
     gpt_heads: int = 4
     gpt_width: int = 128
     ar_steps: int = 3000
+    ar_dropout: float = 0.0  # dropout in the GPT's blocks while it trains (Part III)
     # Shared by every training run.
     batch_size: int = 64
     lr: float = 1e-3
@@ -77,7 +78,7 @@ DIFFUSION_FIELDS = VQ_FIELDS + (
     "p_uncond",
     "ema_decay",
 )
-AR_FIELDS = VQ_FIELDS + ("gpt_layers", "gpt_heads", "gpt_width", "ar_steps", "lr", "p_uncond")
+AR_FIELDS = VQ_FIELDS + ("gpt_layers", "gpt_heads", "gpt_width", "ar_steps", "ar_dropout", "lr", "p_uncond")
 
 
 # The settings of each budget, shared by chapters 13-15 so that one chapter's checkpoints serve the next.
