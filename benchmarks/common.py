@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import sample_quality as sq
 from genai_lib.device import describe
 from genai_lib.models.classifier import embed, feature_classifier

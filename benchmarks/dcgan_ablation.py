@@ -19,7 +19,7 @@ import time
 import torch
 from common import parser, provenance, save_result
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib.augment import diff_augment
 from genai_lib.data import Batches, load_images
 from genai_lib.ema import EMA

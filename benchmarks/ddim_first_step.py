@@ -25,7 +25,7 @@ import torch
 from common import digits_of, mnist_measuring_stick, parser, provenance, save_result
 from diffusion_mnist import CONFIGS, draw, train_model
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import sample_quality as sq
 from genai_lib.data import load_mnist
 from genai_lib.diffusion.sampling import predict_eps

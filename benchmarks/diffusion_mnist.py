@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from common import header, mnist_measuring_stick, parser, save_result
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import probe
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from common import parser, provenance, save_result
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import text_to_image as t2i
 from genai_lib.data.caption_grammar import SHAPES, CaptionTokenizer
 from genai_lib.device import synchronize

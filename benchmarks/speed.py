@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from common import parser, provenance, save_result
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib.data import Batches
 from genai_lib.device import synchronize
 from genai_lib.diffusion import NoiseSchedule, diffusion_step

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from common import parser, provenance, save_result
 from text_to_image import CONFIGS, judge_splits
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import text_to_image as t2i
 from genai_lib.models.attribute_classifier import attribute_classifier
 

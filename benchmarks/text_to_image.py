@@ -25,7 +25,7 @@ from types import SimpleNamespace
 import torch
 from common import header, parser, save_result
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import probe
 from genai_lib import text_to_image as t2i
 from genai_lib.data.captions import load_captioned

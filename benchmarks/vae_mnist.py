@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from common import header, parser, save_result
 
-import genai_lib as gl  # first, so that its OpenMP setting takes effect before torch starts
+import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import probe
 from genai_lib.data import Batches, load_mnist
 from genai_lib.metrics import bits_per_dim, iwae_bound
