@@ -64,6 +64,8 @@ def run(names: list[str], budget: str, seed: int, out: Path, tag: str) -> dict:
             summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-300:]
             row = {"notebook": name, "seed": seed, "all_cells_passed": done.returncode == 0, "cells": summary,
                    "wall_seconds": round(wall, 1)}  # fmt: skip
+            if done.returncode != 0:  # which cell and claim failed: kept, since the checkpoints are not
+                row["failure"] = [line for line in done.stdout.splitlines() if "Error" in line][-6:]
             needs = NEEDS.get(name, {})
             needed = {what: s for c, s in earlier.items() for prefix, what in needs.items() if c.startswith(prefix)}
             if needed:
