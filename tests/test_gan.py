@@ -1,9 +1,8 @@
 """GAN players, losses on logits and the two-optimizer step: shapes, clear errors, detach, and that it learns."""
 
-import contextlib
-
 import pytest
 import torch
+from helpers.gan_ctx import RecordingCtx
 
 import genai_lib as gl
 from genai_lib.data import Batches
@@ -95,24 +94,6 @@ def test_gradient_penalty_of_a_linear_critic_is_its_slope_minus_one_squared():
     critic = lambda x, *cond: x @ w  # noqa: E731
     gp = gradient_penalty(critic, torch.randn(6, 2), torch.randn(6, 2))
     assert torch.allclose(gp, torch.tensor(16.0))
-
-
-class RecordingCtx:
-    """A StepContext stand-in that records which parameters received gradients in each update."""
-
-    def __init__(self, G, D, opts):
-        self.G, self.D, self.opts, self.log = G, D, opts, []
-
-    def autocast(self):
-        return contextlib.nullcontext()
-
-    def backward_step(self, loss, name):
-        for m in (self.G, self.D):
-            m.zero_grad(set_to_none=True)
-        loss.backward()
-        grads = lambda m: any(p.grad is not None for p in m.parameters())  # noqa: E731
-        self.log.append((name, grads(self.G), grads(self.D)))
-        self.opts[name].step()
 
 
 @pytest.mark.parametrize("loss", ["bce", "hinge", "wgan-gp"])

@@ -1,10 +1,9 @@
 """The style-based GAN's parts: shapes, demodulation's unit variance, truncation, mixing, noise, R1 and the step."""
 
-import contextlib
-
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers.gan_ctx import RecordingCtx
 
 import genai_lib as gl
 from genai_lib.data import Batches
@@ -175,24 +174,6 @@ def test_r1_equals_a_hand_computation_on_a_linear_and_a_quadratic_critic():
     assert torch.allclose(lin.weight.grad, 4.0 * lin.weight)  # differentiable in D's weights: gamma w
     quadratic = lambda x: x.square().flatten(1).sum(1)  # noqa: E731  grad = 2x
     assert torch.allclose(r1_penalty(quadratic, x, gamma=1.0), 0.5 * (2 * x).square().flatten(1).sum(1).mean())
-
-
-class RecordingCtx:
-    """A StepContext stand-in: which players received gradients in each update, and a step number."""
-
-    def __init__(self, G, D, opts, step=0):
-        self.G, self.D, self.opts, self.step, self.log = G, D, opts, step, []
-
-    def autocast(self):
-        return contextlib.nullcontext()
-
-    def backward_step(self, loss, name):
-        for m in (self.G, self.D):
-            m.zero_grad(set_to_none=True)
-        loss.backward()
-        grads = lambda m: any(p.grad is not None for p in m.parameters())  # noqa: E731
-        self.log.append((name, grads(self.G), grads(self.D)))
-        self.opts[name].step()
 
 
 def players(H=16):
