@@ -58,6 +58,11 @@ def preserved_rng() -> Iterator[None]:
 def drawing_device(generator: torch.Generator | None, device: torch.device | str) -> torch.device | str:
     """Where random numbers for `device` are drawn: on the generator's device when there is one, so a CPU
     generator gives the same numbers on every device (and CUDA refuses a CPU generator for GPU draws)."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator= is the torch.Generator of the random numbers, e.g. torch.Generator().manual_seed(0); got "
+            f"{type(generator).__name__}. (A GAN's generator network is G: call G.sample(n, generator=...).)"
+        )
     return generator.device if generator is not None else device
 
 

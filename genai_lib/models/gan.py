@@ -131,11 +131,6 @@ class Generator(nn.Module):
         self, n: int, *, y: torch.Tensor | None = None, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """n samples G(z), z ~ N(0, I), in eval mode (BatchNorm uses its running statistics), on G's device."""
-        if isinstance(generator, nn.Module):
-            raise TypeError(
-                "generator= is the torch.Generator of the random numbers; call sample on the GAN's "
-                "generator network itself: G.sample(n, generator=torch.Generator().manual_seed(0))."
-            )
         with evaluating(self):
             device = next(self.parameters()).device
             # z is drawn on the random generator's device, so a CPU generator gives the same z on every device

@@ -169,10 +169,6 @@ class StyleGenerator(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, *, psi: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images G(z), z ~ N(0, I), in eval mode (w_avg is left alone), on G's device; z and noise from generator."""
-        if isinstance(generator, nn.Module):
-            raise TypeError(
-                "generator= is a torch.Generator for the random numbers, e.g. torch.Generator().manual_seed(0)."
-            )
         with evaluating(self):
             z = randn((n, self.config.latent_dim), generator, self.const.device)
             return self(z, psi=psi, noise=self.make_noise(n, generator=generator))
