@@ -98,19 +98,21 @@ def _read_batches(tar: tarfile.TarFile, names: tuple[str, ...]) -> tuple[np.ndar
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def _decode(archive: Path, target: Path) -> None:
-    """Read all six batches and the class names, and save them as one npz, written atomically."""
+def _decode(archive: Path, target: Path) -> dict[str, np.ndarray]:
+    """Read all six batches and the class names; save them as one npz, written atomically, and return them."""
     with tarfile.open(archive, "r:gz") as tar:
         x_train, y_train = _read_batches(tar, TRAIN_BATCHES)
         x_test, y_test = _read_batches(tar, TEST_BATCHES)
         classes = [c.decode() for c in _read_pickle(tar, "batches.meta")[b"label_names"]]
+    arrays = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, classes=np.array(classes))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:  # a file object, so numpy does not add a second .npz suffix
-            np.savez(out, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, classes=np.array(classes))
+            np.savez(out, **arrays)
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
+    return arrays
 
 
 def _arrays(source: CifarSource, allow_download: bool) -> dict[str, np.ndarray]:
@@ -125,9 +127,7 @@ def _arrays(source: CifarSource, allow_download: bool) -> dict[str, np.ndarray]:
             target.unlink()
     archive = _archive(source, allow_download)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _decode(archive, target)
-    with np.load(target) as npz:
-        return {k: npz[k] for k in npz.files}
+    return _decode(archive, target)
 
 
 def load_cifar10(split: str = "train", *, download: bool = True, source: CifarSource = CIFAR10) -> ImageData:
