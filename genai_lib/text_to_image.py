@@ -168,8 +168,14 @@ def train_ar(
     """Train (or load from its checkpoint) the GPT over caption tokens then the VQ-VAE's image tokens."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        sizes = dict(n_layer=cfg.gpt_layers, n_head=cfg.gpt_heads, n_embd=cfg.gpt_width)
-        model = ARTextToImage(data.tokenizer, vq, **sizes, dropout=cfg.ar_dropout)
+        model = ARTextToImage(
+            data.tokenizer,
+            vq,
+            n_layer=cfg.gpt_layers,
+            n_head=cfg.gpt_heads,
+            n_embd=cfg.gpt_width,
+            dropout=cfg.ar_dropout,
+        )
     batches = Batches(
         data.tokenizer.encode(data.captions), model.image_tokens(data.images), batch_size=cfg.batch_size, seed=cfg.seed
     )
