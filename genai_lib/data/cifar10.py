@@ -108,7 +108,7 @@ def _decode(archive: Path, target: Path) -> dict[str, np.ndarray]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:  # a file object, so numpy does not add a second .npz suffix
-            np.savez(out, **arrays)
+            np.savez(out, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, classes=arrays["classes"])
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
