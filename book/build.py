@@ -18,8 +18,14 @@ folder emptied: each notebook trains into its own `_build/cache/<budget>/checkpo
 files of the notebooks it loads from), and the folders are kept between builds with the outputs.
 Sphinx re-reads only changed pages, unless a cached output was removed or the budget changed.
 
+The stale notebooks are executed before Jupyter Book runs, several at a time (book/execute.py, `--jobs`),
+and their outputs stored in the cache, so Jupyter Book executes nothing itself. The build prints each
+notebook's execution time, flags a chapter over the standard budget's 5 minutes, and keeps the times in
+keys.json so that the next build starts the longest work first.
+
     python -m book.build --budget standard           # what `make book` runs
     python -m book.build --budget smoke --out /tmp/b --execute-only book/part0/01_generative_modelling
+    python -m book.build --budget full --jobs 1      # one notebook at a time, on every core (or one GPU)
 """
 
 from __future__ import annotations
@@ -39,10 +45,12 @@ import jupytext
 import yaml
 
 from book import chapters as registry
+from book import execute as executor
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ("genai_lib", "genai_checks")
 CHECKPOINTS_ENV = "GENAI_BOOK_CHECKPOINTS"  # read by book/_ext/genai_book.py
+CHAPTER_SECONDS = 300  # a chapter's promise at the standard budget on 2 CPU cores
 
 
 def library_hash(root: Path = ROOT) -> str:
@@ -77,8 +85,8 @@ def notebook_keys(budget: str, root: Path = ROOT) -> dict[str, str]:
     return keys
 
 
-def write_config(path: Path, cache: Path | None, execute_only: tuple[str, ...] | None, root: Path = ROOT) -> Path:
-    """_config.yml for this build: its execution cache, and (for tests) which notebooks execute.
+def write_config(path: Path, cache: Path | None, execute_only, root: Path = ROOT) -> Path:
+    """_config.yml for this build: its execution cache, and which notebooks have outputs (None: all).
 
     Jupyter Book resolves `sphinx.local_extensions` against the folder of the configuration file,
     so those paths are made absolute for the copy.
@@ -123,6 +131,23 @@ def forget(stale: dict[str, Path], folder: Path) -> None:
         shutil.rmtree(folder / "checkpoints" / docname, ignore_errors=True)
 
 
+def store(cache, md: Path, notebook_json: str, seconds: float) -> None:
+    """Keep an executed notebook's outputs in the cache, as Jupyter Book keeps those it executes itself."""
+    import nbformat  # noqa: PLC0415 (the book extra)
+    from jupyter_cache.base import CacheBundleIn  # noqa: PLC0415
+
+    bundle = CacheBundleIn(nbformat.reads(notebook_json, as_version=4), str(md), data={"execution_seconds": seconds})
+    cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
+
+
+def report(outcomes: dict, budget: str) -> None:
+    """One line per executed notebook, slowest first, flagging a chapter over the standard budget's 5 minutes."""
+    for docname, outcome in sorted(outcomes.items(), key=lambda item: -item[1].seconds):
+        flag = " OVER BUDGET" if budget == "standard" and outcome.seconds > CHAPTER_SECONDS else ""
+        state = "failed" if outcome.error else f"{outcome.threads} thread{'s' * (outcome.threads > 1)}"
+        print(f"book: {outcome.seconds:6.0f} s  {docname} ({state}){flag}", flush=True)
+
+
 def cached(cache, md: Path) -> bool:
     """Whether the cache holds outputs for the notebook's code as it is now."""
     try:
@@ -138,9 +163,10 @@ def build(
     *,
     execute_only: tuple[str, ...] | None = None,
     mathjax: str = "",
+    jobs: int = 2,
     root: Path = ROOT,
 ) -> int:
-    """Build the book into out/_build/html; returns jupyter-book's exit status."""
+    """Build the book into out/_build/html; returns 0 when every notebook ran and jupyter-book succeeded."""
     folder = out / "_build" / "cache" / budget
     state_file = folder / "keys.json"
     stored = json.loads(state_file.read_text()) if state_file.exists() else {}
@@ -152,7 +178,6 @@ def build(
     # for another budget or MathJax, must be read again from the start.
     settings = {"budget": budget, "mathjax": mathjax, "execute_only": list(execute_only or [])}
     everything = bool(stale) or stored.get("settings") != settings
-    config = write_config(out / "_build" / f"_config-{budget}.yml", folder / "jupyter", execute_only, root)
     env = dict(
         os.environ,
         GENAI_BUDGET=budget,
@@ -161,19 +186,42 @@ def build(
         GENAI_BOOK_MATHJAX=mathjax,
         **{CHECKPOINTS_ENV: str(folder / "checkpoints")},
     )
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--config", str(config)]
-    command += ["--path-output", str(out), "-W", "-n", "--keep-going", *(["--all"] if everything else [])]
-    print(f"book: {budget} budget, {len(stale)} of {len(keys)} notebooks to execute again"
-          f"{' (' + ', '.join(Path(d).name for d in stale) + ')' if stale else ''}; "
+    run = {d: pages[d] for d in stale if execute_only is None or d in execute_only}
+    print(f"book: {budget} budget, {len(run)} of {len(keys)} notebooks to execute"
+          f"{' (' + ', '.join(Path(d).name for d in run) + f'), {jobs} at a time' if run else ''}; "
           f"{'every page' if everything else 'changed pages'} read", flush=True)  # fmt: skip
     start = time.perf_counter()
-    status = subprocess.run(command, cwd=out, env=env, check=False).returncode
+    cache = open_cache(folder) if run else None
+    outcomes = executor.execute(
+        run,
+        checkpoints=folder / "checkpoints",
+        upstream=registry.CHECKPOINT_UPSTREAM,
+        env=env,
+        store=lambda docname, notebook, seconds: store(cache, pages[docname], notebook, seconds),
+        jobs=jobs,
+        timeout=int(yaml.safe_load((root / "_config.yml").read_text(encoding="utf8"))["execute"]["timeout"]),
+        previous=stored.get("seconds", {}),
+    )
+    report(outcomes, budget)
+    executed = time.perf_counter() - start
+    # Every stale notebook is in the cache now, or failed: Jupyter Book executes none, and renders a
+    # failed one (already reported above) without outputs instead of running it a second time.
+    failed = {d for d, outcome in outcomes.items() if outcome.error}
+    with_outputs = (
+        None if execute_only is None and not failed else set(keys if execute_only is None else execute_only) - failed
+    )
+    config = write_config(out / "_build" / f"_config-{budget}.yml", folder / "jupyter", with_outputs, root)
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root), "--config", str(config)]
+    command += ["--path-output", str(out), "-W", "-n", "--keep-going", *(["--all"] if everything else [])]
+    status = subprocess.run(command, cwd=out, env=env, check=False).returncode or int(bool(failed))
     # Remember the key of every notebook whose outputs are now in the cache, even after a failure.
     cache = open_cache(folder)
     done = {d: k for d, k in keys.items() if (execute_only is None or d in execute_only) and cached(cache, pages[d])}
+    seconds = dict(stored.get("seconds", {}), **{d: o.seconds for d, o in outcomes.items() if not o.error})
     folder.mkdir(parents=True, exist_ok=True)
-    state_file.write_text(json.dumps({"settings": settings, "keys": done}, indent=1))
-    print(f"book: built in {time.perf_counter() - start:.0f} s (exit status {status})", flush=True)
+    state_file.write_text(json.dumps({"settings": settings, "keys": done, "seconds": seconds}, indent=1))
+    built = time.perf_counter() - start
+    print(f"book: notebooks executed in {executed:.0f} s, built in {built:.0f} s (exit status {status})", flush=True)
     return status
 
 
@@ -187,9 +235,15 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("GENAI_BOOK_MATHJAX", ""),
         help="MathJax's es5 folder, served from the build (make book OFFLINE=1)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("GENAI_BOOK_JOBS") or min(4, os.cpu_count() or 1)),
+        help="notebooks executed at once, the cores shared among them (default: the cores, at most 4)",
+    )
     args = parser.parse_args(argv)
     only = tuple(args.execute_only) if args.execute_only is not None else None
-    return build(args.budget, args.out.resolve(), execute_only=only, mathjax=args.mathjax)
+    return build(args.budget, args.out.resolve(), execute_only=only, mathjax=args.mathjax, jobs=args.jobs)
 
 
 if __name__ == "__main__":

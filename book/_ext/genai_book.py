@@ -62,6 +62,7 @@ if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 from book.chapters import CHECKPOINT_UPSTREAM, TocError  # noqa: E402 (after the sys.path line above)
 from book.chapters import chapters as toc_chapters  # noqa: E402
+from book.execute import link_checkpoints  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -501,12 +502,7 @@ def checkpoint_folder(app, docname, source):
     root = os.environ.get("GENAI_BOOK_CHECKPOINTS")
     if not root:
         return
-    folder = Path(root) / docname
-    folder.mkdir(parents=True, exist_ok=True)
-    for upstream in CHECKPOINT_UPSTREAM.get(docname, ()):
-        for path in sorted((Path(root) / upstream).glob("*")):
-            if path.is_file() and not (folder / path.name).exists():
-                os.link(path, folder / path.name)  # the upstream's training is read, never copied
+    folder = link_checkpoints(Path(root), docname, CHECKPOINT_UPSTREAM.get(docname, ()))
     os.environ["GENAI_CHECKPOINT_DIR"] = str(folder)  # the kernel started for this page inherits it
 
 
