@@ -146,6 +146,9 @@ def report(outcomes: dict, budget: str) -> None:
         flag = " OVER BUDGET" if budget == "standard" and outcome.seconds > CHAPTER_SECONDS else ""
         state = "failed" if outcome.error else f"{outcome.threads} thread{'s' * (outcome.threads > 1)}"
         print(f"book: {outcome.seconds:6.0f} s  {docname} ({state}){flag}", flush=True)
+        if flag:
+            for seconds, line in outcome.slowest:
+                print(f"book:          {seconds:6.0f} s in the cell {line!r}", flush=True)
 
 
 def cached(cache, md: Path) -> bool:

@@ -21,7 +21,8 @@ import os
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class Outcome:
     seconds: float
     threads: int
     error: str | None = None
+    slowest: list[tuple[float, str]] = field(default_factory=list)  # (seconds, first line) of its slowest cells
 
 
 def link_checkpoints(checkpoints: Path, docname: str, upstream: tuple[str, ...]) -> Path:
@@ -69,21 +71,41 @@ def threads_per_job(jobs: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // jobs)
 
 
-def run_notebook(md: str, env: dict[str, str], timeout: int) -> tuple[str | None, float, str | None]:
-    """Execute one MyST notebook in its folder (in a worker process): (notebook JSON, seconds, traceback)."""
+def cell_seconds(notebook) -> list[tuple[float, str]]:
+    """(seconds, first line) of each timed code cell, slowest first; removes the timing from the cells.
+
+    The timing must go: the cache matches a notebook on its cells' metadata, and Jupyter Book's own
+    notebooks carry none.
+    """
+    timed = []
+    for cell in notebook.cells:
+        stamps = cell.get("metadata", {}).pop("execution", None)
+        if cell.cell_type == "code" and stamps and "shell.execute_reply" in stamps and "iopub.execute_input" in stamps:
+            start, end = (
+                datetime.fromisoformat(stamps[k].replace("Z", "+00:00"))
+                for k in ("iopub.execute_input", "shell.execute_reply")
+            )
+            timed.append(((end - start).total_seconds(), (cell.source.strip().splitlines() or [""])[0][:70]))
+    return sorted(timed, reverse=True)
+
+
+def run_notebook(md: str, env: dict[str, str], timeout: int) -> tuple[str | None, float, str | None, list]:
+    """Execute one MyST notebook in its folder (in a worker process): (JSON, seconds, traceback, slowest cells)."""
     import jupytext  # noqa: PLC0415 (a worker imports what it needs)
     import nbformat  # noqa: PLC0415
     from nbclient import NotebookClient  # noqa: PLC0415
 
     notebook = jupytext.read(md)
     resources = {"metadata": {"path": str(Path(md).parent)}}  # the kernel's working folder
-    client = NotebookClient(notebook, timeout=timeout, allow_errors=False, record_timing=False, resources=resources)
+    client = NotebookClient(notebook, timeout=timeout, allow_errors=False, record_timing=True, resources=resources)
     start = time.perf_counter()
     try:
         client.execute(env=env)
     except Exception:  # a cell's error, a timeout or a dead kernel: all are reported, none re-raised here
-        return None, time.perf_counter() - start, traceback.format_exc()
-    return nbformat.writes(notebook), time.perf_counter() - start, None
+        return None, time.perf_counter() - start, traceback.format_exc(), []
+    seconds = time.perf_counter() - start
+    slowest = cell_seconds(notebook)[:3]
+    return nbformat.writes(notebook), seconds, None, slowest
 
 
 def execute(
@@ -125,8 +147,8 @@ def execute(
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 docname = running.pop(future)
-                notebook, seconds, error = future.result()
-                outcomes[docname] = Outcome(seconds, threads, error)
+                notebook, seconds, error, slowest = future.result()
+                outcomes[docname] = Outcome(seconds, threads, error, slowest)
                 if error is None:
                     store(docname, notebook, seconds)
                     print(f"book: executed {docname} in {seconds:.0f} s", flush=True)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 
+from book import build
 from book.execute import critical_path, execute, link_checkpoints, threads_per_job
 
 HEADER = """---
@@ -96,6 +98,25 @@ print("threads", os.environ["OMP_NUM_THREADS"], "budget", os.environ["GENAI_BUDG
     assert "ValueError" in outcomes["fails"].error and "the claim did not hold" in outcomes["fails"].error
     assert outcomes["orphan"].error.startswith("not executed") and "fails" in outcomes["orphan"].error
     assert outcomes["trains"].error is None and outcomes["trains"].seconds >= 1.5
+    seconds, first_line = outcomes["trains"].slowest[0]  # the build names the slow cells of a slow chapter
+    assert seconds >= 1.4 and first_line == "import os, pathlib, time"
+    assert all("execution" not in cell.metadata for nb in stored.values() for cell in nb.cells)  # or no cache match
+
+
+def test_what_the_executor_stores_is_what_jupyter_book_then_finds_in_the_cache(tmp_path):
+    md = notebook(tmp_path / "page.md", "print(6 * 7)")
+    cache = build.open_cache(tmp_path / "cache")
+    outcomes = execute(
+        {"page": md},
+        checkpoints=tmp_path / "checkpoints",
+        upstream={},
+        env=dict(os.environ),
+        store=lambda docname, text, seconds: build.store(cache, md, text, seconds),
+        jobs=1,
+    )
+    assert outcomes["page"].error is None and build.cached(cache, md)
+    _, merged = cache.merge_match_into_notebook(jupytext.read(md))  # what myst-nb does with a cached page
+    assert merged.cells[-1].outputs[0]["text"] == "42\n"
 
 
 def test_a_cycle_in_the_upstreams_is_refused(tmp_path):
