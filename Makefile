@@ -110,7 +110,7 @@ unit: $(STAMP)
 # one (GENAI_BUDGET, else full on a CUDA GPU and standard otherwise); every cell and claim must pass.
 chapter: $(STAMP)
 	@test -n "$(N)" || { echo "Name the chapter: make chapter N=03 (GENAI_BUDGET=smoke for a quick run)" >&2; exit 2; }
-	@nb=$$(ls book/*/$(N)*.ipynb 2>/dev/null | head -n 1); \
+	@nb=$$(ls book/*/$(N)_*.ipynb book/*/$(N).ipynb 2>/dev/null | head -n 1); nb=$${nb:-$$(ls book/*/$(N)*.ipynb 2>/dev/null | head -n 1)}; \
 	test -n "$$nb" || { echo "No notebook book/*/$(N)*.ipynb: N is a chapter number or file name, e.g. 03 or 03_dcgan" >&2; exit 2; }; \
 	echo "$$nb"; GENAI_WIDGETS=off GENAI_PROGRESS=off $(PY) -m pytest -q --nbval-lax --nbval-current-env -p no:cacheprovider "$$nb"
 
@@ -157,7 +157,7 @@ SUBMISSIONS ?=
 CHAPTER ?=
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" -a -n "$(CHAPTER)" || { echo "Say what to grade: make grade SUBMISSIONS=hand-ins/ CHAPTER=05" >&2; exit 2; }
-	@nb=$$(ls book/*/$(CHAPTER)*.md 2>/dev/null | head -n 1); test -n "$$nb" || { echo "No chapter book/*/$(CHAPTER)*.md" >&2; exit 2; }; \
+	@nb=$$(ls book/*/$(CHAPTER)_*.md book/*/$(CHAPTER).md 2>/dev/null | head -n 1); nb=$${nb:-$$(ls book/*/$(CHAPTER)*.md 2>/dev/null | head -n 1)}; test -n "$$nb" || { echo "No chapter book/*/$(CHAPTER)*.md" >&2; exit 2; }; \
 	$(PY) -m assignments --out _build/student "$$nb" >/dev/null && \
 	$(PY) -m assignments.grade "$(SUBMISSIONS)" "$(CHAPTER)" --out $(or $(RESULTS_DIR),results)
 

@@ -31,7 +31,7 @@ from book.reader import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISE_HEADING = re.compile(
-    r"^### Exercise (?P<number>[0-9A-Z]+\.\d+) [—–-] (?P<title>.+) "
+    r"^### Exercise (?P<number>(?:\d+[a-z]?|[A-Z])\.\d+) [—–-] (?P<title>.+) "
     r"\((?P<difficulty>easy|medium|hard), ~(?P<minutes>\d+) min(?:, (?P<points>\d+) points?)?\)\s*$"
 )
 # Points follow the work: one per ten minutes of the time the heading states, plus one for a medium

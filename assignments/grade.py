@@ -113,7 +113,7 @@ def possible_points(bundle: Path) -> dict[str, float]:
 
 def write_gradebook(graded: list[Graded], path: Path, possible: dict[str, float]) -> None:
     """One row per student and question (an ungraded question scores 0), and a total per student."""
-    questions = sorted(possible, key=lambda q: [int(n) for n in re.findall(r"\d+", q)])
+    questions = sorted(possible, key=lambda q: [(int(n), letter) for n, letter in re.findall(r"(\d+)([a-z]?)", q)])
     with path.open("w", newline="", encoding="utf8") as file:
         writer = csv.writer(file)
         writer.writerow(["student", "question", "points", "possible"])

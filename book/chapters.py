@@ -51,7 +51,9 @@ CHECKPOINT_UPSTREAM: dict[str, tuple[str, ...]] = {
 TOC_LINE = re.compile(r"^\s*(?:-\s+)?(?P<key>[A-Za-z_]+):\s*(?P<value>.*)$")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?)\n---[ \t]*$", re.DOTALL | re.MULTILINE)
 MYST_FORMAT = re.compile(r"^\s+format_name:\s*[\"']?myst[\"']?\s*$", re.MULTILINE)
-CHAPTER_NUMBER = re.compile(r"^(\d\d)_")  # 02_gan_game -> 02: how the part maps name a chapter
+CHAPTER_NUMBER = re.compile(
+    r"^(\d\d[a-z]?)_"
+)  # 02_gan_game -> 02, 04b_stylegan -> 04b: how the part maps name a chapter
 
 
 class TocError(ValueError):

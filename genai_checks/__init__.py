@@ -40,6 +40,11 @@ from genai_checks.ch04 import (
     check_spectral_norm_power,
     check_spectral_norm_power_float32,
 )
+from genai_checks.ch04b import (
+    check_demodulate_weights,
+    check_demodulate_weights_zero_style,
+    check_truncate_layers,
+)
 from genai_checks.ch05 import (
     check_gaussian_kl,
     check_gaussian_kl_sequences,
@@ -139,6 +144,9 @@ __all__ = [
     "check_fd_diagonal",
     "check_spectral_norm_power",
     "check_spectral_norm_power_float32",
+    "check_demodulate_weights",
+    "check_demodulate_weights_zero_style",
+    "check_truncate_layers",
     "check_gaussian_kl",
     "check_gaussian_kl_sequences",
     "check_reparameterize",

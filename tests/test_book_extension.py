@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import genai_book  # noqa: E402
 
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))
-CHAPTER = re.compile(r"^book/([^/]+)/(\d\d)_[^/]+$")
+CHAPTER = re.compile(r"^book/([^/]+)/(\d\d[a-z]?)_[^/]+$")
 
 
 def toc_parts() -> list[list[str]]:

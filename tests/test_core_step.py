@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE_STEPS = {
     "book/part1/02_gan_game": "gan_step",  # the GAN game: D's and G's losses (non-saturating)
     "book/part1/04_gan_training": "gan_step",  # the hinge loss, with a class-conditional D
+    "book/part1/04b_stylegan": "stylegan_step",  # R1 (lazy) and style mixing on the non-saturating game
     "book/part2/05_vae": "vae_step",  # the negative ELBO
     "book/part2/07_vqvae": "vqvae_step",  # reconstruction + commitment (+ codebook or moving averages)
     "book/part3/08_next_token": "lm_step",  # next-token cross-entropy

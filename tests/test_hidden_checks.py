@@ -23,7 +23,7 @@ CHAPTERS = chapter_sources()
 
 def module_name(stem: str) -> str:
     """The name of a chapter's checks module: 05_vae -> ch05, b_scaling -> appendix_b."""
-    number = re.match(r"^(\d\d)_", stem)
+    number = re.match(r"^(\d\d[a-z]?)_", stem)
     return f"ch{number[1]}" if number else f"appendix_{stem.split('_')[0]}"
 
 

@@ -82,6 +82,7 @@ CHAPTER_BUILDS_ON: dict[str, list[str]] = {
     "02": ["01"],
     "03": ["02"],
     "04": ["02", "03"],
+    "04b": ["02", "03", "04"],
     "05": ["01"],
     "06": ["05"],
     "07": ["05", "06"],
@@ -106,6 +107,11 @@ CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.S | re.M)
 
 # ----------------------------------------------------------------------------------------------
 # Chapters and what they import
+
+
+def shown(number: str) -> str:
+    """A chapter's number as readers see it: "04" -> "4", "04b" -> "4b"."""
+    return number.lstrip("0") or "0"
 
 
 def chapter_title(path: Path) -> str:
@@ -286,7 +292,7 @@ def part_map_svg(rows, edges, modules, uses, href) -> str:
             f'stroke="{stroke}" stroke-width="1.4"{dash}/>'
         )
         out.append(
-            f'<text x="{arcs_w + 8}" y="{y + 25}" font-weight="bold" font-size="15" fill="{ink}">{int(number)}</text>'
+            f'<text x="{arcs_w + 8}" y="{y + 25}" font-weight="bold" font-size="15" fill="{ink}">{shown(number)}</text>'
         )
         lines = _wrap(title, 30)
         for k, line in enumerate(lines):
@@ -297,7 +303,7 @@ def part_map_svg(rows, edges, modules, uses, href) -> str:
             if in_part and module in uses.get(number, ()):
                 out.append(
                     f'<circle cx="{grid_x + j * col_w + col_w / 2}" cy="{y + box_h / 2}" r="5.5" '
-                    f'fill="#2b6cb0"><title>Chapter {int(number)} uses {html.escape(module)}</title></circle>'
+                    f'fill="#2b6cb0"><title>Chapter {shown(number)} uses {html.escape(module)}</title></circle>'
                 )
     out.append("</svg>")
     return "\n".join(out)
@@ -373,8 +379,8 @@ class PartMap(SphinxDirective):
         for number, _docname, title in chapters:
             item = nodes.list_item()
             para = nodes.paragraph()
-            para += nodes.reference("", f"Chapter {int(number)}, {title}", refuri=href(number))
-            deps = [f"chapter {int(d)}" for d in CHAPTER_BUILDS_ON[number] if d in everything]
+            para += nodes.reference("", f"Chapter {shown(number)}, {title}", refuri=href(number))
+            deps = [f"chapter {shown(d)}" for d in CHAPTER_BUILDS_ON[number] if d in everything]
             para += nodes.Text((f" builds on {', '.join(deps)}" if deps else " starts from scratch") + "; it uses ")
             modules = sorted(m for m in uses[number] if not m.startswith(NOT_DRAWN_PREFIXES))
             for k, module in enumerate(modules):

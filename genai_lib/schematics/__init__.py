@@ -2,7 +2,7 @@
 
 Each function draws one diagram and returns its figure; a notebook cell that ends with the call shows it.
 The drawing primitives live in `board`; the diagrams of each Part of the book in `part0` ... `part5`
-(chapters 13-15, text to image, in `t2i`).
+(chapter 4b, style-based generators, in `stylegan`; chapters 13-15, text to image, in `t2i`).
 """
 
 from .board import ROLES as ROLES
@@ -14,4 +14,5 @@ from .part2 import *  # noqa: F403
 from .part3 import *  # noqa: F403
 from .part4 import *  # noqa: F403
 from .part5 import *  # noqa: F403
+from .stylegan import *  # noqa: F403
 from .t2i import *  # noqa: F403
