@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         write_table(json.loads(args.table_from.read_text()))
         return 0
     if args.cpu_rows:
-        cpu_rows(smoke=not args.no_smoke)
+        cpu_rows(smoke=not args.no_smoke, only=args.only)
         return 0
 
     import torch  # after argparse: `--help` should not wait for torch
@@ -366,11 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def cpu_rows(smoke: bool = True) -> None:
+def cpu_rows(smoke: bool = True, only: list[str] | None = None) -> None:
     """The smoke and standard rows of the table, on a CPU: whole notebooks, timed.
 
     Standard: the median wall time of the recorded claim runs (results/claims-standard-*.json, every notebook
-    under nbval). Smoke: every notebook run now as a script, one after the other, on this machine.
+    under nbval). Smoke: every notebook (or those in `only`) run now as a script, one after the other, here.
     """
     import statistics
 
@@ -394,6 +394,8 @@ def cpu_rows(smoke: bool = True) -> None:
                 row["alone_trains_first"] = alone[name][-1]["alone_trains_first"]
     cores = os.cpu_count()
     for name, path in notebooks().items() if smoke else []:
+        if only and name not in only:
+            continue
         env = {**os.environ, "GENAI_BUDGET": "smoke", "GENAI_WIDGETS": "off", "GENAI_PROGRESS": "off"}
         with tempfile.TemporaryDirectory() as tmp:
             env["GENAI_CHECKPOINT_DIR"] = tmp

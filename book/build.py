@@ -140,6 +140,14 @@ def store(cache, md: Path, notebook_json: str, seconds: float) -> None:
     cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
 
 
+def expected_seconds(budget: str, pages: dict[str, Path], root: Path = ROOT) -> dict[str, float]:
+    """docname -> the CPU seconds genai_lib/expected_times.json records at this budget: the first build's order."""
+    table_file = root / "genai_lib" / "expected_times.json"
+    table = json.loads(table_file.read_text()) if table_file.exists() else {}
+    rows = {docname: table.get(md.stem, {}).get(budget, {}).get("cpu", {}) for docname, md in pages.items()}
+    return {docname: float(row["seconds"]) for docname, row in rows.items() if "seconds" in row}
+
+
 def report(outcomes: dict, budget: str) -> None:
     """One line per executed notebook, slowest first, flagging a chapter over the standard budget's 5 minutes."""
     for docname, outcome in sorted(outcomes.items(), key=lambda item: -item[1].seconds):
@@ -203,7 +211,7 @@ def build(
         store=lambda docname, notebook, seconds: store(cache, pages[docname], notebook, seconds),
         jobs=jobs,
         timeout=int(yaml.safe_load((root / "_config.yml").read_text(encoding="utf8"))["execute"]["timeout"]),
-        previous=stored.get("seconds", {}),
+        previous={**expected_seconds(budget, pages, root), **stored.get("seconds", {})},
     )
     report(outcomes, budget)
     executed = time.perf_counter() - start

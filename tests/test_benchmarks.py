@@ -303,3 +303,19 @@ def test_the_speed_benchmark_times_fit_against_a_bare_loop_for_every_family(tmp_
         assert row["seconds_per_step_fit"] > 0 and row["seconds_per_step_bare"] > 0
         assert len(row["ratios"]) == speed.CONFIGS["smoke"]["chunks"]
         assert row["fit_overhead_percent"] == pytest.approx(100 * (row["median_ratio_fit_over_bare"] - 1), abs=0.02)
+
+
+import stylegan  # noqa: E402
+
+
+def test_the_stylegan_benchmark_gives_the_dcgan_the_same_time_and_measures_the_truncation_sweep(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENAI_DEVICE", "pseudo")  # fails where a GPU run would (genai_lib.pseudo_device)
+    result = stylegan.run("smoke", 1, tmp_path)
+    assert json.loads(next(tmp_path.glob("stylegan-smoke-*-seed1.json")).read_text()) == result
+    style, dcgan = result["stylegan"], result["dcgan"]
+    assert dcgan["steps"] >= 20 and dcgan["train_seconds"] > 0 and style["train_seconds"] > 0
+    assert style == {"steps": 20, "train_seconds": style["train_seconds"], **result["truncation"]["1.0"]}
+    assert list(result["truncation"]) == ["1.0", "0.7", "0.5"]
+    for row in (style, dcgan, *result["truncation"].values()):
+        assert row["fd_over_floor"] > 0 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
+    assert result["seed"] == 1 and len(result["table"]) == 1 + 4 + 1 + 3  # header, baselines, DCGAN, three psi

@@ -13,7 +13,7 @@ import jupytext
 import nbformat
 import pytest
 
-from book import build
+from book import build, chapters
 from book.execute import critical_path, execute, link_checkpoints, threads_per_job
 
 HEADER = """---
@@ -129,3 +129,20 @@ def test_a_cycle_in_the_upstreams_is_refused(tmp_path):
             env=dict(os.environ),
             store=lambda *args: None,
         )
+
+
+def test_a_first_build_orders_its_notebooks_by_the_recorded_standard_times():
+    pages = {page.docname: page.path for page in chapters.notebooks()}
+    seconds = build.expected_seconds("standard", pages)
+    assert set(seconds) == set(pages) and all(s > 0 for s in seconds.values())  # every notebook has a recorded time
+    order = critical_path(list(pages), chapters.CHECKPOINT_UPSTREAM, seconds)
+    # chapter 7 starts first when the chain it heads (7 -> 13 -> 14 -> 15) is the longest work of the book
+    chain = sum(
+        seconds[d]
+        for d in (
+            "book/part2/07_vqvae",
+            *chapters.CHECKPOINT_UPSTREAM["book/part4/15_evaluating_t2i"][1:],
+            "book/part4/15_evaluating_t2i",
+        )
+    )
+    assert order["book/part2/07_vqvae"] == pytest.approx(chain)
