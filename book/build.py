@@ -236,6 +236,13 @@ def build(
     return status
 
 
+def default_jobs() -> int:
+    """One notebook at a time on a GPU (each `full` chapter is sized for a whole GPU); else one per core, up to 4."""
+    import torch  # noqa: PLC0415 (only to ask for a GPU; the notebooks run in kernels of their own)
+
+    return 1 if torch.cuda.is_available() else min(4, os.cpu_count() or 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget", default=os.environ.get("GENAI_BUDGET") or "standard")
@@ -249,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=int(os.environ.get("GENAI_BOOK_JOBS") or min(4, os.cpu_count() or 1)),
-        help="notebooks executed at once, the cores shared among them (default: the cores, at most 4)",
+        default=int(os.environ.get("GENAI_BOOK_JOBS") or default_jobs()),
+        help="notebooks executed at once, the cores shared among them (default: the cores, at most 4; 1 with a GPU)",
     )
     args = parser.parse_args(argv)
     only = tuple(args.execute_only) if args.execute_only is not None else None
