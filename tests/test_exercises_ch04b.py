@@ -3,10 +3,9 @@
 import pytest
 import torch
 
+from assignments.wrong_answers import ch04b as wrong_answers
 from genai_checks import CheckError
 from genai_checks.ch04b import check_demodulate_weights, check_demodulate_weights_zero_style, check_truncate_layers
-
-from assignments.wrong_answers import ch04b as wrong_answers
 
 # ----- Exercise 4b.2 ---------------------------------------------------------------------------------------
 
