@@ -14,8 +14,8 @@ stale in three ways, which this build closes:
 
 A notebook whose key changed has its cached outputs removed before the build, and its checkpoint
 folder emptied: each notebook trains into its own `_build/cache/<budget>/checkpoints/<docname>/`
-(book/_ext/genai_book.py points GENAI_CHECKPOINT_DIR there as the page is read, and links in the
-files of the notebooks it loads from), and the folders are kept between builds with the outputs.
+(book/execute.py points GENAI_CHECKPOINT_DIR there for its kernel, and links in the files of the
+notebooks it loads from), and the folders are kept between builds with the outputs.
 Sphinx re-reads only changed pages, unless a cached output was removed or the budget changed.
 
 The stale notebooks are executed before Jupyter Book runs, several at a time (book/execute.py, `--jobs`),
@@ -49,7 +49,6 @@ from book import execute as executor
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ("genai_lib", "genai_checks")
-CHECKPOINTS_ENV = "GENAI_BOOK_CHECKPOINTS"  # read by book/_ext/genai_book.py
 CHAPTER_SECONDS = 300  # a chapter's promise at the standard budget on 2 CPU cores
 
 
@@ -195,7 +194,6 @@ def build(
         GENAI_PROGRESS="off",
         GENAI_WIDGETS="off",
         GENAI_BOOK_MATHJAX=mathjax,
-        **{CHECKPOINTS_ENV: str(folder / "checkpoints")},
     )
     run = {d: pages[d] for d in stale if execute_only is None or d in execute_only}
     print(f"book: {budget} budget, {len(run)} of {len(keys)} notebooks to execute"

@@ -25,12 +25,6 @@ Exercises in Colab
     Under the title of every chapter that has an exercise edition (exercises/<chapter>.ipynb, made
     by `make sync`), a line links to it in Colab: the chapter without its solutions, for students.
 
-Checkpoints per notebook
-    In `make book` (book/build.py), GENAI_BOOK_CHECKPOINTS names a folder; as each notebook page is
-    read (and executed), GENAI_CHECKPOINT_DIR points at its own sub-folder, named by its docname,
-    into which the files of the notebooks it loads from (CHECKPOINT_UPSTREAM in book/chapters.py)
-    are linked. So a notebook that must run again can have its checkpoints removed alone.
-
 Offline MathJax
     When the environment variable GENAI_BOOK_MATHJAX names a folder holding MathJax 3's
     ``tex-mml-chtml.js`` (the ``es5`` folder of npm's ``mathjax`` package; ``make book OFFLINE=1``
@@ -60,9 +54,8 @@ from sphinx.util.docutils import SphinxDirective
 REPOSITORY = Path(__file__).resolve().parents[2]
 if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
-from book.chapters import CHECKPOINT_UPSTREAM, TocError  # noqa: E402 (after the sys.path line above)
+from book.chapters import TocError  # noqa: E402 (after the sys.path line above)
 from book.chapters import chapters as toc_chapters  # noqa: E402
-from book.execute import link_checkpoints  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -503,22 +496,11 @@ def exercises_link(app, docname, source):
     source[0] = re.sub(r"^(# .+)$", lambda m: m.group(1) + line, source[0], count=1, flags=re.MULTILINE)
 
 
-def checkpoint_folder(app, docname, source):
-    """Point the kernel that executes this page at the page's own checkpoint folder (book/build.py)."""
-    root = os.environ.get("GENAI_BOOK_CHECKPOINTS")
-    if not root:
-        return
-    folder = link_checkpoints(Path(root), docname, CHECKPOINT_UPSTREAM.get(docname, ()))
-    os.environ["GENAI_CHECKPOINT_DIR"] = str(folder)  # the kernel started for this page inherits it
-
-
 def setup(app):
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     app.add_directive("genai-part-map", PartMap)
     app.connect("source-read", expand_modules)
-    app.connect("source-read", checkpoint_folder)
     app.connect("source-read", exercises_link)
     app.connect("config-inited", offline_mathjax)
     app.connect("build-finished", copy_mathjax)
-    # Not parallel_read_safe: checkpoint_folder sets the environment of the page being read.
     return {"version": "1.0", "parallel_read_safe": False, "parallel_write_safe": True}
