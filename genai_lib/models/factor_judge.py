@@ -19,8 +19,7 @@ from torch import nn
 from genai_lib.config import image_shape
 from genai_lib.data.images import ImageData, load_images
 from genai_lib.models.cached import trained_once
-from genai_lib.models.classifier import Classifier, ClassifierConfig
-from genai_lib.nn.modes import evaluating
+from genai_lib.models.classifier import Classifier, ClassifierConfig, embed
 
 
 @dataclass
@@ -62,13 +61,11 @@ class FactorJudge(nn.Module):
         logits = self.classifier(x)  # (B, sum of the factors' sizes)
         return dict(zip(self.sizes, logits.split(list(self.sizes.values()), dim=1), strict=True))
 
-    @torch.no_grad()
     def predict(self, x: torch.Tensor, *, batch_size: int = 500) -> dict[str, torch.Tensor]:
         """The most likely value of every factor, {factor: (N,)} on the CPU, in eval mode batch by batch."""
-        with evaluating(self):
-            dev = next(self.parameters()).device
-            parts = [self(x[i : i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
-        return {name: torch.cat([p[name].argmax(1).cpu() for p in parts]) for name in self.sizes}
+        logits = embed(self.classifier, x, batch_size=batch_size, logits=True)  # (N, sum of the factors' sizes)
+        parts = logits.split(list(self.sizes.values()), dim=1)
+        return {name: part.argmax(1) for name, part in zip(self.sizes, parts, strict=True)}
 
 
 def train_judge(
