@@ -16,6 +16,7 @@ import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (mak
 from genai_lib import sample_quality as sq
 from genai_lib.device import describe
 from genai_lib.models.classifier import embed, feature_classifier
+from genai_lib.models.gan import Discriminator, GANConfig, Generator, init_dcgan_weights
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -93,3 +94,16 @@ def mnist_measuring_stick(train, test, *, n_eval: int, clf_steps: int, device):
 def digits_of(classifier, x: torch.Tensor) -> torch.Tensor:
     """The feature classifier's digit for each image x in [-1, 1] (a diffusion model's range), on the CPU."""
     return embed(classifier, ((x.cpu() + 1) / 2).clamp(0, 1), logits=True).argmax(1).cpu()
+
+
+def dcgan_players(config: GANConfig, *, lr_d: float = 2e-4, lr_g: float | None = None):
+    """Chapter 3's DCGAN players: G and D with DCGAN's initialisation, and their Adam optimizers (beta1 = 0.5)."""
+    G, D = Generator(config), Discriminator(config)
+    init_dcgan_weights(G)
+    init_dcgan_weights(D)
+    betas = (0.5, 0.999)  # momentum over a moving opponent must be short (chapter 3)
+    optimizers = {
+        "D": torch.optim.Adam(D.parameters(), lr=lr_d, betas=betas),
+        "G": torch.optim.Adam(G.parameters(), lr=lr_d if lr_g is None else lr_g, betas=betas),
+    }
+    return G, D, optimizers

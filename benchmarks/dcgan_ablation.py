@@ -17,14 +17,14 @@ import json
 import time
 
 import torch
-from common import parser, provenance, save_result
+from common import dcgan_players, parser, provenance, save_result
 
 import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib.augment import diff_augment
 from genai_lib.data import Batches, load_images
 from genai_lib.ema import EMA
 from genai_lib.models.classifier import embed, feature_classifier
-from genai_lib.models.gan import Discriminator, GANConfig, Generator, gan_step, init_dcgan_weights, to_gan_range
+from genai_lib.models.gan import GANConfig, gan_step, to_gan_range
 from genai_lib.nn import evaluating
 
 # Chapter 3's settings per budget; --set overrides any of them.
@@ -69,14 +69,8 @@ def run(budget: str, name: str, overrides: dict, n: int, seed: int, out, psis: t
     session = gl.setup(seed=seed)
     x = to_gan_range(load_images(cfg.dataset, "train").x)
     config = GANConfig(data_shape=tuple(x.shape[1:]), latent_dim=cfg.latent_dim, width=cfg.width)
-    G, D = Generator(config), Discriminator(config)
-    init_dcgan_weights(G)
-    init_dcgan_weights(D)
+    G, D, optimizers = dcgan_players(config, lr_d=cfg.lr_d, lr_g=cfg.lr_g)
     ema = EMA(G, decay=cfg.ema_decay)
-    optimizers = {
-        "D": torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=(0.5, 0.999)),
-        "G": torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(0.5, 0.999)),
-    }
     H = x.shape[-1]  # DiffAugment as chapter 3's small-data section applies it: shifts of H/8, a cutout of H/4
     inner = gan_step(
         G, D, augment=diff_augment(max_shift=max(1, H // 8), cutout=max(1, H // 4)) if cfg.augment else None

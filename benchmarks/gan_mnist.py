@@ -10,19 +10,16 @@ import time
 from pathlib import Path
 
 import torch
-from common import header, mnist_measuring_stick, parser, save_result
+from common import dcgan_players, header, mnist_measuring_stick, parser, save_result
 
 import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import probe
 from genai_lib import sample_quality as sq
 from genai_lib.data import Batches, load_mnist
 from genai_lib.models.gan import (
-    Discriminator,
     GANConfig,
-    Generator,
     from_gan_range,
     gan_step,
-    init_dcgan_weights,
     to_gan_range,
 )
 
@@ -47,13 +44,7 @@ def run(budget: str, out_dir: Path) -> dict:
     train, test = load_mnist("train"), load_mnist("test")
     config = GANConfig(latent_dim=cfg.latent_dim, width=cfg.width, n_classes=10, spectral_norm=cfg.loss == "hinge")
     torch.manual_seed(0)
-    G, D = Generator(config), Discriminator(config)
-    init_dcgan_weights(G)
-    init_dcgan_weights(D)
-    optimizers = {
-        "D": torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.999)),
-        "G": torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(0.5, 0.999)),
-    }
+    G, D, optimizers = dcgan_players(config, lr_d=cfg.lr)
     start = time.perf_counter()
     history = gl.fit(
         gan_step(G, D, loss=cfg.loss),

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import header, parser, save_result
+from common import dcgan_players, header, parser, save_result
 
 import genai_lib as gl  # after torch, so OpenMP waits as the caller set it (make: genai_lib/__init__.py)
 from genai_lib import sample_quality as sq
@@ -26,10 +26,8 @@ from genai_lib.models.factor_judge import factor_judge
 from genai_lib.models.gan import (
     Discriminator,
     GANConfig,
-    Generator,
     from_gan_range,
     gan_step,
-    init_dcgan_weights,
     to_gan_range,
 )
 from genai_lib.models.stylegan import StyleGANConfig, StyleGenerator, stylegan_step
@@ -65,14 +63,7 @@ def train_stylegan(cfg, x_train: torch.Tensor, seed: int):
 def dcgan_parts(cfg, shape, seed: int):
     """Chapter 3's DCGAN for colour images: generator, discriminator and their Adam optimizers."""
     torch.manual_seed(seed)
-    config = GANConfig(data_shape=shape, latent_dim=cfg.latent_dim, width=cfg.dcgan_width)
-    G, D = Generator(config), Discriminator(config)
-    init_dcgan_weights(G)
-    init_dcgan_weights(D)
-    optimizers = {
-        name: torch.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999)) for name, m in (("D", D), ("G", G))
-    }
-    return G, D, optimizers
+    return dcgan_players(GANConfig(data_shape=shape, latent_dim=cfg.latent_dim, width=cfg.dcgan_width))
 
 
 def train_dcgan(cfg, x_train: torch.Tensor, seed: int, seconds: float):
