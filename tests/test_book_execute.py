@@ -12,26 +12,14 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from helpers.tiny_chapter import MYST_HEADER
 
 from book import build, chapters
 from book.execute import critical_path, execute, link_checkpoints, threads_per_job
 
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
-
 
 def notebook(path: Path, code: str) -> Path:
-    path.write_text(HEADER + "\n```{code-cell} ipython3\n" + code.strip() + "\n```\n", encoding="utf8")
+    path.write_text(MYST_HEADER + "\n```{code-cell} ipython3\n" + code.strip() + "\n```\n", encoding="utf8")
     return path
 
 

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import jupytext
+from helpers.tiny_chapter import MYST_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 BARE_LOOPS, BARE_MARKER = "benchmarks/speed.py", "bare loop"
@@ -113,18 +114,9 @@ def test_no_chapter_or_benchmark_types_a_diffusion_training_step():
     )
 
 
-FAKE_CHAPTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+FAKE_CHAPTER = (
+    MYST_HEADER
+    + """
 ```{code-cell} ipython3
 %pip install nothing
 process = NoiseSchedule(100)
@@ -152,6 +144,7 @@ def fine(batch, ctx):
     return {"loss": model.loss(*batch)}
 ```
 """
+)
 
 
 def test_the_finder_catches_every_spelling_of_a_hand_written_step(tmp_path):

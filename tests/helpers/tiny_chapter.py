@@ -9,6 +9,20 @@ import nbformat
 
 from assignments.student import Made, make_student_version
 
+# The front matter jupytext reads a MyST notebook by, as the book's chapters carry it.
+MYST_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
 
 def make_tiny_chapter(tmp: Path, stem: str, text: str) -> Made:
     """Write `text` as tmp/book/part9/<stem>.md with its .ipynb, and make its student version and grader
