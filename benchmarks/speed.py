@@ -1,12 +1,13 @@
 """Benchmark: what `gl.fit` costs over a bare training loop, for each model family the book trains.
 
 For the GPT (chapter 10), the diffusion U-Net (chapter 12), the DCGAN (chapter 3) and the VAE (chapter 5), at the
-budget's shape, builds one model and its optimiser(s) and trains it alternately in chunks of --chunk steps with
+budget's shape, builds one model and its optimiser(s) and trains it alternately in chunks of `chunk` steps with
 `gl.fit` and the family's step function (`lm_step`, `diffusion_step`, `gan_step`, `vae_step`), and with a bare
 loop that computes the same loss on the same batches (zero_grad, backward, step). Both draw their batches from
 the same `Batches`; fit runs without gradient clipping, checkpoints or a progress bar, as the bare loop does, so
 the difference is fit's own machinery (its step context, history, logging, RNG and interrupt handling). The
-result records, per family, the median over chunks of fit's time over the bare loop's, and the overhead in %.
+result records, per family, the median over chunks of fit's time over the bare loop's, and the overhead in %
+with a 95% interval.
 The target (issue 23): overhead <= 3% for every family. Our GPT against an independent minimal GPT is
 `gpt_char.py`'s measurement (its time ratio).
 
@@ -15,6 +16,7 @@ The target (issue 23): overhead <= 3% for every family. Our GPT against an indep
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -37,6 +39,7 @@ CONFIGS = dict(
     smoke=dict(
         chunk=3,
         chunks=2,
+        pair_seconds=0.0,
         batch=8,
         gpt=dict(n_layer=1, n_head=2, n_embd=32, block_size=32),
         unet_channels=8,
@@ -46,6 +49,7 @@ CONFIGS = dict(
     standard=dict(
         chunk=15,
         chunks=12,
+        pair_seconds=20.0,  # families with cheap steps measure more chunk pairs, in about this many seconds
         batch=64,
         gpt=dict(n_layer=3, n_head=4, n_embd=96, block_size=64),
         unet_channels=16,
@@ -145,7 +149,11 @@ def timed(fn: Callable[[], None], device: torch.device) -> float:
 
 
 def measure(family: Family, cfg, device: torch.device) -> dict:
-    """Alternate fit chunks and bare chunks (ABBA); the median of fit's time over the bare loop's, per chunk pair."""
+    """Alternate fit chunks and bare chunks (ABBA); the median of fit's time over the bare loop's, per chunk pair.
+
+    The machine's speed drifts by several per cent from one chunk to the next, so each ratio is noisy; a family
+    whose steps are cheap measures more pairs (at least `chunks`, about `pair_seconds` of bare steps in all).
+    """
     models, optimizers, step, bare, data = family
     train = gl.TrainConfig(steps=cfg.chunk, grad_clip=None, log_every=max(1, cfg.chunk // 5), progress=False)
 
@@ -156,9 +164,10 @@ def measure(family: Family, cfg, device: torch.device) -> dict:
         for _ in range(cfg.chunk):
             bare(next(data))
 
-    with_fit(), with_bare()  # warm-up: allocations, kernels, caches
+    with_fit()  # warm-up: allocations, kernels, caches
+    pairs = max(cfg.chunks, round(cfg.pair_seconds / timed(with_bare, device)))
     ratios, fit_s, bare_s = [], [], []
-    for i in range(cfg.chunks):
+    for i in range(pairs):
         # Which arm goes first alternates, so that a machine speeding up or slowing down favours neither.
         if i % 2 == 0:
             fit_s.append(timed(with_fit, device))
@@ -168,13 +177,22 @@ def measure(family: Family, cfg, device: torch.device) -> dict:
             fit_s.append(timed(with_fit, device))
         ratios.append(fit_s[-1] / bare_s[-1])
     ratio = statistics.median(ratios)
+    low, high = median_interval(ratios)
     return {
         "seconds_per_step_fit": round(statistics.median(fit_s) / cfg.chunk, 5),
         "seconds_per_step_bare": round(statistics.median(bare_s) / cfg.chunk, 5),
         "median_ratio_fit_over_bare": round(ratio, 4),
         "fit_overhead_percent": round(100 * (ratio - 1), 2),
+        "fit_overhead_percent_95": [round(100 * (low - 1), 2), round(100 * (high - 1), 2)],
         "ratios": [round(r, 4) for r in ratios],
     }
+
+
+def median_interval(xs: list[float]) -> tuple[float, float]:
+    """A distribution-free ~95% interval for the median: the order statistics n/2 -+ 1.96 sqrt(n)/2 (sign test)."""
+    xs, n = sorted(xs), len(xs)
+    half = 0.98 * n**0.5
+    return xs[max(0, int(n / 2 - half))], xs[min(n - 1, int(math.ceil(n / 2 + half)) - 1)]
 
 
 def run(budget: str, out_dir: Path) -> dict:

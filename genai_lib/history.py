@@ -55,22 +55,25 @@ class History:
 
 
 class RunningMeans:
-    """Running sums of the values a step function returns, averaged (and checked) when they are logged."""
+    """The values a step function returns, kept until they are logged, then averaged (and checked)."""
 
     def __init__(self) -> None:
-        self.sums: dict[str, torch.Tensor] = {}
+        self.values: dict[str, list[torch.Tensor | float]] = {}
         self.count = 0
 
     def add(self, logs: Mapping[str, Any]) -> None:
         for key, value in logs.items():
-            # Detached tensors are summed on the device: no GPU sync until the values are logged.
-            value = value.detach().float() if isinstance(value, torch.Tensor) else torch.tensor(float(value))
-            self.sums[key] = self.sums.get(key, 0.0) + value
+            # Kept detached and summed when logged: no GPU sync, and no tensor op in the step's own time.
+            self.values.setdefault(key, []).append(value.detach() if isinstance(value, torch.Tensor) else float(value))
         self.count += 1
+
+    def sums(self) -> dict[str, float]:
+        """The sum of each key's values since the last log (one device sync per key)."""
+        return {key: _sum(_floats(key, values)) for key, values in self.values.items()}
 
     def finite_means(self, step: int, ckpt_path: Path | None = None) -> dict[str, float]:
         """The means since the last log, over all ranks; FloatingPointError, with advice, if one is NaN or inf."""
-        means = _dist.average_scalars({k: (v / self.count).item() for k, v in self.sums.items()})
+        means = _dist.average_scalars({k: v / self.count for k, v in self.sums().items()})
         bad = [k for k, v in means.items() if not math.isfinite(v)]
         if bad:
             where = f" The last good checkpoint is {ckpt_path}." if ckpt_path and ckpt_path.exists() else ""
@@ -81,17 +84,36 @@ class RunningMeans:
         return means
 
     def log_to(self, history: History, step: int, ckpt_path: Path | None = None) -> None:
-        """Write the means into `history` at `step` and start new sums (nothing to write if nothing was added)."""
+        """Write the means into `history` at `step` and start afresh (nothing to write if nothing was added)."""
         if self.count:
             history.log(step, self.finite_means(step, ckpt_path))
             self.clear()
 
     def clear(self) -> None:
-        self.sums, self.count = {}, 0
+        self.values, self.count = {}, 0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"sums": {k: float(v) for k, v in self.sums.items()}, "count": self.count}
+        # The values, not their sums: a resumed run then logs exactly what an uninterrupted one does.
+        return {"values": {k: _floats(k, v) for k, v in self.values.items()}, "count": self.count}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.sums = {k: torch.tensor(v) for k, v in state["sums"].items()}
+        if "values" in state:
+            self.values = {k: [float(x) for x in v] for k, v in state["values"].items()}
+        else:  # a checkpoint from an earlier genai_lib kept sums; a sum is one value to add to
+            self.values = {k: [float(v)] for k, v in state["sums"].items()}
         self.count = int(state["count"])
+
+
+def _floats(key: str, values: list[torch.Tensor | float]) -> list[float]:
+    """The values as Python floats, in order; the tensors among them are fetched from their device in one copy."""
+    tensors = [v for v in values if isinstance(v, torch.Tensor)]
+    if any(t.numel() != 1 for t in tensors):
+        shape = next(tuple(t.shape) for t in tensors if t.numel() != 1)
+        raise ValueError(f"The step function logged {key!r} with shape {shape}; log one number per key (e.g. .mean()).")
+    fetched = iter(torch.stack([t.float().reshape(()) for t in tensors]).cpu().tolist() if tensors else [])
+    return [next(fetched) if isinstance(v, torch.Tensor) else v for v in values]
+
+
+def _sum(xs: list[float]) -> float:
+    """The correctly rounded sum (math.fsum), so that the order of the values cannot change it; NaN or inf pass through."""
+    return math.fsum(xs) if all(map(math.isfinite, xs)) else sum(xs)

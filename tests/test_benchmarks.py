@@ -303,6 +303,16 @@ def test_the_speed_benchmark_times_fit_against_a_bare_loop_for_every_family(tmp_
         assert row["seconds_per_step_fit"] > 0 and row["seconds_per_step_bare"] > 0
         assert len(row["ratios"]) == speed.CONFIGS["smoke"]["chunks"]
         assert row["fit_overhead_percent"] == pytest.approx(100 * (row["median_ratio_fit_over_bare"] - 1), abs=0.02)
+        low, high = row["fit_overhead_percent_95"]
+        assert low <= row["fit_overhead_percent"] <= high
+
+
+def test_the_interval_for_a_median_is_the_sign_test_s_order_statistics():
+    import speed
+
+    xs = [float(i) for i in range(12, 0, -1)]
+    assert speed.median_interval(xs) == (3.0, 10.0)  # ranks 3 and 10 of 12: 96% by the binomial(12, 1/2)
+    assert speed.median_interval([5.0]) == (5.0, 5.0)
 
 
 import stylegan  # noqa: E402

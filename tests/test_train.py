@@ -100,6 +100,25 @@ def test_nan_loss_stops_training_with_advice(tmp_path):
         gl.fit(step, models=model, optimizers=opt, data=data, config=cfg)
 
 
+def test_logged_values_are_exact_means_and_a_non_scalar_log_is_a_clear_error():
+    from genai_lib.history import RunningMeans
+
+    means = RunningMeans()
+    for v in (torch.tensor(1e8), 1.0, torch.tensor(-1e8), torch.tensor(2.0, dtype=torch.bfloat16), torch.tensor([3.0])):
+        means.add({"loss": v})
+    assert means.sums() == {"loss": 6.0}  # exactly: float32 summed in order would have lost the 1.0
+    restored = RunningMeans()
+    restored.load_state_dict(means.state_dict())
+    assert restored.sums() == means.sums() and restored.count == 5
+    old = RunningMeans()
+    old.load_state_dict({"sums": {"loss": 6.0}, "count": 3})  # a checkpoint written when sums were kept
+    old.add({"loss": torch.tensor(2.0)})
+    assert old.finite_means(4) == {"loss": 2.0}
+    means.add({"loss": torch.ones(2, 3)})
+    with pytest.raises(ValueError, match=r"logged 'loss' with shape \(2, 3\); log one number per key"):
+        means.sums()
+
+
 def test_evaluation_does_not_change_the_training_stream(tmp_path):
     runs = []
     for evaluate in (None, lambda: {"val": torch.rand(()).item()}):  # evaluation that draws random numbers
