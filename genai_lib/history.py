@@ -115,5 +115,5 @@ def _floats(key: str, values: list[torch.Tensor | float]) -> list[float]:
 
 
 def _sum(xs: list[float]) -> float:
-    """The correctly rounded sum (math.fsum), so that the order of the values cannot change it; NaN or inf pass through."""
+    """The correctly rounded sum (math.fsum): the order of the values cannot change it. NaN and inf pass through."""
     return math.fsum(xs) if all(map(math.isfinite, xs)) else sum(xs)
