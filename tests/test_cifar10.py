@@ -133,3 +133,22 @@ def test_availability_without_a_copy_points_to_scenes(isolated_cache):
     assert status["scenes"].offline
     with pytest.raises(ValueError, match="Unknown split 'valid'"):
         load_cifar10("valid")
+
+
+def test_a_colour_set_that_cannot_be_had_gives_way_to_the_scenes_and_says_why(isolated_cache, monkeypatch, capsys):
+    from genai_lib.data import load_colour_images
+
+    monkeypatch.setenv("GENAI_OFFLINE", "1")
+    train, test = load_colour_images("cifar10", 40, 12)  # nothing cached, downloads off
+    assert (train.name, test.name, len(train), len(test), train.shape) == ("scenes", "scenes", 40, 12, (3, 32, 32))
+    notice = capsys.readouterr().out
+    assert "cifar10 is not available here, so this run trains on the procedural scenes instead" in notice
+
+
+def test_a_colour_set_that_can_be_had_is_cut_to_the_sizes_asked_for(archive, isolated_cache):
+    from genai_lib.data import load_colour_images
+
+    _, source, written = archive
+    train, test = load_colour_images("cifar10", 10, 3, source=source)
+    assert (train.name, len(train), len(test)) == ("cifar10", 10, 3)
+    assert torch.equal(test.y, torch.tensor(written["test_batch"][1][:3]))

@@ -4,7 +4,7 @@ from genai_lib.data.batches import Batches, SequenceBatches
 from genai_lib.data.bpe import BPETokenizer
 from genai_lib.data.catalog import DataStatus, availability
 from genai_lib.data.download import cache_dir, download, sha256sum
-from genai_lib.data.images import ImageData, load_digits, load_images, load_mnist
+from genai_lib.data.images import ImageData, load_colour_images, load_digits, load_images, load_mnist
 from genai_lib.data.text import CharTokenizer, load_text, train_val_split
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "ImageData",
     "load_digits",
     "load_images",
+    "load_colour_images",
     "load_mnist",
     "CharTokenizer",
     "BPETokenizer",

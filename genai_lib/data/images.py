@@ -7,7 +7,7 @@ import contextlib
 import functools
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -132,3 +132,25 @@ def load_images(name: str, split: str = "train", **kwargs) -> ImageData:
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; use 'train' or 'test'.")
     return LOADERS[name](split, **kwargs)
+
+
+def take(data: ImageData, n: int) -> ImageData:
+    """The first n images of `data`, with their labels and factors."""
+    return replace(data, x=data.x[:n], y=data.y[:n], factors={k: f[:n] for k, f in data.factors.items()})
+
+
+def load_colour_images(name: str, n_train: int, n_test: int, **kwargs) -> tuple[ImageData, ImageData]:
+    """At most n_train training and n_test test images of a colour set; where it cannot be had, the scenes.
+
+    CIFAR-10 needs a network the first time; without one (or with downloads switched off) this prints why and
+    returns the procedural `scenes`, which genai_lib draws from a seed, so a chapter that names CIFAR-10 still runs.
+    `kwargs` go to the set's loader (`download=False`, say).
+    """
+    if name == "scenes":
+        return load_images("scenes", "train", n=n_train), load_images("scenes", "test", n=n_test)
+    try:
+        train, test = load_images(name, "train", **kwargs), load_images(name, "test", **kwargs)
+    except RuntimeError as err:
+        print(f"{name} is not available here, so this run trains on the procedural scenes instead.\n({err})")
+        return load_colour_images("scenes", min(n_train, 10_000), min(n_test, 2_000))
+    return take(train, n_train), take(test, n_test)
