@@ -185,7 +185,7 @@ def vae_step(model: VAE, *, beta: float = 1.0):
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         with ctx.autocast():
             log_px, kl = model.elbo(x)
-            # The mean is linear, so the loss is built from the two means it logs: no extra ops per step.
+            # The mean is linear, so the loss is the sum of the two means it logs, not computed a second time.
             recon, kl_mean = -log_px.mean(), kl.mean()
             loss = recon + beta * kl_mean
         ctx.backward_step(loss)
