@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import library
+from torch.library import Library
 from torch.utils._pytree import tree_flatten, tree_map
 
 NAME = "pseudo"
@@ -33,8 +33,8 @@ NAME = "pseudo"
 _aten = torch.ops.aten
 # Operations whose job is to move data between devices.
 _COPIES = {_aten._to_copy.default, _aten.copy_.default}
-# A library.Library undoes its registrations when it is garbage-collected, so it is kept here.
-_REGISTRATIONS: list[library.Library] = []
+# A torch Library undoes its registrations when it is garbage-collected, so each is kept here.
+_REGISTRATIONS: list[Library] = []
 # Advanced indexing: CUDA accepts CPU index tensors here and moves them itself.
 _CPU_INDICES_OK = {
     _aten.index.Tensor,
@@ -59,11 +59,11 @@ def enable() -> torch.device:
             f"{NAME!r} device cannot be; run the device check in a fresh Python process."
         )
     torch.utils.backend_registration._setup_privateuseone_for_python_backend(NAME, backend_module=_Backend())
-    every_op = library.Library("_", "IMPL")
+    every_op = Library("_", "IMPL")
     every_op.fallback(_fallback, dispatch_key="PrivateUse1")
     # torch.tensor(data, device=...) copies with Python dispatch switched off, and PyTorch's Python
     # fallback cannot take that call, so copy_ gets its own kernel.
-    copy = library.Library("aten", "IMPL")
+    copy = Library("aten", "IMPL")
     copy.impl("copy_", _copy_kernel, "PrivateUse1")
     _REGISTRATIONS.extend([every_op, copy])
     return torch.device(NAME, 0)
