@@ -139,10 +139,11 @@ def store(cache, md: Path, notebook_json: str, seconds: float) -> None:
     cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
 
 
-def expected_seconds(budget: str, pages: dict[str, Path], root: Path = ROOT) -> dict[str, float]:
+def expected_seconds(budget: str, pages: dict[str, Path]) -> dict[str, float]:
     """docname -> the CPU seconds genai_lib/expected_times.json records at this budget: the first build's order."""
-    table_file = root / "genai_lib" / "expected_times.json"
-    table = json.loads(table_file.read_text()) if table_file.exists() else {}
+    from genai_lib import expected_time  # noqa: PLC0415 (imports torch: only when a build runs)
+
+    table = expected_time.table()
     rows = {docname: table.get(md.stem, {}).get(budget, {}).get("cpu", {}) for docname, md in pages.items()}
     return {docname: float(row["seconds"]) for docname, row in rows.items() if "seconds" in row}
 
@@ -209,7 +210,7 @@ def build(
         store=lambda docname, notebook, seconds: store(cache, pages[docname], notebook, seconds),
         jobs=jobs,
         timeout=int(yaml.safe_load((root / "_config.yml").read_text(encoding="utf8"))["execute"]["timeout"]),
-        previous={**expected_seconds(budget, pages, root), **stored.get("seconds", {})},
+        previous={**expected_seconds(budget, pages), **stored.get("seconds", {})},
     )
     report(outcomes, budget)
     executed = time.perf_counter() - start
