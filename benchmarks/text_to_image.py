@@ -31,7 +31,6 @@ from genai_lib import text_to_image as t2i
 from genai_lib.data.captions import load_captioned
 from genai_lib.metrics import caption_accuracy, frechet_distance, wilson_interval
 from genai_lib.models.attribute_classifier import attribute_classifier
-from genai_lib.nn import evaluating
 
 # How each budget is measured (the models' own settings are t2i.PRESETS[budget]): prompts per split, diffusion
 # sampling steps (DDPM, chapter 13's sampler),
@@ -53,13 +52,6 @@ def judge_splits(model, judge, data: dict, *, n: int, seed: int, **kwargs) -> di
             torch.cuda.synchronize(device)
         results[label] = t2i.evaluate(model, judge, data[split], n=n, seed=seed, **kwargs)
     return results
-
-
-@torch.no_grad()
-def vq_round_trip(vq, images: torch.Tensor) -> torch.Tensor:
-    """The VQ-VAE's decode of each image's own codes: the best that either model, drawing codes, can show."""
-    with evaluating(vq):  # in training mode the forward pass would also move an EMA codebook
-        return torch.sigmoid(vq(images.to(next(vq.parameters()).device)).recon)  # it snaps to the nearest codes
 
 
 def run(
@@ -97,7 +89,7 @@ def run(
         d = data[split]
         labels = {a: v[:n] for a, v in d.labels.items()}
         ceiling[split] = caption_accuracy(judge.predict(d.images[:n]), labels)
-        vq_ceiling[split] = caption_accuracy(judge.predict(vq_round_trip(vq, d.images[:n])), labels)
+        vq_ceiling[split] = caption_accuracy(judge.predict(vq.reconstruct(d.images[:n])), labels)
         floor[split] = frechet_distance(judge.features(d.images[:n]), reference[split])
 
     models = {

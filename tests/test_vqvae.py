@@ -83,6 +83,19 @@ def test_training_through_fit_reconstructs_and_uses_many_codes():
     assert history["perplexity"][-1] > 4  # more than a handful of the 16 codes in use
 
 
+def test_reconstruct_decodes_each_image_from_its_own_codes_and_leaves_the_mode_alone():
+    model = VQVAE(small(ema=True)).train()
+    before = model.quantizer.codebook.clone()
+    x = torch.rand(3, 1, 8, 8)
+    y = model.reconstruct(x)
+    assert model.training  # back in training mode
+    with torch.no_grad():
+        expected = torch.sigmoid(model.decode_from_indices(model.encode_to_indices(x)))
+    assert y.shape == x.shape and not y.requires_grad and 0 <= y.min() and y.max() <= 1
+    assert torch.allclose(y, expected, atol=1e-6)
+    assert torch.equal(before, model.quantizer.codebook)  # looking at a reconstruction moves no EMA code
+
+
 def test_wrong_scale_and_wrong_code_width_are_clear_errors():
     model = VQVAE(VQVAEConfig(image_shape=(1, 8, 8), code_dim=4, codebook_size=16, hidden=8))
     with pytest.raises(ValueError, match=r"needs pixel values in \[0, 1\], got values from 0 to 255.*divide by 255"):

@@ -11,6 +11,7 @@ from torch import nn
 
 from genai_lib.config import image_shape
 from genai_lib.models.vae import check_unit_range
+from genai_lib.nn.modes import evaluating
 from genai_lib.rng import randint
 
 DOWNSAMPLE = 4  # the encoder's two stride-2 convolutions: an (H, W) image becomes an (H/4, W/4) grid
@@ -187,6 +188,15 @@ class VQVAE(nn.Module):
                 f"range [{indices.min().item()}, {indices.max().item()}]."
             )
         return self.decode(self.quantizer.lookup(indices.long()))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) in [0, 1], on any device -> their decode from their own codes, in [0, 1], here.
+
+        The clearest image a model that draws this VQ-VAE's codes can show: what a judge misreads in it is lost.
+        """
+        with evaluating(self):  # in training mode the forward pass would also move an EMA codebook
+            return torch.sigmoid(self(x.to(next(self.parameters()).device)).recon)
 
     def forward(self, x: torch.Tensor) -> VQVAEOutput:
         q = self.quantizer(self.encode(x))
