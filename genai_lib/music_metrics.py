@@ -1,0 +1,303 @@
+"""Musical statistics of four-part chorales: pitch classes, key, ranges, parallel perfects, copying, n-gram baseline.
+
+A piece is `pitches`, an integer tensor (V, T) of MIDI pitches on a sixteenth-note grid (voices soprano, alto,
+tenor, bass; -1 is a rest), and `onsets`, a bool tensor (V, T), True where a note starts (False: held).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+REST = -1
+PITCH_CLASS_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+# Krumhansl-Kessler probe-tone profiles, tonic first: how well each of the 12 pitch classes fits a major or minor
+# key context, as rated by listeners (Krumhansl & Kessler, 1982, Psychological Review 89(4); tabulated in
+# Krumhansl, "Cognitive Foundations of Musical Pitch", 1990, Table 2.1).
+KK_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
+KK_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
+
+# Scale degrees in semitones above the tonic. Minor is the natural minor plus the raised 6th and 7th (9, 11) of
+# the melodic and harmonic minor, which Bach's minor chorales use at every cadence.
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+MINOR_SCALE = (0, 2, 3, 5, 7, 8, 9, 10, 11)
+
+
+def check_piece(pitches, onsets) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check one piece and return it as (pitches int64 (V, T), onsets bool (V, T)) on the CPU."""
+    pitches, onsets = torch.as_tensor(pitches), torch.as_tensor(onsets)
+    if pitches.dim() != 2 or pitches.shape != onsets.shape:
+        raise ValueError(
+            f"A piece is pitches (V, T) and onsets (V, T) of the same shape (voices x time steps), got "
+            f"{tuple(pitches.shape)} and {tuple(onsets.shape)}; index a batch (B, V, T) as pitches[i], onsets[i]."
+        )
+    if pitches.is_floating_point() or pitches.is_complex() or pitches.dtype == torch.bool:
+        raise ValueError(f"pitches must hold integer MIDI numbers (-1 for a rest), got dtype {pitches.dtype}.")
+    if onsets.dtype != torch.bool:
+        raise ValueError(f"onsets must be a bool tensor (True where a note starts), got dtype {onsets.dtype}.")
+    pitches = pitches.detach().cpu().long()
+    if pitches.numel() and (pitches.min() < REST or pitches.max() > 127):
+        raise ValueError(
+            f"pitches must be MIDI numbers 0..127 or -1 for a rest, got values from {int(pitches.min())} "
+            f"to {int(pitches.max())}."
+        )
+    return pitches, onsets.detach().cpu()
+
+
+def _onset_pitches(pitches: torch.Tensor, onsets: torch.Tensor) -> torch.Tensor:
+    """The MIDI pitch of every note onset of the piece, all voices together, (N,)."""
+    pitches, onsets = check_piece(pitches, onsets)
+    return pitches[onsets & (pitches > REST)]
+
+
+# ----- pitch classes and key -------------------------------------------------------------------------------
+
+
+def pitch_class_histogram(pitches: torch.Tensor, onsets: torch.Tensor) -> torch.Tensor:
+    """Share of note onsets per pitch class (C = 0, C# = 1, ..., B = 11), (12,); a held note counts once."""
+    notes = _onset_pitches(pitches, onsets)
+    if len(notes) == 0:
+        raise ValueError("The piece has no note onsets (only rests or held notes): it has no pitch-class histogram.")
+    counts = torch.bincount(notes % 12, minlength=12).double()
+    return (counts / counts.sum()).float()
+
+
+def histogram_distance(p: torch.Tensor, q: torch.Tensor) -> float:
+    """Total-variation distance 0.5 * sum |p - q| between two distributions: 0 for equal, 1 for disjoint support."""
+    p, q = torch.as_tensor(p).double(), torch.as_tensor(q).double()
+    if p.dim() != 1 or p.shape != q.shape:
+        raise ValueError(
+            f"histogram_distance needs two 1-D histograms of one length, got {tuple(p.shape)} and {tuple(q.shape)}."
+        )
+    for name, h in (("p", p), ("q", q)):
+        if h.min() < 0 or abs(float(h.sum()) - 1.0) > 1e-4:
+            raise ValueError(
+                f"{name} must be a distribution (non-negative, summing to 1), it sums to {float(h.sum()):.4g}."
+            )
+    return float(0.5 * (p - q).abs().sum())
+
+
+def estimate_key(hist: torch.Tensor) -> tuple[int, str]:
+    """The Krumhansl-Schmuckler key-finding algorithm (Krumhansl, 1990): the best-correlated of 24 key profiles.
+
+    Each of the 12 rotations of the major and of the minor Krumhansl-Kessler profile is the profile of one key;
+    the key is the one whose profile has the largest Pearson correlation with the pitch-class histogram.
+    Returns (tonic pitch class, "major" or "minor"), e.g. (9, "minor") for A minor.
+    """
+    hist = torch.as_tensor(hist).double()
+    if hist.shape != (12,):
+        raise ValueError(f"estimate_key needs a pitch-class histogram of shape (12,), got {tuple(hist.shape)}.")
+    if float(hist.std()) == 0.0:
+        raise ValueError("The histogram is flat (every pitch class equally common): it points to no key.")
+    best: tuple[float, int, str] = (-math.inf, 0, "major")
+    for mode, profile in (("major", KK_MAJOR), ("minor", KK_MINOR)):
+        prof = torch.tensor(profile, dtype=torch.float64)
+        for tonic in range(12):
+            # roll so the profile's tonic entry sits at pitch class `tonic`
+            r = torch.corrcoef(torch.stack([hist, prof.roll(tonic)]))[0, 1].item()
+            if r > best[0]:
+                best = (r, tonic, mode)
+    return best[1], best[2]
+
+
+def in_key_share(pitches: torch.Tensor, onsets: torch.Tensor) -> float:
+    """Share of note onsets whose pitch class lies in the scale of the piece's Krumhansl-Schmuckler key.
+
+    The scale of a major key is its seven degrees; that of a minor key is the natural minor plus the raised 6th
+    and 7th (melodic and harmonic minor), nine pitch classes, since a chorale in minor raises them at cadences.
+    """
+    notes = _onset_pitches(pitches, onsets)
+    tonic, mode = estimate_key(pitch_class_histogram(pitches, onsets))
+    scale = torch.tensor([(tonic + d) % 12 for d in (MAJOR_SCALE if mode == "major" else MINOR_SCALE)])
+    return float(torch.isin(notes % 12, scale).double().mean())
+
+
+# ----- voice leading ---------------------------------------------------------------------------------------
+
+
+def voice_ranges(pitches: torch.Tensor) -> list[tuple[int, int]]:
+    """(lowest, highest) MIDI pitch of each voice, rests ignored; (-1, -1) for a voice that never sounds."""
+    no_onsets = torch.zeros(torch.as_tensor(pitches).shape, dtype=torch.bool)  # ranges need no onsets
+    pitches, _ = check_piece(pitches, no_onsets)
+    out = []
+    for voice in pitches:
+        sounding = voice[voice > REST]
+        out.append((int(sounding.min()), int(sounding.max())) if len(sounding) else (REST, REST))
+    return out
+
+
+def parallel_perfects(pitches: torch.Tensor, onsets: torch.Tensor, *, steps_per_quarter: int = 4) -> dict:
+    """Parallel fifths and octaves/unisons between every pair of voices, as counted in harmony exercises.
+
+    The prohibition of parallel perfect consonances is the oldest rule of voice leading (taught since Fux,
+    "Gradus ad Parnassum", 1725), and one that four-part chorale writing observes. At each time step where
+    either voice of a pair starts a note (a new sonority), compared with the step before: both voices sound at
+    both steps, both change pitch in the same direction, and the interval between them is a perfect fifth
+    (7 semitones modulo 12) both times, or an octave/unison (0 modulo 12) both times. A held or re-struck
+    interval and contrary motion into a fifth are not parallels. Returns {"fifths", "octaves", "beats",
+    "per_100_beats"}, a beat being a quarter note.
+    """
+    pitches, onsets = check_piece(pitches, onsets)
+    if steps_per_quarter < 1:
+        raise ValueError(f"steps_per_quarter must be a positive number of grid steps, got {steps_per_quarter}.")
+    V, T = pitches.shape
+    fifths = octaves = 0
+    for i in range(V):
+        for j in range(i + 1, V):
+            a, b = pitches[i], pitches[j]  # (T,) each
+            prev_a, prev_b, now_a, now_b = a[:-1], b[:-1], a[1:], b[1:]  # (T-1,): step t-1 against step t
+            new_sonority = onsets[i, 1:] | onsets[j, 1:]
+            sounding = (prev_a > REST) & (prev_b > REST) & (now_a > REST) & (now_b > REST)
+            step_a, step_b = (now_a - prev_a).sign(), (now_b - prev_b).sign()
+            similar = (step_a != 0) & (step_a == step_b)  # both move, the same way
+            before, after = (prev_a - prev_b).abs() % 12, (now_a - now_b).abs() % 12
+            moving = new_sonority & sounding & similar
+            fifths += int((moving & (before == 7) & (after == 7)).sum())
+            octaves += int((moving & (before == 0) & (after == 0)).sum())
+    beats = T / steps_per_quarter
+    per_100 = 100 * (fifths + octaves) / beats if beats > 0 else 0.0
+    return {"fifths": fifths, "octaves": octaves, "beats": beats, "per_100_beats": per_100}
+
+
+# ----- copying: the longest run shared with the training set -------------------------------------------------
+
+
+def longest_shared_run(sample_tokens: torch.Tensor, corpus_tokens: Sequence[torch.Tensor]) -> int:
+    """Length of the longest contiguous run of `sample_tokens` (L,) found in any sequence of `corpus_tokens`.
+
+    Method: Karp-Miller-Rosenberg naming (Karp, Miller & Rosenberg, 1972; the doubling step of Manber & Myers'
+    suffix arrays, 1993) with a galloping-then-binary search on the length. Every window of 2m tokens gets an
+    exact integer name from the names of its two halves of m; a window of any length L in [m, 2m] is then named
+    exactly by the names of its first m and its last m tokens. Whether some run of length L is shared is one
+    `torch.isin` of the sample's window names against the corpus's, and since every part of a shared run is
+    shared, the longest length is found by doubling L until the test fails, then bisecting. Unlike a rolling
+    hash this has no collisions, and unlike a suffix automaton it is a handful of vectorised sorts rather than a
+    Python loop over the ~300,000 corpus tokens: a 1,000-token sample against 300 sequences of 1,000 takes well
+    under a second. Runs never span two corpus sequences.
+    """
+    sample_tokens = torch.as_tensor(sample_tokens)
+    seqs = [torch.as_tensor(s) for s in corpus_tokens]
+    for what, s in [("sample_tokens", sample_tokens)] + [(f"corpus_tokens[{k}]", s) for k, s in enumerate(seqs)]:
+        if s.dim() != 1 or s.is_floating_point():
+            raise ValueError(f"{what} must be a 1-D tensor of token ids, got shape {tuple(s.shape)} of {s.dtype}.")
+    seqs = [s for s in seqs if len(s)]
+    if len(sample_tokens) == 0 or not seqs:
+        return 0
+    # One stream: the sample (sequence 0), then each corpus sequence; seq_id tells a window's sequence.
+    tokens = torch.cat([sample_tokens.cpu().long()] + [s.cpu().long() for s in seqs])  # (N,)
+    lengths = torch.tensor([len(sample_tokens)] + [len(s) for s in seqs])
+    seq_id = torch.repeat_interleave(torch.arange(len(lengths)), lengths)  # (N,)
+    N = len(tokens)
+    names = [torch.unique(tokens, return_inverse=True)[1]]  # names[k][i]: name of tokens[i : i + 2^k], in [0, N)
+
+    def window_names(L: int) -> torch.Tensor:
+        """Exact names of all windows of length L, (N - L + 1,), from two overlapping windows of m = 2^k <= L."""
+        k = L.bit_length() - 1
+        while len(names) <= k:  # one doubling: a window of 2m is the pair (first m, last m)
+            m, prev = 2 ** (len(names) - 1), names[-1]
+            pairs = prev[: len(prev) - m] * N + prev[m:]
+            names.append(torch.unique(pairs, return_inverse=True)[1])
+        m = 2**k
+        return names[k][: N - L + 1] * N + names[k][L - m : N - m + 1]
+
+    def shared(L: int) -> bool:
+        """Whether some window of L tokens of the sample occurs in a corpus sequence."""
+        w = window_names(L)
+        start, end = seq_id[: N - L + 1], seq_id[L - 1 :]
+        whole = start == end  # the window lies inside one sequence
+        return bool(torch.isin(w[whole & (start == 0)], w[whole & (start > 0)]).any())
+
+    longest_possible = min(len(sample_tokens), int(lengths[1:].max()))
+    lo, hi = 0, 1  # invariant: a run of lo is shared; we look for the first length that is not
+    while hi <= longest_possible and shared(hi):
+        lo, hi = hi, min(2 * hi, longest_possible + 1)
+    while hi - lo > 1:  # shared(lo) holds and a run of hi is not shared (or hi is too long to exist)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if shared(mid) else (lo, mid)
+    return lo
+
+
+# ----- the n-gram baseline ------------------------------------------------------------------------------------
+
+
+class NGramModel:
+    """An add-alpha (Lidstone) smoothed n-gram language model over token ids (Jurafsky & Martin, ch. 3).
+
+    p(x_t | context) = (N(context, x_t) + alpha) / (N(context) + V alpha), the context being the n - 1 tokens
+    before x_t; the first n - 1 tokens of a sequence see a context padded with a start symbol (id V). Counted
+    as chapter 8 counts its character n-grams: each window of n tokens is one integer in base V + 1, and the
+    distinct windows and contexts are counted with `torch.unique`. Windows never span two sequences.
+    """
+
+    def __init__(self, n: int, vocab_size: int, *, alpha: float = 0.1) -> None:
+        if n < 1:
+            raise ValueError(f"n is the window length (1 = unigram, 2 = bigram, ...), at least 1; got {n}.")
+        if vocab_size < 1:
+            raise ValueError(f"vocab_size must be positive, got {vocab_size}.")
+        if not alpha > 0:
+            raise ValueError(
+                f"alpha must be positive, got {alpha}: with alpha = 0 an n-gram never seen in training has "
+                f"probability 0 and the NLL is infinite (chapter 8)."
+            )
+        if (vocab_size + 1) ** n >= 2**62:
+            raise ValueError(f"(vocab_size + 1)^n = {vocab_size + 1}^{n} overflows the int64 window ids; lower n.")
+        self.n, self.vocab_size, self.alpha = n, vocab_size, alpha
+        self.windows: tuple[torch.Tensor, torch.Tensor] | None = None  # (sorted distinct ids, counts) of N(a, b)
+        self.contexts: tuple[torch.Tensor, torch.Tensor] | None = None  # the same for N(a)
+
+    def _window_ids(self, seq: torch.Tensor) -> torch.Tensor:
+        """The id sum_i w[t+i] (V+1)^(n-1-i) of the window ending at each token of `seq`, (L,)."""
+        seq = torch.as_tensor(seq)
+        if seq.dim() != 1 or seq.is_floating_point():
+            raise ValueError(
+                f"A sequence must be a 1-D tensor of token ids, got shape {tuple(seq.shape)} of {seq.dtype}."
+            )
+        seq = seq.cpu().long()
+        if len(seq) and (seq.min() < 0 or seq.max() >= self.vocab_size):
+            raise ValueError(f"Token ids must lie in [0, {self.vocab_size}), got {int(seq.min())}..{int(seq.max())}.")
+        V1, L = self.vocab_size + 1, len(seq)
+        padded = torch.cat([torch.full((self.n - 1,), self.vocab_size), seq])  # start symbol V before the sequence
+        ids = torch.zeros(L, dtype=torch.long)
+        for i in range(self.n):
+            ids = ids * V1 + padded[i : i + L]
+        return ids
+
+    def fit(self, sequences: Sequence[torch.Tensor]) -> NGramModel:
+        """Count every n-gram and every context of the training sequences; returns self."""
+        ids = torch.cat([self._window_ids(s) for s in sequences] + [torch.zeros(0, dtype=torch.long)])
+        if len(ids) == 0:
+            raise ValueError("fit needs at least one non-empty training sequence.")
+        self.windows = ids.unique(return_counts=True)
+        self.contexts = (ids // (self.vocab_size + 1)).unique(return_counts=True)  # drop the last token
+        return self
+
+    @staticmethod
+    def _lookup(ids: torch.Tensor, table: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """The counts of `ids` in a (sorted distinct ids, counts) table, 0 for ids not in it."""
+        keys, counts = table
+        i = torch.searchsorted(keys, ids).clamp(max=len(keys) - 1)
+        return torch.where(keys[i] == ids, counts[i], 0).double()
+
+    def log_probs(self, sequence: torch.Tensor) -> torch.Tensor:
+        """log p(x_t | previous n - 1 tokens) of every token of `sequence`, in nats, (L,)."""
+        if self.windows is None or self.contexts is None:
+            raise RuntimeError("Call fit(training_sequences) before scoring sequences.")
+        ids = self._window_ids(sequence)
+        n_ab = self._lookup(ids, self.windows)
+        n_a = self._lookup(ids // (self.vocab_size + 1), self.contexts)
+        return torch.log((n_ab + self.alpha) / (n_a + self.vocab_size * self.alpha))
+
+    def nll_per_token(self, sequences: Sequence[torch.Tensor], *, skip_first: bool = False) -> float:
+        """Mean negative log-likelihood per token of `sequences`, in nats.
+
+        skip_first=True leaves out each sequence's first token, to score exactly the targets x[1:] of a GPT
+        trained on x[:-1] -> x[1:].
+        """
+        lp = [self.log_probs(s)[1 if skip_first else 0 :] for s in sequences]
+        lp_all = torch.cat(lp + [torch.zeros(0, dtype=torch.float64)])
+        if len(lp_all) == 0:
+            raise ValueError("No token to score: pass at least one non-empty sequence.")
+        return float(-lp_all.mean())
