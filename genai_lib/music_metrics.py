@@ -166,30 +166,41 @@ def parallel_perfects(pitches: torch.Tensor, onsets: torch.Tensor, *, steps_per_
 
 
 def longest_shared_run(sample_tokens: torch.Tensor, corpus_tokens: Sequence[torch.Tensor]) -> int:
-    """Length of the longest contiguous run of `sample_tokens` (L,) found in any sequence of `corpus_tokens`.
+    """Length of the longest contiguous run of `sample_tokens` (L,) found in any sequence of `corpus_tokens`."""
+    return longest_shared_runs([sample_tokens], corpus_tokens)[0]
+
+
+def longest_shared_runs(samples: Sequence[torch.Tensor], corpus_tokens: Sequence[torch.Tensor]) -> list[int]:
+    """For each sample (a 1-D tensor of token ids), the length of its longest run found in a corpus sequence.
 
     Method: Karp-Miller-Rosenberg naming (Karp, Miller & Rosenberg, 1972; the doubling step of Manber & Myers'
     suffix arrays, 1993) with a galloping-then-binary search on the length. Every window of 2m tokens gets an
     exact integer name from the names of its two halves of m; a window of any length L in [m, 2m] is then named
-    exactly by the names of its first m and its last m tokens. Whether some run of length L is shared is one
-    `torch.isin` of the sample's window names against the corpus's, and since every part of a shared run is
-    shared, the longest length is found by doubling L until the test fails, then bisecting. Unlike a rolling
-    hash this has no collisions, and unlike a suffix automaton it is a handful of vectorised sorts rather than a
-    Python loop over the ~300,000 corpus tokens: a 1,000-token sample against 300 sequences of 1,000 takes well
-    under a second. Runs never span two corpus sequences.
+    exactly by the names of its first m and its last m tokens. Whether a sample shares some run of length L is
+    one `torch.isin` of its window names against the corpus's, and since every part of a shared run is shared,
+    the longest length is found by doubling L until the test fails, then bisecting. Unlike a rolling hash this
+    has no collisions, and unlike a suffix automaton it is a handful of vectorised sorts rather than a Python
+    loop over the corpus. The names are computed once for all samples (they dominate the cost: a few seconds for
+    a corpus of millions of tokens), and samples whose answers lie in the same range are bisected together.
+    Runs never span two sequences.
     """
-    sample_tokens = torch.as_tensor(sample_tokens)
+    queries = [torch.as_tensor(s) for s in samples]
     seqs = [torch.as_tensor(s) for s in corpus_tokens]
-    for what, s in [("sample_tokens", sample_tokens)] + [(f"corpus_tokens[{k}]", s) for k, s in enumerate(seqs)]:
+    named = [(f"samples[{k}]", s) for k, s in enumerate(queries)] + [
+        (f"corpus_tokens[{k}]", s) for k, s in enumerate(seqs)
+    ]
+    for what, s in named:
         if s.dim() != 1 or s.is_floating_point():
             raise ValueError(f"{what} must be a 1-D tensor of token ids, got shape {tuple(s.shape)} of {s.dtype}.")
     seqs = [s for s in seqs if len(s)]
-    if len(sample_tokens) == 0 or not seqs:
-        return 0
-    # One stream: the sample (sequence 0), then each corpus sequence; seq_id tells a window's sequence.
-    tokens = torch.cat([sample_tokens.cpu().long()] + [s.cpu().long() for s in seqs])  # (N,)
-    lengths = torch.tensor([len(sample_tokens)] + [len(s) for s in seqs])
-    seq_id = torch.repeat_interleave(torch.arange(len(lengths)), lengths)  # (N,)
+    if not queries or not seqs:
+        return [0] * len(queries)
+    Q = len(queries)
+    # One stream: the samples (sequences 0..Q-1), then the corpus; seq_id tells a window's sequence.
+    parts = queries + seqs
+    tokens = torch.cat([s.cpu().long() for s in parts])  # (N,)
+    lengths = torch.tensor([len(s) for s in parts])
+    seq_id = torch.repeat_interleave(torch.arange(len(parts)), lengths)  # (N,)
     N = len(tokens)
     names = [torch.unique(tokens, return_inverse=True)[1]]  # names[k][i]: name of tokens[i : i + 2^k], in [0, N)
 
@@ -203,21 +214,36 @@ def longest_shared_run(sample_tokens: torch.Tensor, corpus_tokens: Sequence[torc
         m = 2**k
         return names[k][: N - L + 1] * N + names[k][L - m : N - m + 1]
 
-    def shared(L: int) -> bool:
-        """Whether some window of L tokens of the sample occurs in a corpus sequence."""
+    def shared(L: int) -> torch.Tensor:
+        """(Q,) bool: whether each sample has a window of L tokens that occurs in a corpus sequence."""
         w = window_names(L)
         start, end = seq_id[: N - L + 1], seq_id[L - 1 :]
         whole = start == end  # the window lies inside one sequence
-        return bool(torch.isin(w[whole & (start == 0)], w[whole & (start > 0)]).any())
+        query = whole & (start < Q)
+        found = torch.isin(w[query], w[whole & (start >= Q)])
+        return torch.zeros(Q, dtype=torch.bool).index_put_((start[query],), found, accumulate=True)
 
-    longest_possible = min(len(sample_tokens), int(lengths[1:].max()))
-    lo, hi = 0, 1  # invariant: a run of lo is shared; we look for the first length that is not
-    while hi <= longest_possible and shared(hi):
-        lo, hi = hi, min(2 * hi, longest_possible + 1)
-    while hi - lo > 1:  # shared(lo) holds and a run of hi is not shared (or hi is too long to exist)
+    longest_possible = min(int(lengths[:Q].max()), int(lengths[Q:].max()))
+    cap = torch.minimum(lengths[:Q], lengths[Q:].max())  # no sample can share more than this
+    lo = torch.zeros(Q, dtype=torch.long)  # invariant: each sample shares a run of lo ...
+    hi = torch.ones(Q, dtype=torch.long)  # ... and not of hi (once its galloping stops)
+    L = 1
+    while L <= longest_possible:  # gallop: all samples together, at L = 1, 2, 4, ...
+        going = hi == L  # the samples still growing
+        if not going.any():
+            break
+        ok = shared(L) & going & (L <= cap)
+        lo = torch.where(ok, torch.full_like(lo, L), lo)
+        hi = torch.where(ok, torch.minimum(torch.full_like(hi, 2 * L), cap + 1), hi)
+        L *= 2
+    while (hi - lo > 1).any():  # bisect: one test of each length some sample asks about, every sample at once
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if shared(mid) else (lo, mid)
-    return lo
+        for m in mid[hi - lo > 1].unique().tolist():
+            ask = (mid == m) & (hi - lo > 1)
+            ok = shared(m)
+            lo = torch.where(ask & ok, mid, lo)
+            hi = torch.where(ask & ~ok, mid, hi)
+    return lo.tolist()
 
 
 # ----- the n-gram baseline ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from genai_lib.music_metrics import (
     histogram_distance,
     in_key_share,
     longest_shared_run,
+    longest_shared_runs,
     parallel_perfects,
     pitch_class_histogram,
     voice_ranges,
@@ -175,6 +176,17 @@ def test_longest_shared_run_matches_brute_force_on_random_small_cases():
             for _ in range(int(torch.randint(1, 4, (), generator=g)))
         ]
         assert longest_shared_run(sample, corpus) == brute_force_run(sample, corpus), (case, sample, corpus)
+
+
+def test_many_samples_at_once_get_each_its_own_answer():
+    g = torch.Generator().manual_seed(2)
+    for case in range(60):
+        V = int(torch.randint(2, 5, (), generator=g))
+        corpus = [torch.randint(0, V, (int(torch.randint(1, 30, (), generator=g)),), generator=g) for _ in range(3)]
+        samples = [torch.randint(0, V, (int(torch.randint(1, 40, (), generator=g)),), generator=g) for _ in range(5)]
+        got = longest_shared_runs(samples, corpus)
+        assert got == [brute_force_run(s, corpus) for s in samples], (case, samples, corpus)
+    assert longest_shared_runs([], corpus) == [] and longest_shared_runs(samples, []) == [0] * 5
 
 
 def test_longest_shared_run_does_not_span_two_corpus_sequences():
