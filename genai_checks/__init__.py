@@ -116,6 +116,12 @@ from genai_checks.ch17 import (
     check_watermark_zscore,
     check_watermark_zscore_colour,
 )
+from genai_checks.ch18 import (
+    check_parallel_fifths,
+    check_parallel_fifths_compound,
+    check_voice_tokens,
+    check_voice_tokens_other_low,
+)
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
 __all__ = [
@@ -192,4 +198,8 @@ __all__ = [
     "check_fgsm",
     "check_watermark_zscore",
     "check_watermark_zscore_colour",
+    "check_voice_tokens",
+    "check_voice_tokens_other_low",
+    "check_parallel_fifths",
+    "check_parallel_fifths_compound",
 ]

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from genai_lib.music_metrics import (
-    NGramModel,
     estimate_key,
     histogram_distance,
     in_key_share,
@@ -17,6 +16,7 @@ from genai_lib.music_metrics import (
     pitch_class_histogram,
     voice_ranges,
 )
+from genai_lib.ngram import NGramModel
 
 REST = -1
 

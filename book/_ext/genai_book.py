@@ -89,6 +89,7 @@ CHAPTER_BUILDS_ON: dict[str, list[str]] = {
     "15": ["04", "13", "14"],
     "16": ["03", "10"],
     "17": ["04", "16"],
+    "18": ["03", "08", "10", "16"],
 }
 
 # Modules every chapter uses (genai_lib.config: setup and budget) are named once under the map
