@@ -66,7 +66,7 @@ def pitch_class_histogram(pitches: torch.Tensor, onsets: torch.Tensor) -> torch.
 
 
 def histogram_distance(p: torch.Tensor, q: torch.Tensor) -> float:
-    """Total-variation distance 0.5 * sum |p - q| between two distributions: 0 for equal, 1 for disjoint support."""
+    """Total-variation distance 0.5 * sum abs(p - q) between two distributions: 0 for equal, 1 for disjoint support."""
     p, q = torch.as_tensor(p).double(), torch.as_tensor(q).double()
     if p.dim() != 1 or p.shape != q.shape:
         raise ValueError(

@@ -126,6 +126,7 @@ def test_sequence_batches_give_next_token_targets_and_resume():
 
 def test_availability_reports_without_downloading(monkeypatch, isolated_cache):
     status = {s.name: s for s in availability()}
-    assert set(status) == {"digits", "mnist", "cifar10", "scenes", "pydoc", "tinyshakespeare"}
+    assert set(status) == {"digits", "mnist", "cifar10", "scenes", "pydoc", "chorales", "sounds", "tinyshakespeare"}
+    assert status["chorales"].offline and status["sounds"].offline  # music21 is a dependency of the book
     assert status["digits"].offline and status["pydoc"].offline and "subset" in status["mnist"].detail
     assert not status["tinyshakespeare"].offline and not isolated_cache.exists()

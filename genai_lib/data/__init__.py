@@ -7,6 +7,7 @@ from genai_lib.data.chorale_tokens import ChoraleTokenizer, chorale_token_stream
 from genai_lib.data.chorales import Chorale, chorale_report, load_chorales, transpose  # music21 loads lazily
 from genai_lib.data.download import cache_dir, download, sha256sum
 from genai_lib.data.images import ImageData, load_colour_images, load_digits, load_images, load_mnist
+from genai_lib.data.sounds import SoundData, load_sounds  # numpy and torch only: procedural notes
 from genai_lib.data.text import CharTokenizer, load_text, train_val_split
 
 __all__ = [
@@ -33,4 +34,6 @@ __all__ = [
     "ChoraleTokenizer",
     "chorale_token_stream",
     "event_length",
+    "SoundData",
+    "load_sounds",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 from genai_lib.data import cifar10
 from genai_lib.data.download import cache_dir, find_local
@@ -43,6 +44,14 @@ def availability() -> list[DataStatus]:
         ),
         DataStatus("scenes", True, "colour scenes of 32x32 (10,000 train / 2,000 test), generated from a seed"),
         DataStatus("pydoc", True, "~465,000 characters from Python's own documentation"),
+        DataStatus(
+            "chorales",
+            find_spec("music21") is not None,
+            "402 four-part Bach chorales, from the corpus inside music21"
+            if find_spec("music21")
+            else "needs music21 (pip install music21), whose corpus holds them",
+        ),
+        DataStatus("sounds", True, "short synthesised instrument notes with captions, generated from a seed"),
         DataStatus(
             "tinyshakespeare",
             shakespeare is not None,
