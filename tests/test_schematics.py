@@ -22,11 +22,11 @@ from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
 from book import chapters as registry  # noqa: E402
 from genai_lib import schematics  # noqa: E402
-from genai_lib.schematics import Board, part0, part1, part2, part3, part4, part5, stylegan, t2i  # noqa: E402
+from genai_lib.schematics import Board, part0, part1, part2, part3, part4, part5, part6, stylegan, t2i  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = [page for page in registry.chapters(ROOT) if page.docname.startswith("book/part")]  # not the appendices
-DIAGRAMS = {name: getattr(module, name) for module in (part0, part1, part2, part3, part4, part5, stylegan, t2i)
+DIAGRAMS = {name: getattr(module, name) for module in (part0, part1, part2, part3, part4, part5, part6, stylegan, t2i)
             for name in module.__all__}  # fmt: skip
 CALL = re.compile(r"\bschematics\.(?P<name>[a-z_0-9]+)\(")
 MIN_PER_CHAPTER = 2
