@@ -61,6 +61,12 @@ class NGramModel:
         self.contexts = (ids // (self.vocab_size + 1)).unique(return_counts=True)  # drop the last token
         return self
 
+    def with_alpha(self, alpha: float) -> NGramModel:
+        """The same counts under another smoothing: choosing alpha on validation data costs no second count."""
+        other = NGramModel(self.n, self.vocab_size, alpha=alpha)  # checks alpha
+        other.windows, other.contexts = self.windows, self.contexts
+        return other
+
     @staticmethod
     def _lookup(ids: torch.Tensor, table: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """The counts of `ids` in a (sorted distinct ids, counts) table, 0 for ids not in it."""

@@ -259,3 +259,15 @@ def test_ngram_rejects_bad_input():
         NGramModel(2, 10).fit([torch.tensor([3, 10])])
     with pytest.raises(RuntimeError, match="fit"):
         NGramModel(2, 10).nll_per_token([torch.tensor([1, 2])])
+
+
+def test_with_alpha_scores_as_a_fresh_fit_with_that_alpha():
+    g = torch.Generator().manual_seed(3)
+    train = [torch.randint(0, 6, (200,), generator=g) for _ in range(3)]
+    valid = [torch.randint(0, 6, (50,), generator=g)]
+    counted = NGramModel(3, 6, alpha=0.1).fit(train)
+    for alpha in (0.01, 0.5):
+        fresh = NGramModel(3, 6, alpha=alpha).fit(train).nll_per_token(valid)
+        assert counted.with_alpha(alpha).nll_per_token(valid) == pytest.approx(fresh, rel=1e-12)
+    with pytest.raises(ValueError, match="alpha must be positive"):
+        counted.with_alpha(0.0)

@@ -26,6 +26,7 @@ def availability() -> list[DataStatus]:
     """The status of every data set, found without downloading anything."""
     shakespeare = find_local("tinyshakespeare.txt", TINYSHAKESPEARE_SHA256)
     cifar = cifar10.cached()
+    music21 = find_spec("music21") is not None
     return [
         DataStatus("digits", True, "1,797 images of 8x8, bundled with scikit-learn"),
         DataStatus(
@@ -46,9 +47,9 @@ def availability() -> list[DataStatus]:
         DataStatus("pydoc", True, "~465,000 characters from Python's own documentation"),
         DataStatus(
             "chorales",
-            find_spec("music21") is not None,
+            music21,
             "402 four-part Bach chorales, from the corpus inside music21"
-            if find_spec("music21")
+            if music21
             else "needs music21 (pip install music21), whose corpus holds them",
         ),
         DataStatus("sounds", True, "short synthesised instrument notes with captions, generated from a seed"),
