@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from IPython.display import Audio
 
 SAMPLE_RATE = 16000  # Hz: the top chorale note (~900 Hz) keeps eight harmonics below the Nyquist frequency
+PLAYER_MIN_RATE = 8000  # Hz: the lowest rate every browser's <audio> element plays
 
 
 def midi_to_hz(p: ArrayLike) -> np.ndarray:
@@ -162,7 +163,8 @@ def player(wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Audio:
     """A notebook audio player: an HTML <audio> element with the WAV embedded as base64 (IPython's Audio).
 
     It needs no server, so it plays in JupyterLab, Colab and the static pages of the book. Values must lie in
-    [-1, 1], as `render` returns them; they are not rescaled, so quiet stays quiet.
+    [-1, 1], as `render` returns them; they are not rescaled, so quiet stays quiet. A wave sampled below
+    PLAYER_MIN_RATE is first resampled up to it (`upsample`): some browsers refuse WAV files at 4 kHz.
     """
     from IPython.display import Audio  # imported here: genai_lib itself does not need IPython
 
@@ -171,4 +173,19 @@ def player(wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Audio:
         raise ValueError(f"player needs a mono waveform (n,), got shape {wave.shape}.")
     if wave.size and np.abs(wave).max() > 1:
         raise ValueError(f"The waveform peaks at {np.abs(wave).max():.3g}, above 1: scale it into [-1, 1] first.")
+    if sample_rate < PLAYER_MIN_RATE:
+        factor = -(-PLAYER_MIN_RATE // sample_rate)
+        wave, sample_rate = np.clip(upsample(wave, factor), -1, 1), sample_rate * factor
     return Audio(data=wave, rate=sample_rate, normalize=False)
+
+
+def upsample(wave: np.ndarray, factor: int) -> np.ndarray:
+    """Band-limited resampling to `factor` times the rate: the spectrum zero-padded, nothing above the old Nyquist.
+
+    Linear interpolation would add images of every partial above the old Nyquist frequency, heard as a buzz.
+    """
+    n = len(wave)
+    X = np.fft.rfft(wave)  # (n // 2 + 1,)
+    if n % 2 == 0:
+        X[-1] /= 2  # the Nyquist bin stands for a cosine that the longer signal must split between +-f
+    return (np.fft.irfft(X, factor * n) * factor).astype(np.float32)  # the zero-padded spectrum, (factor n,)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from genai_lib.audio import karplus_strong, midi_to_hz, organ_tone, player, render
+from genai_lib.audio import karplus_strong, midi_to_hz, organ_tone, player, render, upsample
 
 SR = 16000
 REST = -1
@@ -137,6 +137,21 @@ def test_player_embeds_the_wav_in_an_audio_element():
         player(np.array([0.0, 2.0], dtype=np.float32))
     with pytest.raises(ValueError, match="mono"):
         player(np.zeros((2, 10), dtype=np.float32))
+
+
+def test_a_wave_below_8_khz_is_played_band_limited_at_8_khz():
+    import struct
+
+    t = np.arange(2000) / 4000
+    x = 0.5 * np.sin(2 * np.pi * 330 * t) + 0.3 * np.sin(2 * np.pi * 1650 * t + 1.0)  # both periodic in 0.5 s
+    y = upsample(x, 2)
+    t2 = np.arange(4000) / 8000
+    want = 0.5 * np.sin(2 * np.pi * 330 * t2) + 0.3 * np.sin(2 * np.pi * 1650 * t2 + 1.0)
+    assert y.shape == (4000,) and np.abs(y - want).max() < 1e-5  # the same tones, no images above 2 kHz
+    assert np.allclose(y[::2], x, atol=1e-5)  # and the old samples where they were
+    wav = player(x, 4000).data
+    assert struct.unpack("<I", wav[24:28])[0] == 8000  # the WAV header's sample rate
+    assert struct.unpack("<I", player(x, 16000).data[24:28])[0] == 16000  # a rate at or above 8 kHz is kept
 
 
 def test_bad_pieces_are_clear_errors():

@@ -6,6 +6,7 @@ from genai_lib.data import (
     Batches,
     CharTokenizer,
     SequenceBatches,
+    WindowBatches,
     availability,
     load_images,
     load_mnist,
@@ -122,6 +123,28 @@ def test_sequence_batches_give_next_token_targets_and_resume():
         SequenceBatches(torch.arange(8), block_size=8, batch_size=1)
     with pytest.raises(ValueError, match="1-D tensor"):
         SequenceBatches(torch.zeros(4, 20), block_size=8, batch_size=1)
+
+
+def test_window_batches_cut_aligned_windows_start_at_zero_as_often_as_asked_and_resume():
+    rows = torch.arange(40 * 100).reshape(40, 100)  # row r holds 100 r, ..., 100 r + 99
+    labels = torch.arange(40) * 7
+    w = WindowBatches(rows, labels, window=16, batch_size=2000, p_start=0.25, seed=0)
+    x, y = next(w)
+    assert x.shape == (2000, 17) and torch.equal(x[:, 1:] - x[:, :-1], torch.ones(2000, 16, dtype=torch.long))
+    assert torch.equal(y, x[:, 0] // 100 * 7)  # each window's label is its own row's
+    share = (x[:, 0] % 100 == 0).float().mean().item()  # 0.25 forced, plus 1/84 of the rest by chance
+    assert abs(share - (0.25 + 0.75 / 84)) < 0.03
+    assert int((x[:, -1] % 100).max()) <= 99  # no window runs past its row
+    state = w.state_dict()
+    after = next(w)[0]
+    w.load_state_dict(state)
+    assert torch.equal(next(w)[0], after)
+    with pytest.raises(ValueError, match="2-D tensor"):
+        WindowBatches(torch.zeros(100), window=8, batch_size=1)
+    with pytest.raises(ValueError, match="window must lie"):
+        WindowBatches(rows, window=100, batch_size=1)
+    with pytest.raises(ValueError, match="one entry per row"):
+        WindowBatches(rows, labels[:3], window=8, batch_size=1)
 
 
 def test_availability_reports_without_downloading(monkeypatch, isolated_cache):

@@ -1,6 +1,6 @@
 """Data sets (offline by default), tokenizers and resumable batch samplers."""
 
-from genai_lib.data.batches import Batches, SequenceBatches
+from genai_lib.data.batches import Batches, SequenceBatches, WindowBatches
 from genai_lib.data.bpe import BPETokenizer
 from genai_lib.data.catalog import DataStatus, availability
 from genai_lib.data.chorale_tokens import ChoraleTokenizer, chorale_token_stream, event_length
@@ -13,6 +13,7 @@ from genai_lib.data.text import CharTokenizer, load_text, train_val_split
 __all__ = [
     "Batches",
     "SequenceBatches",
+    "WindowBatches",
     "DataStatus",
     "availability",
     "cache_dir",

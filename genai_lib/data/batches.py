@@ -93,3 +93,52 @@ class SequenceBatches:
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.generator.set_state(state["generator"])
+
+
+class WindowBatches:
+    """Random windows of T + 1 steps from the rows of a (N, L) tensor, with each row's labels: (x (B, T + 1), *labels).
+
+    A window starts at 0 with probability `p_start`, anywhere else uniformly: a model that will generate from
+    silence must see how its sequences begin more often than one window in L - T would show it.
+    """
+
+    def __init__(
+        self,
+        rows: torch.Tensor,
+        *labels: torch.Tensor,
+        window: int,
+        batch_size: int,
+        p_start: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        if rows.dim() != 2:
+            raise ValueError(f"rows must be a 2-D tensor (N, L), one sequence per row, got shape {tuple(rows.shape)}.")
+        if not 1 <= window < rows.size(1):
+            raise ValueError(
+                f"window must lie in 1..L - 1 = {rows.size(1) - 1} (a window holds T + 1 steps), got {window}."
+            )
+        if any(len(y) != len(rows) for y in labels):
+            raise ValueError(
+                f"Every label tensor needs one entry per row ({len(rows)}), got {[len(y) for y in labels]}."
+            )
+        if not 0.0 <= p_start <= 1.0 or batch_size < 1:
+            raise ValueError(f"p_start must lie in [0, 1] and batch_size be >= 1, got {p_start} and {batch_size}.")
+        self.rows, self.labels, self.window, self.batch_size, self.p_start = rows, labels, window, batch_size, p_start
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __iter__(self) -> WindowBatches:
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, ...]:
+        B, T, g = self.batch_size, self.window, self.generator
+        i = torch.randint(len(self.rows), (B,), generator=g)
+        start = torch.randint(self.rows.size(1) - T, (B,), generator=g)
+        start = torch.where(torch.rand(B, generator=g) < self.p_start, 0, start)
+        offsets = start[:, None] + torch.arange(T + 1)  # (B, T + 1)
+        return (self.rows[i[:, None], offsets], *(y[i] for y in self.labels))
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.generator.set_state(state["generator"])

@@ -69,20 +69,27 @@ class ResidualLayer(nn.Module):
         conditional = config.n_instruments > 0 or config.n_pitches > 0
         self.conv = CausalConv1d(Cr, 2 * Cd, config.kernel_size, dilation=dilation)  # W_f and W_g, stacked
         self.cond = nn.Linear(Cr, 2 * Cd, bias=False) if conditional else None  # V_f and V_g, stacked
-        # 1x1 convolutions: one Linear applied at every time step (channels last)
-        self.res = nn.Linear(Cd, Cr) if residual else None  # none in the last layer: it would feed nothing
-        self.skip = nn.Linear(Cd, Cs)
+        # The two 1x1 convolutions on z, to the skips and (but in the last layer, which would feed nothing) to the
+        # residual stream, stacked as one Linear applied at every time step: one matrix product per sample, not two.
+        self.skip_channels = Cs
+        self.out = nn.Linear(Cd, Cs + (Cr if residual else 0))
+
+    def condition(self, h: torch.Tensor | None) -> torch.Tensor | None:
+        """V h stacked for both halves, (B, 1, 2 C_d): the same at every t, so computed once per sequence."""
+        return None if self.cond is None or h is None else self.cond(h).unsqueeze(1)
 
     def forward(
-        self, x: torch.Tensor, h: torch.Tensor | None, queue: ConvQueue | None = None
+        self, x: torch.Tensor, bias: torch.Tensor | None, queue: ConvQueue | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, C_r), h (B, C_r) or None -> (the next layer's input (B, T, C_r), this skip (B, T, C_s))."""
+        """x (B, T, C_r), bias = condition(h) -> (the next layer's input (B, T, C_r), this skip (B, T, C_s))."""
         a = self.conv(x, queue)  # (B, T, 2 C_d)
-        if self.cond is not None and h is not None:
-            a = a + self.cond(h).unsqueeze(1)  # (B, 1, 2 C_d): a global condition, the same at every t
+        if bias is not None:
+            a = a + bias  # a global condition, broadcast over t
         a_f, a_g = a.chunk(2, dim=-1)  # (B, T, C_d) each
         z = torch.tanh(a_f) * torch.sigmoid(a_g)  # (B, T, C_d)
-        return (x if self.res is None else x + self.res(z)), self.skip(z)
+        out = self.out(z)  # (B, T, C_s [+ C_r])
+        skip, res = out[..., : self.skip_channels], out[..., self.skip_channels :]
+        return (x if res.size(-1) == 0 else x + res), skip
 
 
 class WaveNet(nn.Module):
@@ -121,21 +128,27 @@ class WaveNet(nn.Module):
             if targets.shape != x.shape:
                 raise ValueError(f"targets must have the shape of x {tuple(x.shape)}, got {tuple(targets.shape)}.")
             self._check_classes(targets, "targets")
-        logits = self._logits(x, self._condition(instrument, pitch, x.size(0), x.device), queues)  # (B, T, V)
+        h = self._condition(instrument, pitch, x.size(0), x.device)
+        logits = self._logits(x, self._biases(h), queues)  # (B, T, V)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten().long())  # over B * T predictions
         return logits, loss
 
-    def _logits(self, x: torch.Tensor, h: torch.Tensor | None, queues: list[ConvQueue] | None) -> torch.Tensor:
-        """The network without the checks: x (B, T) -> logits (B, T, V)."""
+    def _logits(
+        self, x: torch.Tensor, biases: list[torch.Tensor | None], queues: list[ConvQueue] | None
+    ) -> torch.Tensor:
+        """The network without the checks: x (B, T), each layer's `condition(h)` -> logits (B, T, V)."""
         q = queues if queues is not None else [None] * (1 + len(self.layers))
         a = self.causal(self.embed(x), q[0])  # (B, T, C_r)
         skips = torch.zeros((), device=a.device, dtype=a.dtype)
-        for layer, queue in zip(self.layers, q[1:], strict=True):
-            a, s = layer(a, h, queue)  # (B, T, C_r), (B, T, C_s)
+        for layer, bias, queue in zip(self.layers, biases, q[1:], strict=True):
+            a, s = layer(a, bias, queue)  # (B, T, C_r), (B, T, C_s)
             skips = skips + s
         return self.head(skips)  # (B, T, V)
+
+    def _biases(self, h: torch.Tensor | None) -> list[torch.Tensor | None]:
+        return [cast(ResidualLayer, layer).condition(h) for layer in self.layers]
 
     def new_queues(self) -> list[ConvQueue]:
         """Empty queues of every causal convolution, for `forward(..., queues=...)` one sample at a time."""
@@ -222,18 +235,18 @@ class WaveNet(nn.Module):
         device = self.embed.weight.device
         prime = self._prime(prime, batch_size, instrument, pitch).to(device)  # (B, T0)
         (B, T0), R = prime.shape, self.config.receptive_field
-        h = self._condition(instrument, pitch, B, device)
+        biases = self._biases(self._condition(instrument, pitch, B, device))  # once: h is the same at every t
         seq = torch.empty(B, T0 + n_samples, dtype=torch.long, device=device)
         seq[:, :T0] = prime
         with evaluating(self):
             queues = self.new_queues() if fast else None
             if queues is not None:  # the prime's last R samples fill the queues; the last one is fed in the loop
                 for t in range(max(0, T0 - R), T0 - 1):
-                    self._logits(seq[:, t : t + 1], h, queues)
+                    self._logits(seq[:, t : t + 1], biases, queues)
             for t in range(T0, T0 + n_samples):
                 # fast: the newest sample alone (B, 1); naive: the last R samples (B, <= R), all that x_t depends on
                 window = seq[:, t - 1 : t] if queues is not None else seq[:, max(0, t - R) : t]
-                logits = self._logits(window, h, queues)[:, -1, :]  # (B, V): the distribution of x_t
+                logits = self._logits(window, biases, queues)[:, -1, :]  # (B, V): the distribution of x_t
                 seq[:, t : t + 1] = sample_next(logits, temperature=temperature, generator=generator)  # (B, 1)
         return seq[:, T0:]
 

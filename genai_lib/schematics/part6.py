@@ -1,11 +1,12 @@
-"""Schematics of Part 6 (music): a chorale's time grid read into one token sequence, and the chapter's road from
-Bach's scores through the GPT to what a listener and a musicologist check."""
+"""Schematics of Part 6 (music and sound): a chorale's time grid read into one token sequence, chapter 18's road from
+Bach's scores to what a listener and a musicologist check, WaveNet's dilated causal stack, and chapter 19's two
+roads from a caption to a waveform."""
 
 from __future__ import annotations
 
 from .board import Board
 
-__all__ = ["chorale_grid", "chorale_road"]
+__all__ = ["chorale_grid", "chorale_road", "dilated_stack", "sound_road"]
 
 
 def chorale_grid():
@@ -56,4 +57,56 @@ def chorale_road():
     b.arrow(gpt, samples)
     b.arrow(samples, organ)
     b.arrow(samples, stats)
+    return b.done()
+
+
+def dilated_stack():
+    """Causal convolutions of kernel 2, dilations 1, 2, 4, 8: one output sees 16 inputs, and none from its future."""
+    b = Board(15, 6.4, title="Dilated causal convolutions: each layer doubles how far back an output sees")
+    n, dx, x0 = 17, 0.7, 0.6
+    dilations = (1, 2, 4, 8)
+    ys = [1.0 + 1.1 * level for level in range(len(dilations) + 1)]  # the input row, then one row per layer
+    last = n - 1
+    # The outputs' dependencies, traced down from the last output: at layer l it needs t and t - d_l.
+    needed = [{last}]
+    for d in reversed(dilations):
+        needed.append({u for t in needed[-1] for u in (t, t - d) if u >= 0})
+    needed.reverse()  # needed[level]: the positions of that row the last output depends on
+    for level, y in enumerate(ys):
+        for t in range(n):
+            on = t in needed[level]
+            b.ax.scatter(x0 + dx * t, y, s=34 if on else 14, color="#d9822b" if on else "#9aa7b4", zorder=3)
+        if level < len(dilations):
+            d = dilations[level]
+            for t in needed[level + 1]:
+                for u in (t, t - d):
+                    b.ax.plot([x0 + dx * u, x0 + dx * t], [y, ys[level + 1]], color="#d9822b", lw=1.2)
+        label = "input $x$" if level == 0 else f"layer {level}, $d = {dilations[level - 1]}$"
+        b.note(x0 + dx * (n - 1) + 0.4, y, label, fontsize=8, ha="left")
+    b.note(x0 + dx * 8, 0.3, "16 inputs reach one output: $1 + (k - 1)\\sum_\\ell d_\\ell$ = 1 + 15", fontsize=9)
+    b.note(x0 + dx * last, ys[-1] + 0.45, "$x_{t+1}$ predicted here", fontsize=8)
+    return b.done()
+
+
+def sound_road():
+    """Chapter 19's road: captioned notes, then WaveNet sample by sample, or diffusion on mel images and Griffin-Lim."""
+    b = Board(15, 6.6, title="Two roads from a request to a waveform")
+    notes = b.box(1.6, 3.4, "notes", role="data", sub="4 instruments, 8 kHz", w=2.4)
+    mu = b.box(4.9, 5.0, "µ-law classes", role="op", sub="256 per sample", w=2.6)
+    wavenet = b.box(8.3, 5.0, "WaveNet", role="net", sub="instrument, pitch", w=2.6)
+    queue = b.box(11.7, 5.0, "sample by sample", role="latent", sub="queues: fast", w=2.8)
+    mel = b.box(4.9, 1.8, "mel image", role="op", sub="STFT, mel, dB", w=2.6)
+    unet = b.box(8.3, 1.8, "U-Net + caption", role="net", sub="chapter 13's parts", w=2.8)
+    gl_box = b.box(11.7, 1.8, "Griffin-Lim", role="op", sub="phase from magnitude", w=2.8)
+    judge = b.box(14.0, 3.4, "judges", role="loss", sub="YIN, classifier", w=1.8, h=1.5)
+    caption = b.box(8.3, 0.3, '"a soft low bell note"', role="text", w=3.6, h=0.6, fontsize=8)
+    b.arrow(notes, mu)
+    b.arrow(mu, wavenet)
+    b.arrow(wavenet, queue)
+    b.arrow(notes, mel)
+    b.arrow(mel, unet)
+    b.arrow(unet, gl_box)
+    b.arrow(caption, unet)
+    b.arrow(queue, judge)
+    b.arrow(gl_box, judge)
     return b.done()
