@@ -122,6 +122,12 @@ from genai_checks.ch18 import (
     check_voice_tokens,
     check_voice_tokens_other_low,
 )
+from genai_checks.ch19 import (
+    check_mu_law,
+    check_mu_law_other_mu,
+    check_receptive_field,
+    check_receptive_field_measured,
+)
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
 __all__ = [
@@ -202,4 +208,8 @@ __all__ = [
     "check_voice_tokens_other_low",
     "check_parallel_fifths",
     "check_parallel_fifths_compound",
+    "check_receptive_field",
+    "check_receptive_field_measured",
+    "check_mu_law",
+    "check_mu_law_other_mu",
 ]

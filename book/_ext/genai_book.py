@@ -90,6 +90,7 @@ CHAPTER_BUILDS_ON: dict[str, list[str]] = {
     "16": ["03", "10"],
     "17": ["04", "16"],
     "18": ["03", "08", "10", "16"],
+    "19": ["10", "13", "15", "18"],
 }
 
 # Modules every chapter uses (genai_lib.config: setup and budget) are named once under the map
