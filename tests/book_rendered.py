@@ -48,6 +48,7 @@ __all__ = [
     "test_no_built_page_shows_solution_code_without_a_click",
     "test_a_solution_opens_on_click",
     "test_chapter_pages_link_their_exercise_edition_in_colab",
+    "test_a_browser_loads_the_audio_a_page_embeds",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +65,7 @@ CHAPTER_PAGES = [
 PART_PAGE = "book/part1/index"
 REFERENCE_PAGE = "book/appendices/a_reference"
 PAGES_WITH_FIGURES = ["book/part0/01_generative_modelling"]
+AUDIO_PAGE = "book/part6/19_sound"  # executed in the test build; its first player is a note of 0.5 s at 4 kHz
 
 CHROMIUM_ARGS = [  # as root, in a sandboxed container, with no network beyond package registries
     "--no-sandbox",
@@ -438,3 +440,31 @@ def test_chapter_pages_link_their_exercise_edition_in_colab(pages):
                 f"https://colab.research.google.com/github/genai-textbook/genai-book/blob/main/exercises/{stem}.ipynb"
             )
             assert link in page.links, f"{name}.html does not link its exercise edition in Colab ({link})"
+
+
+AUDIO_FACTS = """async () => {
+  const players = [...(document.querySelector('main') || document.body).querySelectorAll('audio')];
+  if (!players.length) return {count: 0};
+  const a = players[0];
+  a.load();
+  const loaded = await new Promise(ok => {
+    if (a.readyState >= 1) return ok('loaded');
+    a.addEventListener('loadedmetadata', () => ok('loaded'));
+    a.addEventListener('error', () => ok('error ' + (a.error ? a.error.code : '?')), true);
+    setTimeout(() => ok('timeout'), 10000);
+  });
+  const source = a.currentSrc || (a.querySelector('source') || {}).src || '';
+  return {count: players.length, loaded, duration: a.duration, embedded: source.startsWith('data:audio/wav;base64,')};
+}"""
+
+
+def test_a_browser_loads_the_audio_a_page_embeds(visit):
+    """A reader can play chapter 19's notes: the first <audio> element decodes its embedded WAV and knows its
+    length. The note is sampled at 4 kHz, which some browsers refuse; genai_lib.audio.player resamples it."""
+    page = visit(AUDIO_PAGE)
+    facts = page.page.evaluate(AUDIO_FACTS)
+    assert facts["count"] >= 4, f"{AUDIO_PAGE}: expected the chapter's audio players, found {facts['count']}."
+    assert facts["embedded"], f"{AUDIO_PAGE}: the first player's WAV is not embedded in the page (a data: URL)."
+    assert facts["loaded"] == "loaded", f"{AUDIO_PAGE}: the browser could not load the first player's WAV: {facts}."
+    assert abs(facts["duration"] - 0.5) < 0.01, f"{AUDIO_PAGE}: the first note should last 0.5 s, got {facts}."
+    assert not page.errors, page.errors

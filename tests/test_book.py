@@ -1,9 +1,9 @@
 """The book builds strictly, and what a reader clicks on in it works.
 
 One real Jupyter Book build of the repository per test session, with warnings as errors (-W) and
-nitpicky cross-references (-n), but with the notebooks NOT executed (except chapter 01 at the smoke
-budget, so that one page has figures): running the chapters is the job of nbval (`make test`) and
-of `make book`. So a broken table of contents, cross-reference,
+nitpicky cross-references (-n), but with the notebooks NOT executed (except chapters 01 and 19 at the
+smoke budget, so that one page has figures and one has audio players): running the chapters is the job
+of nbval (`make test`) and of `make book`. So a broken table of contents, cross-reference,
 citation or bibliography entry fails here in seconds. The HTML is then checked for what a build
 that "succeeds" can still get wrong: a missing page, a Colab button that opens the wrong file,
 math without MathJax, a citation that did not resolve.
@@ -170,8 +170,8 @@ class Page(HTMLParser):
 
 
 # Executed in the test build (smoke budget), so that a page with figures is checked too: chapter 01
-# is cheap and has figures, math and citations.
-EXECUTED_CHAPTERS = ("book/part0/01_generative_modelling",)
+# is cheap and has figures, math and citations; chapter 19 embeds audio players (about 15 s at smoke).
+EXECUTED_CHAPTERS = ("book/part0/01_generative_modelling", "book/part6/19_sound")
 # Where `make mathjax` (part of `make test`) puts MathJax 3 from npm; GENAI_BOOK_MATHJAX overrides.
 MATHJAX_DIR = ROOT / "_build" / "mathjax" / "node_modules" / "mathjax" / "es5"
 

@@ -96,10 +96,11 @@ class SequenceBatches:
 
 
 class WindowBatches:
-    """Random windows of T + 1 steps from the rows of a (N, L) tensor, with each row's labels: (x (B, T + 1), *labels).
+    """Random windows of T + 1 steps from the rows of a (N, L) tensor, with each row's labels.
 
-    A window starts at 0 with probability `p_start`, anywhere else uniformly: a model that will generate from
-    silence must see how its sequences begin more often than one window in L - T would show it.
+    A batch is x (B, T + 1) followed by one (B,) tensor per label. A window starts at 0 with probability
+    `p_start`, anywhere else uniformly: a model that will generate from silence must see how its sequences
+    begin more often than one window in L - T would show it.
     """
 
     def __init__(
