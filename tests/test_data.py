@@ -149,7 +149,17 @@ def test_window_batches_cut_aligned_windows_start_at_zero_as_often_as_asked_and_
 
 def test_availability_reports_without_downloading(monkeypatch, isolated_cache):
     status = {s.name: s for s in availability()}
-    assert set(status) == {"digits", "mnist", "cifar10", "scenes", "pydoc", "chorales", "sounds", "tinyshakespeare"}
+    assert set(status) == {
+        "digits",
+        "mnist",
+        "cifar10",
+        "scenes",
+        "pydoc",
+        "chorales",
+        "sounds",
+        "clips",
+        "tinyshakespeare",
+    }
     assert status["chorales"].offline and status["sounds"].offline  # music21 is a dependency of the book
     assert status["digits"].offline and status["pydoc"].offline and "subset" in status["mnist"].detail
     assert not status["tinyshakespeare"].offline and not isolated_cache.exists()

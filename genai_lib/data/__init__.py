@@ -5,6 +5,7 @@ from genai_lib.data.bpe import BPETokenizer
 from genai_lib.data.catalog import DataStatus, availability
 from genai_lib.data.chorale_tokens import ChoraleTokenizer, chorale_token_stream, event_length
 from genai_lib.data.chorales import Chorale, chorale_report, load_chorales, transpose  # music21 loads lazily
+from genai_lib.data.clips import CaptionedClips, make_clips
 from genai_lib.data.download import cache_dir, download, sha256sum
 from genai_lib.data.images import ImageData, load_colour_images, load_digits, load_images, load_mnist
 from genai_lib.data.sounds import SoundData, load_sounds  # numpy and torch only: procedural notes
@@ -36,5 +37,7 @@ __all__ = [
     "chorale_token_stream",
     "event_length",
     "SoundData",
+    "CaptionedClips",
+    "make_clips",
     "load_sounds",
 ]

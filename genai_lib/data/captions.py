@@ -77,9 +77,19 @@ def render_shape(
     supersample: int = 4,
 ) -> np.ndarray:
     """One RGB image (3, S, S) in [0, 1]: the shape drawn on black, anti-aliased by averaging a finer grid."""
-    S, k = image_size, supersample
     r = image_size * (0.13 if size == "small" else 0.22) * rng.uniform(0.9, 1.1)  # circumradius in pixels
-    cy, cx = _centre(position, image_size, rng)
+    return draw_shape(
+        shape, colour, r, _centre(position, image_size, rng), image_size=image_size, supersample=supersample
+    )
+
+
+def draw_shape(
+    shape: str, colour: str, r: float, centre: tuple[float, float], *, image_size: int, supersample: int = 4
+) -> np.ndarray:
+    """A shape of circumradius r pixels centred at (row, column) on black, (3, S, S) in [0, 1], anti-aliased by
+    averaging a grid `supersample` times finer; the part outside the image is cut off."""
+    S, k = image_size, supersample
+    cy, cx = centre
     grid = (np.arange(S * k) + 0.5) / k  # pixel-centre coordinates
     y, x = np.meshgrid(grid, grid, indexing="ij")  # (Sk, Sk)
     dy, dx = y - cy, x - cx
@@ -92,7 +102,7 @@ def render_shape(
         R = 1.2 * r
         inside = (dy <= R / 2) & (np.sqrt(3) * dx - dy <= R) & (-np.sqrt(3) * dx - dy <= R)
     else:
-        raise ValueError(f"Unknown shape {shape!r}.")
+        raise ValueError(f"Unknown shape {shape!r}; use circle, square or triangle.")
     coverage = inside.reshape(S, k, S, k).mean(axis=(1, 3))  # (S, S)
     return np.asarray(COLOURS[colour])[:, None, None] * coverage[None]  # (3, S, S)
 

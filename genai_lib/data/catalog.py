@@ -53,6 +53,7 @@ def availability() -> list[DataStatus]:
             else "needs music21 (pip install music21), whose corpus holds them",
         ),
         DataStatus("sounds", True, "short synthesised instrument notes with captions, generated from a seed"),
+        DataStatus("clips", True, "short captioned clips of a moving coloured shape, generated from a seed"),
         DataStatus(
             "tinyshakespeare",
             shakespeare is not None,

@@ -1,4 +1,5 @@
-"""Shared neural-network blocks: attention, the Transformer block, position and timestep embeddings; eval mode."""
+"""Shared neural-network blocks: attention (and over space and time), the Transformer block, position and timestep
+embeddings; eval mode."""
 
 from genai_lib.nn.attention import AttentionConfig, MultiHeadAttention, causal_mask, scaled_dot_product_attention
 from genai_lib.nn.embeddings import (
@@ -8,6 +9,7 @@ from genai_lib.nn.embeddings import (
     timestep_embedding,
 )
 from genai_lib.nn.modes import evaluating
+from genai_lib.nn.spacetime import SpaceTimeAttention, attention_cost
 from genai_lib.nn.transformer import MLP, BlockConfig, TransformerBlock
 
 __all__ = [
@@ -23,4 +25,6 @@ __all__ = [
     "MLP",
     "TransformerBlock",
     "evaluating",
+    "SpaceTimeAttention",
+    "attention_cost",
 ]
