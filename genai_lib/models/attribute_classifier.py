@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from genai_lib.data.caption_grammar import GRAMMARS
 from genai_lib.data.captions import CaptionedImages, load_captioned
 from genai_lib.models.cached import trained_once
+from genai_lib.models.judge_cnn import JudgeCNN, fit_heads
 from genai_lib.nn.modes import evaluating
 
 JUDGE_SEED = 1234  # the seed of the judge's own real images: no generator in the book trains on it
@@ -34,29 +33,13 @@ class AttributeClassifierConfig:
             raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}.")
 
 
-class AttributeClassifier(nn.Module):
+class AttributeClassifier(JudgeCNN):
     """Conv features shared by all attributes, then logits per attribute: {attribute: (B, n_values)}."""
 
     def __init__(self, config: AttributeClassifierConfig) -> None:
-        super().__init__()
+        S = config.image_size
+        super().__init__(3, S, S, GRAMMARS[config.dataset].values, channels=config.width)
         self.config = config
-        self.values = GRAMMARS[config.dataset].values
-        w, s = config.width, config.image_size // 8
-        self.body = nn.Sequential(
-            nn.Conv2d(3, w, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # (B, w, S/2, S/2)
-            nn.Conv2d(w, 2 * w, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # (B, 2w, S/4, S/4)
-            nn.Conv2d(2 * w, 4 * w, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # (B, 4w, S/8, S/8)
-            nn.Flatten(),
-            nn.Linear(4 * w * s * s, 128),
-            nn.ReLU(),
-        )
-        self.heads = nn.ModuleDict({a: nn.Linear(128, len(vs)) for a, vs in self.values.items()})
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         S = self.config.image_size
@@ -64,8 +47,7 @@ class AttributeClassifier(nn.Module):
             raise ValueError(
                 f"The attribute classifier expects RGB images (B, 3, {S}, {S}) in [0, 1], got {tuple(x.shape)}."
             )
-        f = self.body(x)  # (B, 128)
-        return {a: head(f) for a, head in self.heads.items()}
+        return super().forward(x)
 
     @torch.no_grad()
     def features(self, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
@@ -78,14 +60,6 @@ class AttributeClassifier(nn.Module):
         with evaluating(self):
             dev = next(self.parameters()).device
             return torch.cat([self.body(x[i : i + batch_size].to(dev)).cpu() for i in range(0, len(x), batch_size)])
-
-    @torch.no_grad()
-    def predict(self, x: torch.Tensor, batch_size: int = 500) -> dict[str, torch.Tensor]:
-        """Predicted value index per attribute, {attribute: (N,)}, computed in eval mode batch by batch."""
-        with evaluating(self):
-            dev = next(self.parameters()).device
-            parts = [self(x[i : i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
-            return {a: torch.cat([p[a].argmax(1).cpu() for p in parts]) for a in self.values}
 
 
 def _real_images(dataset: str, n: int) -> CaptionedImages:
@@ -112,17 +86,7 @@ def attribute_classifier(
         data = _real_images(dataset, n)
         if verbose:
             print(f"Training the attribute classifier for {dataset!r} on {len(data):,} real images (once; cached).")
-        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
-        for _ in range(steps):
-            idx = torch.randint(len(data), (64,))
-            logits = model(data.images[idx])
-            # Summed from a 0-d zero (as sum() adds from 0): the same float operations as before
-            loss = sum((F.cross_entropy(logits[a], data.labels[a][idx]) for a in logits), torch.zeros(()))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+        fit_heads(model, data.images, data.labels, steps=steps, batch_size=64)
 
     with torch.random.fork_rng(devices=[]):  # the same judge everywhere, and the caller's random stream untouched
         torch.manual_seed(0)

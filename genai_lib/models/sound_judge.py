@@ -13,12 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from genai_lib.data.sounds import INSTRUMENTS, LOUDNESS, SoundData, load_sounds, register_of
 from genai_lib.models.cached import trained_once
-from genai_lib.nn.modes import evaluating
+from genai_lib.models.judge_cnn import JudgeCNN, fit_heads
 from genai_lib.pitch import yin_batch
 from genai_lib.spectrogram import MelSpec, mel_image_to_audio, to_mel_image
 
@@ -41,29 +39,15 @@ class SoundJudgeConfig:
             )
 
 
-class SoundJudge(nn.Module):
+class SoundJudge(JudgeCNN):
     """Conv features of a mel image, then logits per attribute: {'instrument': (B, 4), 'loudness': (B, 2)}."""
 
     def __init__(self, config: SoundJudgeConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.values = {"instrument": INSTRUMENTS, "loudness": LOUDNESS}
-        w, h, t = config.width, config.mel.n_mels // 8, config.mel.n_frames // 8
-        self.body = nn.Sequential(
-            nn.Conv2d(1, w, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # (B, w, n_mels/2, T/2)
-            nn.Conv2d(w, 2 * w, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # (B, 2w, n_mels/4, T/4)
-            nn.Conv2d(2 * w, 4 * w, 3, padding=1),
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # (B, 4w, n_mels/8, T/8)
-            nn.Flatten(),
-            nn.Linear(4 * w * h * t, 128),
-            nn.ReLU(),
+        mel = config.mel
+        super().__init__(
+            1, mel.n_mels, mel.n_frames, {"instrument": INSTRUMENTS, "loudness": LOUDNESS}, channels=config.width
         )
-        self.heads = nn.ModuleDict({a: nn.Linear(128, len(vs)) for a, vs in self.values.items()})
+        self.config = config
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         shape = (1, self.config.mel.n_mels, self.config.mel.n_frames)
@@ -72,16 +56,7 @@ class SoundJudge(nn.Module):
                 f"The sound judge expects mel images (B, {', '.join(map(str, shape))}) from "
                 f"genai_lib.spectrogram.to_mel_image, got {tuple(x.shape)}."
             )
-        f = self.body(x)  # (B, 128)
-        return {a: head(f) for a, head in self.heads.items()}
-
-    @torch.no_grad()
-    def predict(self, x: torch.Tensor, batch_size: int = 500) -> dict[str, torch.Tensor]:
-        """Predicted value index per attribute, {attribute: (N,)}, computed in eval mode batch by batch."""
-        with evaluating(self):
-            dev = next(self.parameters()).device
-            parts = [self(x[i : i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
-            return {a: torch.cat([p[a].argmax(1).cpu() for p in parts]) for a in self.values}
+        return super().forward(x)
 
 
 def nearest_midi(f0: torch.Tensor) -> torch.Tensor:
@@ -152,16 +127,7 @@ def sound_judge(*, mel: MelSpec | None = None, n: int = 1000, steps: int = 200, 
         )
         images = torch.cat([real, heard])  # (N + N/3, 1, n_mels, T)
         labels = {a: torch.cat([v, v[::3]]) for a, v in (("instrument", data.instrument), ("loudness", data.loudness))}
-        opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
-        for _ in range(steps):
-            idx = torch.randint(len(images), (32,))
-            logits = model(images[idx])
-            loss = sum((F.cross_entropy(logits[a], labels[a][idx]) for a in logits), torch.zeros(()))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
+        fit_heads(model, images, labels, steps=steps, batch_size=32)
 
     with torch.random.fork_rng(devices=[]):  # the same judge everywhere, and the caller's random stream untouched
         torch.manual_seed(0)
