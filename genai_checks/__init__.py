@@ -128,6 +128,12 @@ from genai_checks.ch19 import (
     check_receptive_field,
     check_receptive_field_measured,
 )
+from genai_checks.ch20 import (
+    check_centroid,
+    check_centroid_not_square,
+    check_score_cost,
+    check_score_cost_other_width,
+)
 from genai_checks.core import CheckError, expect, expect_answer, expect_close, passed
 
 __all__ = [
@@ -212,4 +218,8 @@ __all__ = [
     "check_receptive_field_measured",
     "check_mu_law",
     "check_mu_law_other_mu",
+    "check_score_cost",
+    "check_score_cost_other_width",
+    "check_centroid",
+    "check_centroid_not_square",
 ]

@@ -38,6 +38,50 @@ def image_grid(
     return ax
 
 
+
+def clip_strips(clips: torch.Tensor, captions: Sequence[str] | None = None, *, size: float = 1.0, title: str | None = None):
+    """Show clips (N, T, 3, H, W) as N rows of their T frames, left to right, each row headed by its caption."""
+    if clips.dim() != 5 or clips.size(2) != 3:
+        raise ValueError(f"clip_strips expects clips (N, T, 3, H, W), got shape {tuple(clips.shape)}.")
+    N, T = clips.shape[:2]
+    fig, axes = plt.subplots(N, T, figsize=(size * T, size * N), squeeze=False)
+    for i in range(N):
+        for t in range(T):
+            ax = axes[i, t]
+            ax.imshow(clips[i, t].detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy(), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(f"t = {t}", fontsize=8)
+        if captions is not None:
+            axes[i, 0].set_ylabel(captions[i], rotation=0, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def clip_player(clips: torch.Tensor, *, fps: float = 4.0, scale: int = 3):
+    """Clips (N, T, 3, H, W) side by side as one looping animated GIF, embedded in the page (plays in JupyterLab,
+    Colab and the rendered book; nothing to download)."""
+    import base64
+    import io
+
+    from IPython.display import HTML
+    from PIL import Image
+
+    if clips.dim() != 5 or clips.size(2) != 3:
+        raise ValueError(f"clip_player expects clips (N, T, 3, H, W), got shape {tuple(clips.shape)}.")
+    x = clips.detach().float().cpu().clamp(0, 1)
+    frames = []
+    for t in range(x.size(1)):
+        row = make_grid(x[:, t], nrow=len(x), padding=2, pad_value=1.0)  # (3, H', W'): frame t of every clip
+        pixels = (row.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        frames.append(Image.fromarray(pixels).resize((row.shape[2] * scale, row.shape[1] * scale), Image.NEAREST))
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return HTML(f'<img class="genai-clip" src="data:image/gif;base64,{data}" alt="{len(x)} generated clips, looping">')
+
 def plot_history(
     history,
     keys: Sequence[str] | None = None,

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from genai_lib.data.clips import CLIP_GRAMMAR, DIRECTIONS, SPEEDS, make_clips
+from genai_lib.data.clips import CLIP_GRAMMAR, DIRECTIONS, JITTER, SPEEDS, make_clips
 from genai_lib.motion import centroid_track, frame_colours, judge_colour, judge_motion
 
 
@@ -30,6 +30,9 @@ def test_captions_say_the_labels_and_the_path_moves_as_they_say(splits):
             steps = data.centres[i, 1:] - data.centres[i, :-1]  # (T - 1, 2)
             want = torch.tensor(DIRECTIONS[names["direction"]], dtype=torch.float32) * SPEEDS[names["speed"]]
             assert torch.allclose(steps, want.expand_as(steps), atol=1e-5)
+        middle = (data.centres[:, 0] + data.centres[:, -1]) / 2  # (N, 2): each path's midpoint
+        assert (middle - 16).abs().max() <= JITTER + 1e-4  # every path runs through the middle of the frame
+        assert (middle - 16).abs().max() > JITTER / 2  # and not all through the same point
 
 
 def test_held_out_combinations_are_never_in_train_or_test_and_always_in_heldout(splits):

@@ -28,8 +28,8 @@ def test_full_attention_lets_a_token_reach_every_other_and_factorised_reaches_th
     assert moved_by_changing(layer("factorised"), x, 0, 0).all()  # space, then time: every (t, n)
     model = layer("factorised")
     with torch.no_grad():
-        model.time.proj.weight.zero_()
-        model.time.proj.bias.zero_()  # the temporal step now adds nothing: frames are on their own
+        model.time.attn.proj.weight.zero_()
+        model.time.attn.proj.bias.zero_()  # the temporal step now adds nothing: frames are on their own
     moved = moved_by_changing(model, x, 2, 3)
     assert moved[2].all() and not moved[[0, 1, 3]].any()
 
@@ -41,7 +41,7 @@ def test_factorised_attention_equals_a_loop_over_frames_then_positions():
             [x[:, t] + model.space(model.ln_space(x[:, t])) for t in range(3)], dim=1
         )  # (B, T, N, C)
         want = torch.stack(
-            [after_space[:, :, n] + model.time(model.ln_time(after_space[:, :, n])) for n in range(5)], dim=2
+            [after_space[:, :, n] + model.time.attn(model.time.ln(after_space[:, :, n])) for n in range(5)], dim=2
         )
         assert torch.allclose(model(x), want, atol=1e-5)
 
@@ -50,7 +50,7 @@ def test_factorised_attention_equals_a_loop_over_frames_then_positions():
 def test_the_cost_formula_counts_the_multiply_adds_of_the_layer(mode):
     T, N, C = 4, 9, 16
     model = layer(mode, C)
-    for attention in (model.space, model.time):
+    for attention in (model.space, model.time and model.time.attn):
         if attention is not None:
             attention.fast = False  # the written-out path: matrix products the counter sees
     with FlopCounterMode(display=False) as counter, torch.no_grad():

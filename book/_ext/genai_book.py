@@ -91,6 +91,7 @@ CHAPTER_BUILDS_ON: dict[str, list[str]] = {
     "17": ["04", "16"],
     "18": ["03", "08", "10", "16"],
     "19": ["10", "13", "15", "18"],
+    "20": ["07", "09", "13", "15"],
 }
 
 # Modules every chapter uses (genai_lib.config: setup and budget) are named once under the map

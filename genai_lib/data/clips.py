@@ -1,12 +1,12 @@
 """Captioned clips of a moving shape, generated from a seed: the `clips` data set of chapter 20.
 
-Each clip is T frames (8 by default) of one coloured shape gliding in a straight line across a black
-square, captioned "a fast red circle moving left". As in `shapes`, the split 'heldout' holds only the
-attribute combinations the grammar keeps out of training (a triangle moving left, a green shape moving
-down), so a text-to-video model that makes them has composed a motion with a look it never saw it with.
-Clip i draws its randomness (labels, size jitter, start) from its own generator, seeded by (seed, split, i):
-it is the same whatever n is asked for. The true centre of the shape in every frame is kept beside the
-pixels, so that a judge of motion can be checked against the truth.
+Each clip is T frames (8 by default) of one coloured shape gliding in a straight line through the middle of a
+black square (its path centred to within JITTER pixels), captioned "a fast red circle moving left". As in
+`shapes`, the split 'heldout' holds only the attribute combinations the grammar keeps out of training (a
+triangle moving left, a green shape moving down), so a text-to-video model that makes them has composed a
+motion with a look it never saw it with. Clip i draws its randomness (labels, size, the path's midpoint) from
+its own generator, seeded by (seed, split, i): it is the same whatever n is asked for. The true centre of the
+shape in every frame is kept beside the pixels, so that a judge of motion can be checked against the truth.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ DIRECTIONS = {"left": (0, -1), "right": (0, 1), "up": (-1, 0), "down": (1, 0)}  
 SPEEDS = {"slow": 1.0, "fast": 2.0}  # pixels per frame
 RADIUS = 0.16  # circumradius as a share of the image side, jittered by +-10%
 MARGIN = 1.0  # pixels kept between the shape and the border in every frame
+JITTER = 2.0  # pixels by which a path's midpoint may move from the image's centre, along each axis
 
 CLIP_GRAMMAR = CaptionGrammar(
     name="clips",
@@ -89,23 +90,24 @@ def _labels(split: str, rng: np.random.Generator) -> dict[str, str]:
 def clip_path(
     direction: str, speed: str, r: float, frames: int, image_size: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """The centres (T, 2) of a straight glide that keeps a shape of circumradius r inside the image in every frame.
+    """The centres (T, 2) of a straight glide through the middle of the image, keeping a shape of circumradius r
+    inside it in every frame.
 
-    The start is uniform over the positions from which the whole path stays MARGIN pixels inside the border; the
-    coordinate across the motion is uniform over the same band.
+    The path's midpoint is the image's centre moved by up to JITTER pixels along each axis (less where the path
+    needs the room), so the caption and the frame's index fix where the shape is to within a few pixels.
     """
     step = np.array(DIRECTIONS[direction], dtype=np.float64) * SPEEDS[speed]  # (2,) pixels per frame
     travel = np.abs(step) * (frames - 1)  # (2,) how far the path runs along each axis
     low = r * 1.2 + MARGIN  # 1.2 r: the triangle's circumradius, the largest of the three shapes
-    high = image_size - low - travel  # (2,)
-    if (high < low).any():
+    room = image_size / 2 - low - travel / 2  # (2,) how far the midpoint may move from the centre
+    if (room < 0).any():
         raise ValueError(
             f"A {speed} shape cannot stay inside {image_size}x{image_size} pixels for {frames} frames; use fewer "
             "frames or a larger image."
         )
-    start = rng.uniform(low, high)  # (2,)
-    start = np.where(step < 0, start + travel, start)  # a path moving up or left starts at the far side
-    return start[None] + np.arange(frames)[:, None] * step[None]  # (T, 2)
+    jitter = np.minimum(room, JITTER)
+    mid = image_size / 2 + rng.uniform(-jitter, jitter)  # (2,)
+    return mid[None] + (np.arange(frames) - (frames - 1) / 2)[:, None] * step[None]  # (T, 2)
 
 
 def make_clips(

@@ -83,7 +83,7 @@ class TextToImageDiffusion(nn.Module):
         return self
 
     @property
-    def latent_shape(self) -> tuple[int, int, int]:
+    def latent_shape(self) -> tuple[int, ...]:
         return self.denoiser.unet.config.image_shape
 
     @torch.no_grad()
@@ -111,6 +111,10 @@ class TextToImageDiffusion(nn.Module):
             raise ValueError(
                 f"Expected latents of shape (B, {', '.join(map(str, self.latent_shape))}), got {tuple(z.shape)}."
             )
+        return self.decode_frames(z)
+
+    def decode_frames(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent images (B, C, h, w) -> images (B, 3, H, W) in [0, 1]: quantise and decode, or undo the scaling."""
         if self.autoencoder is None:
             return ((z + 1) / 2).clamp(0, 1)
         with torch.no_grad():
@@ -126,9 +130,20 @@ class TextToImageDiffusion(nn.Module):
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """The schedule's loss (ε- or v-prediction) on the images' latents; each caption is dropped at rate p_uncond."""
+        return self.latent_loss(self.to_latent(images), ids, p_uncond=p_uncond, generator=generator)
+
+    def latent_loss(
+        self,
+        x_0: torch.Tensor,
+        ids: torch.Tensor,
+        *,
+        p_uncond: float = 0.1,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """`loss` on latents already computed by `to_latent` (the autoencoder is frozen, so they can be cached)."""
         return self.schedule.loss(
             self.denoiser,
-            self.to_latent(images),
+            x_0,
             cond=ids,
             p_uncond=p_uncond,
             null_cond=self.null_ids,

@@ -125,15 +125,17 @@ class SpatialTransformer(nn.Module):
 
 
 class _Stage(nn.Module):
-    """A residual block, optionally followed by a spatial transformer."""
+    """A residual block, optionally followed by a spatial transformer and (in a video U-Net) a temporal layer."""
 
     def __init__(self, res: ResBlock, attn: SpatialTransformer | None) -> None:
         super().__init__()
         self.res, self.attn = res, attn
+        self.temporal: nn.Module | None = None  # set by genai_lib.models.video_diffusion.VideoUNet
 
     def forward(self, x, emb, context=None, context_mask=None):
         x = self.res(x, emb)
-        return x if self.attn is None else self.attn(x, context, context_mask)
+        x = x if self.attn is None else self.attn(x, context, context_mask)
+        return x if self.temporal is None else self.temporal(x)
 
 
 class Downsample(nn.Module):
@@ -218,8 +220,13 @@ class UNet(nn.Module):
         """The null class index for classifier-free guidance (n_classes), or None without labels."""
         return self.config.n_classes if self.config.n_classes else None
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor | int, cond=None) -> torch.Tensor:
-        """x_t (B, C, H, W), t (B,) or a scalar, cond as in the class docstring -> predicted ε (B, C, H, W)."""
+    def forward(
+        self, x_t: torch.Tensor, t: torch.Tensor | int, cond=None, *, emb_offset: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x_t (B, C, H, W), t (B,) or a scalar, cond as in the class docstring -> predicted ε (B, C, H, W).
+
+        `emb_offset` (B, 4 base_channels), if given, is added to the time embedding (a video U-Net's frame vectors).
+        """
         cfg = self.config
         if x_t.dim() != 4 or tuple(x_t.shape[1:]) != cfg.image_shape:
             raise ValueError(
@@ -232,6 +239,8 @@ class UNet(nn.Module):
         if tuple(t.shape) != (B,):
             raise ValueError(f"t must be a scalar or have shape (B,) = ({B},), got {tuple(t.shape)}.")
         emb = self.time_mlp(timestep_embedding(t, cfg.base_channels))  # (B, 4C)
+        if emb_offset is not None:
+            emb = emb + emb_offset
         context, context_mask = self._condition(cond, B)
         if self.class_emb is not None:
             labels = torch.full((B,), cfg.n_classes, device=x_t.device) if cond is None else cond  # None: null class

@@ -9,7 +9,7 @@ from genai_lib.nn.embeddings import (
     timestep_embedding,
 )
 from genai_lib.nn.modes import evaluating
-from genai_lib.nn.spacetime import SpaceTimeAttention, attention_cost
+from genai_lib.nn.spacetime import SpaceTimeAttention, TemporalAttention, attention_cost
 from genai_lib.nn.transformer import MLP, BlockConfig, TransformerBlock
 
 __all__ = [
@@ -26,5 +26,6 @@ __all__ = [
     "TransformerBlock",
     "evaluating",
     "SpaceTimeAttention",
+    "TemporalAttention",
     "attention_cost",
 ]

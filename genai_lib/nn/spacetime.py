@@ -32,6 +32,38 @@ def attention_cost(T: int, N: int, C: int, mode: str) -> dict[str, int]:
     return {"scores": 2 * C * pairs, "projections": layers * 4 * T * N * C**2}
 
 
+class TemporalAttention(nn.Module):
+    """x (B, T, N, C) -> (B, T, N, C): pre-norm residual self-attention across the T frames at each of the N
+    positions, the temporal half of factorised space-time attention.
+
+    With `frames`, a learned vector per frame is added to what the attention reads (not to the residual
+    stream), so that a token knows which frame it is in; with `zero_init`, the output projection starts at zero
+    and the layer starts as the identity, so a stack of image layers it is added to starts out working frame by
+    frame (Ho et al., 2022).
+    """
+
+    def __init__(self, n_embd: int, n_head: int, *, frames: int | None = None, zero_init: bool = False) -> None:
+        super().__init__()
+        self.ln = nn.LayerNorm(n_embd)
+        self.attn = MultiHeadAttention(AttentionConfig(n_embd, n_head))
+        # Unit scale, like the features it joins: at GPT's 0.02 the frames looked alike to the attention, and in
+        # trials for chapter 20 a video U-Net then learned no direction of motion in 1,000 steps.
+        self.pos = nn.Parameter(torch.randn(frames, n_embd)) if frames else None
+        if zero_init:
+            nn.init.zeros_(self.attn.proj.weight)
+            if self.attn.proj.bias is not None:
+                nn.init.zeros_(self.attn.proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, N, C = x.shape
+        if self.pos is not None and self.pos.size(0) != T:
+            raise ValueError(f"This temporal layer learned positions for {self.pos.size(0)} frames, got {T}.")
+        tracks = x.transpose(1, 2).reshape(B * N, T, C)  # (B N, T, C): each position's history across frames
+        h = self.ln(tracks if self.pos is None else tracks + self.pos)  # (B N, T, C) + (T, C)
+        tracks = tracks + self.attn(h)
+        return tracks.view(B, N, T, C).transpose(1, 2)  # (B, T, N, C)
+
+
 class SpaceTimeAttention(nn.Module):
     """x (B, T, N, C) -> (B, T, N, C): pre-norm residual self-attention over all T N tokens ('full'), or within
     each frame and then across frames at each position ('factorised'), each step residual."""
@@ -43,8 +75,7 @@ class SpaceTimeAttention(nn.Module):
         self.mode = mode
         self.ln_space = nn.LayerNorm(n_embd)
         self.space = MultiHeadAttention(AttentionConfig(n_embd, n_head))  # all T N tokens when mode is 'full'
-        self.ln_time = nn.LayerNorm(n_embd) if mode == "factorised" else None
-        self.time = MultiHeadAttention(AttentionConfig(n_embd, n_head)) if mode == "factorised" else None
+        self.time = TemporalAttention(n_embd, n_head) if mode == "factorised" else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.size(-1) != self.ln_space.normalized_shape[0]:
@@ -53,11 +84,9 @@ class SpaceTimeAttention(nn.Module):
                 f"got shape {tuple(x.shape)}. Flatten each frame's grid first: (B, T, C, H, W) -> (B, T, H W, C)."
             )
         B, T, N, C = x.shape
-        if self.time is None or self.ln_time is None:
+        if self.time is None:
             flat = x.reshape(B, T * N, C)  # (B, T N, C): one sequence of every token of the clip
             return (flat + self.space(self.ln_space(flat))).view(B, T, N, C)
         frames = x.reshape(B * T, N, C)  # (B T, N, C): each frame a sequence of its own
         x = (frames + self.space(self.ln_space(frames))).view(B, T, N, C)
-        tracks = x.transpose(1, 2).reshape(B * N, T, C)  # (B N, T, C): each position's history across frames
-        tracks = tracks + self.time(self.ln_time(tracks))
-        return tracks.view(B, N, T, C).transpose(1, 2)  # (B, T, N, C)
+        return self.time(x)

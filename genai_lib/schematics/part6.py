@@ -1,12 +1,13 @@
 """Schematics of Part 6 (music and sound): a chorale's time grid read into one token sequence, chapter 18's road from
 Bach's scores to what a listener and a musicologist check, WaveNet's dilated causal stack, and chapter 19's two
-roads from a caption to a waveform."""
+roads from a caption to a waveform; chapter 20's road from a caption to a clip and the tokens space-time attention
+lets one token see."""
 
 from __future__ import annotations
 
 from .board import Board
 
-__all__ = ["chorale_grid", "chorale_road", "dilated_stack", "sound_road"]
+__all__ = ["chorale_grid", "chorale_road", "clip_road", "dilated_stack", "sound_road", "space_time_attention"]
 
 
 def chorale_grid():
@@ -91,7 +92,7 @@ def dilated_stack():
 def sound_road():
     """Chapter 19's road: captioned notes, then WaveNet sample by sample, or diffusion on mel images and Griffin-Lim."""
     b = Board(15, 6.6, title="Two roads from a request to a waveform")
-    notes = b.box(1.6, 3.4, "notes", role="data", sub="4 instruments, 8 kHz", w=2.4)
+    notes = b.box(1.6, 3.4, "notes", role="data", sub="4 instruments, 4 kHz", w=2.4)
     mu = b.box(4.9, 5.0, "µ-law classes", role="op", sub="256 per sample", w=2.6)
     wavenet = b.box(8.3, 5.0, "WaveNet", role="net", sub="instrument, pitch", w=2.6)
     queue = b.box(11.7, 5.0, "sample by sample", role="latent", sub="queues: fast", w=2.8)
@@ -109,4 +110,48 @@ def sound_road():
     b.arrow(caption, unet)
     b.arrow(queue, judge)
     b.arrow(gl_box, judge)
+    return b.done()
+
+
+def clip_road():
+    """Chapter 20's road: clips through Part II's VQ-VAE frame by frame, a video U-Net on latent clips, judges."""
+    b = Board(15, 6.6, title="From a caption to a clip, with the parts of Parts II and IV")
+    clips = b.box(1.6, 4.9, "clips", role="data", sub="8 frames, 32 x 32", w=2.4)
+    vq = b.box(4.9, 4.9, "VQ-VAE encoder", role="net", sub="Part II, frozen", w=2.8)
+    latent = b.box(8.3, 4.9, "latent clip", role="latent", sub="(8, 8, 8, 8)", w=2.4)
+    unet = b.box(8.3, 2.4, "video U-Net", role="net", sub="spatial + temporal", w=2.8)
+    caption = b.box(4.4, 2.4, '"a fast red circle moving left"', role="text", w=3.8, h=0.7, fontsize=8)
+    decoder = b.box(11.9, 2.4, "VQ-VAE decoder", role="net", sub="frame by frame", w=2.8)
+    judges = b.box(11.9, 4.9, "judges", role="loss", sub="centroid, colour, shape", w=2.8)
+    b.arrow(clips, vq)
+    b.arrow(vq, latent, "z_e per frame", text_offset=(0.0, 0.55))
+    b.arrow(latent, unet, "learn to denoise", text_offset=(1.3, 0.0))
+    b.arrow(caption, unet)
+    b.arrow(unet, decoder, "sample", text_offset=(0.0, 0.55))
+    b.arrow(decoder, judges)
+    b.note(8.3, 0.7, "chapter 13's U-Net on every frame; after each stage, attention across the 8 frames", fontsize=8)
+    return b.done()
+
+
+def space_time_attention():
+    """Which tokens of a clip one token attends to: all of them (full), its frame, then its position (factorised)."""
+    T, N, cell = 4, 6, 0.42
+    b = Board(15, 5.6, title="What one token sees: full attention, and the two steps of factorised attention")
+    query = (1, 2)  # (frame, position) of the token whose view is drawn
+    panels = (
+        ("full", lambda t, n: True, "$(TN)^2$ pairs"),
+        ("factorised: space", lambda t, n: t == query[0], "$T N^2$ pairs"),
+        ("then time", lambda t, n: n == query[1], "$N T^2$ pairs"),
+    )
+    for k, (title, sees, cost) in enumerate(panels):
+        x = 2.8 + 4.7 * k
+        values = [[0.55 if sees(t, n) else 0.0 for n in range(N)] for t in range(T)]
+        values[query[0]][query[1]] = 1.0
+        b.grid(x, 3.0, T, N, cell=cell, values=values)
+        b.note(x, 4.35, title, fontsize=9)
+        b.note(x, 1.65, cost, fontsize=9)
+        if k == 0:
+            b.note(x - N * cell / 2 - 0.3, 3.0, "frames $t$", fontsize=8, rotation=90)
+            b.note(x, 1.05, "positions $n$ of a frame", fontsize=8)
+    b.note(7.5, 0.4, "dark: the query token; grey: the keys it is compared with", fontsize=8)
     return b.done()
