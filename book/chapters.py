@@ -36,7 +36,8 @@ TOC = "_toc.yml"
 REFERENCE_NOTEBOOKS = frozenset({"book/appendices/c_glossary"})
 # Notebooks that load the checkpoints another notebook trains (by docname): in `make book` they see
 # those files in their checkpoint folder, and run again whenever the notebook they load from does
-# (book/build.py). Chapters 13-15 load chapter 7's VQ-VAE of shapes; 14 loads chapter 13's models; 15 loads both.
+# (book/build.py). Chapters 13-15 and 20 load chapter 7's VQ-VAE of shapes; 14 loads chapter 13's models; 15 loads
+# both.
 CHECKPOINT_UPSTREAM: dict[str, tuple[str, ...]] = {
     "book/part4/13_text_to_image": ("book/part2/07_vqvae",),
     "book/part4/14_autoregressive_t2i": ("book/part2/07_vqvae", "book/part4/13_text_to_image"),
@@ -45,6 +46,7 @@ CHECKPOINT_UPSTREAM: dict[str, tuple[str, ...]] = {
         "book/part4/13_text_to_image",
         "book/part4/14_autoregressive_t2i",
     ),
+    "book/part6/20_video": ("book/part2/07_vqvae",),
 }
 
 # One `key: value` per line, optionally the first line of a list item (`- file: book/x`).

@@ -24,7 +24,8 @@ def judge(tmp_path_factory):
 def test_the_judge_reads_real_frames_of_the_evaluation_seed(judge, split):
     data = make_clips(split, 100, seed=0)
     read = judge_frames(data.clips, judge)  # {attribute: (N, T)}
-    for attribute, least in (("shape", FRAME_SHAPE_LEAST), ("colour", 0.99)):
+    # Measured on 300 clips of each split (2,400 frames): shape 99.6% (test) and 99.96% (held out), colour 100%.
+    for attribute, least in (("shape", 0.98), ("colour", 0.99)):
         share = (read[attribute] == data.labels[attribute][:, None]).float().mean().item()
         assert share >= least, (split, attribute, share)
 

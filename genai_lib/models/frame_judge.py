@@ -19,9 +19,9 @@ JUDGE_SEED = 1234  # the seed of the judge's own clips: no generator in the book
 ATTRIBUTES = ("shape", "colour")  # what one frame shows
 
 
-def frame_judge(*, n: int = 1000, steps: int = 400, verbose: bool = True) -> JudgeCNN:
+def frame_judge(*, n: int = 1000, steps: int = 1000, verbose: bool = True) -> JudgeCNN:
     """A JudgeCNN reading 'shape' and 'colour' from frames (B, 3, 32, 32), trained once on real clips and cached."""
-    recipe = {"n": n, "steps": steps, "seed": JUDGE_SEED, "attributes": ATTRIBUTES, "version": 1}
+    recipe = {"n": n, "steps": steps, "seed": JUDGE_SEED, "attributes": ATTRIBUTES, "version": 2}
 
     def train(model: JudgeCNN) -> None:
         seen, held = make_clips("train", n, seed=JUDGE_SEED), make_clips("heldout", max(1, n // 4), seed=JUDGE_SEED)
