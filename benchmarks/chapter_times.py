@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ from common import git_commit, parser
 # The checkpoint-name prefixes a chapter loads from earlier chapters (and trains first when they are missing).
 NEEDS = {
     "13_text_to_image": {"t2i-vqvae-": "chapter 7's VQ-VAE of shapes"},
+    "20_video": {"t2i-vqvae-": "chapter 7's VQ-VAE of shapes"},
     "14_autoregressive_t2i": {"t2i-vqvae-": "chapter 7's VQ-VAE of shapes"},
     "15_evaluating_t2i": {
         "t2i-vqvae-": "chapter 7's VQ-VAE of shapes",
@@ -44,10 +46,18 @@ def training_seconds(path: Path) -> float:
     return float((saved.get("history") or {}).get("seconds", 0.0))
 
 
-def run(names: list[str], budget: str, seed: int, out: Path, tag: str) -> dict:
-    """Run the notebooks in order in one checkpoint folder; write and return the claims-style record."""
+def run(names: list[str], budget: str, seed: int, out: Path, tag: str, reuse: Path | None = None) -> dict:
+    """Run the notebooks in order in one checkpoint folder; write and return the claims-style record.
+
+    With `reuse`, the folder starts with the checkpoints found there, as if the notebooks that train them had
+    run first (their recorded training seconds still count towards alone_seconds).
+    """
     runs, created = [], {}  # created: checkpoint name -> training seconds
     with tempfile.TemporaryDirectory() as checkpoints:
+        for path in sorted(reuse.glob(f"*-{budget}.pt")) if reuse else []:
+            shutil.copy(path, checkpoints)
+            created[path.stem] = training_seconds(path)
+        reused = sorted(created)
         env = {**os.environ, "GENAI_BUDGET": budget, "GENAI_SEED": str(seed), "GENAI_WIDGETS": "off",
                "GENAI_PROGRESS": "off", "GENAI_CHECKPOINT_DIR": checkpoints}  # fmt: skip
         for name in names:
@@ -77,7 +87,8 @@ def run(names: list[str], budget: str, seed: int, out: Path, tag: str) -> dict:
         "what": f"notebooks at GENAI_BUDGET={budget} under nbval (--nbval-lax), in book order, one fresh "
         "checkpoint folder; alone_seconds = wall + recorded training seconds of the earlier chapters' "
         "checkpoints the notebook loads (an estimate of opening it alone)",
-        "command": "benchmarks/chapter_times.py " + " ".join(names),
+        "command": "benchmarks/chapter_times.py " + " ".join(names) + (f" --reuse {reuse}" if reuse else ""),
+        "reused": reused,
         "commit": git_commit(),
         "torch": torch.__version__,
         "device": f"cpu, {os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end)",
@@ -99,5 +110,6 @@ if __name__ == "__main__":
     p.add_argument("names", nargs="+", help="notebook stems, in book order")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tag", default="times", help="the result file's suffix")
+    p.add_argument("--reuse", type=Path, help="a folder of checkpoints the first notebooks would have trained")
     a = p.parse_args()
-    run(a.names, a.budget or "standard", a.seed, a.out, a.tag)
+    run(a.names, a.budget or "standard", a.seed, a.out, a.tag, a.reuse)

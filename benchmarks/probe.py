@@ -58,9 +58,9 @@ LAUNCH_SECONDS = 8e-6
 # The probe stops a notebook after its last such cell: what follows (sampling, metrics) is too slow at the
 # full budget on a CPU, and a GPU slot is short.
 TRAINING = re.compile(r"\bfit\(|\btrain_\w+\(")
-# Cells the CPU probe never cuts short: those that train, and those that load the data they train on
+# Cells the CPU probe never cuts short: those that train, and those that load or make the data they train on
 # (the full budget's data can take a CPU minutes to make: the text-to-image chapters draw 50,000 images).
-UNCAPPED = re.compile(TRAINING.pattern + r"|\bload_\w+\(")
+UNCAPPED = re.compile(TRAINING.pattern + r"|\b(?:load|make)_\w+\(")
 GPU_FLOPS = 150e12
 
 

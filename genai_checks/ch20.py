@@ -48,8 +48,11 @@ COST_MISTAKES = [  # (the name of a wrong formula's stored costs, what it means)
         "scores_only",
         "You counted Q K^T but not the weighted sum of the values, which costs as much again: 2 C per pair.",
     ),
-    ("no_width", "Your cost leaves out the width C: each pair's dot product has C multiply-adds, and so has its share "
-                 "of the weighted sum of values."),
+    (
+        "no_width",
+        "Your cost leaves out the width C: each pair's dot product has C multiply-adds, and so has its share "
+        "of the weighted sum of values.",
+    ),
     (
         "space_only",
         "For factorised attention you counted the attention within each frame (T N^2 pairs) but not the attention "
@@ -69,7 +72,10 @@ COST_MISTAKES = [  # (the name of a wrong formula's stored costs, what it means)
         "tokens_not_pairs",
         "Full attention compares every token with every other: (T N)^2 pairs, not T N tokens.",
     ),
-    ("factorised_as_full", "Your factorised cost is the full one: factorising replaces (T N)^2 pairs by T N^2 + N T^2."),
+    (
+        "factorised_as_full",
+        "Your factorised cost is the full one: factorising replaces (T N)^2 pairs by T N^2 + N T^2.",
+    ),
 ]
 
 
@@ -86,7 +92,7 @@ def _cost_of(score_cost: Callable, T: int, N: int, C: int, mode: str) -> int:
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
         raise CheckError(f"score_cost should return an int, got {type(got).__name__}.")
     expect(float(got).is_integer(), f"For {what}, score_cost returned {got}: a count is a whole number.")
-    return int(got)
+    return int(float(got))
 
 
 def _first_wrong(got: list[int], want: list[int]) -> int:
@@ -111,7 +117,9 @@ def check_score_cost(score_cost: Callable) -> None:
         i = _first_wrong(got, want)
         hint = _which_mistake(got, want, "score_cost", COST_MISTAKES, _COST_RULE)
         T, N, C, mode = COST_CASES[i]
-        raise CheckError(f"For T = {T}, N = {N}, C = {C}, {mode}: your cost is {got[i]:,}, expected {want[i]:,}. {hint}")
+        raise CheckError(
+            f"For T = {T}, N = {N}, C = {C}, {mode}: your cost is {got[i]:,}, expected {want[i]:,}. {hint}"
+        )
     passed("score_cost: 2 C (T N)^2 for full attention, 2 C (T N^2 + N T^2) for factorised.")
 
 
@@ -142,7 +150,9 @@ def check_score_cost_other_width(score_cost: Callable) -> None:
     for case, w in zip(COST_HIDDEN_CASES[:2], want[:2], strict=True):
         counted = counted_score_cost(*case)
         if counted != w:  # the book's layer and its formula disagree: not the student's fault
-            raise RuntimeError(f"For {case}, the stored cost {w} and the counted {counted} differ: regenerate the answers.")
+            raise RuntimeError(
+                f"For {case}, the stored cost {w} and the counted {counted} differ: regenerate the answers."
+            )
     if got != want:
         i = _first_wrong(got, want)
         T, N, C, mode = COST_HIDDEN_CASES[i]
@@ -151,7 +161,9 @@ def check_score_cost_other_width(score_cost: Callable) -> None:
             if all(g == w * WIDTH // C for g, w, (_, _, C, _) in zip(got, want, COST_HIDDEN_CASES, strict=True))
             else _COST_RULE
         )
-        raise CheckError(f"For T = {T}, N = {N}, C = {C}, {mode}: your cost is {got[i]:,}, expected {want[i]:,}. {hint}")
+        raise CheckError(
+            f"For T = {T}, N = {N}, C = {C}, {mode}: your cost is {got[i]:,}, expected {want[i]:,}. {hint}"
+        )
     passed("score_cost holds for other widths, and agrees with the multiply-adds PyTorch counts in a real layer.")
 
 
@@ -192,8 +204,10 @@ def centroid_cases_not_square() -> list[tuple[str, torch.Tensor]]:
     g = torch.Generator().manual_seed(2020)
     return [
         ("frames 16 pixels tall and 40 wide", torch.rand(4, 3, 16, 40, generator=g) ** 4),
-        ("frames 40 pixels tall and 16 wide, one lit pixel each",
-         torch.stack([_lit(40, 16, [(35, 2, (0.2, 0.6, 0.9))]), _lit(40, 16, [(3, 14, (1.0, 1.0, 0.0))])])),
+        (
+            "frames 40 pixels tall and 16 wide, one lit pixel each",
+            torch.stack([_lit(40, 16, [(35, 2, (0.2, 0.6, 0.9))]), _lit(40, 16, [(3, 14, (1.0, 1.0, 0.0))])]),
+        ),
     ]
 
 
@@ -225,7 +239,9 @@ def _centroids_of(centroid: Callable, what: str, frames: torch.Tensor) -> torch.
     try:
         got = centroid(frames.clone())
     except (TypeError, ValueError, RuntimeError, IndexError, AttributeError) as err:
-        raise CheckError(f"On {what} (shape {tuple(frames.shape)}), centroid raised {type(err).__name__}: {err}") from err
+        raise CheckError(
+            f"On {what} (shape {tuple(frames.shape)}), centroid raised {type(err).__name__}: {err}"
+        ) from err
     expect_answer(got, "centroid", "a tensor (B, 2) of (row, column)")
     try:
         c = torch.as_tensor(got, dtype=torch.float64)

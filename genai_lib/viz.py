@@ -38,8 +38,9 @@ def image_grid(
     return ax
 
 
-
-def clip_strips(clips: torch.Tensor, captions: Sequence[str] | None = None, *, size: float = 1.0, title: str | None = None):
+def clip_strips(
+    clips: torch.Tensor, captions: Sequence[str] | None = None, *, size: float = 1.0, title: str | None = None
+):
     """Show clips (N, T, 3, H, W) as N rows of their T frames, left to right, each row headed by its caption."""
     if clips.dim() != 5 or clips.size(2) != 3:
         raise ValueError(f"clip_strips expects clips (N, T, 3, H, W), got shape {tuple(clips.shape)}.")
@@ -76,11 +77,14 @@ def clip_player(clips: torch.Tensor, *, fps: float = 4.0, scale: int = 3):
     for t in range(x.size(1)):
         row = make_grid(x[:, t], nrow=len(x), padding=2, pad_value=1.0)  # (3, H', W'): frame t of every clip
         pixels = (row.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        frames.append(Image.fromarray(pixels).resize((row.shape[2] * scale, row.shape[1] * scale), Image.NEAREST))
+        frames.append(
+            Image.fromarray(pixels).resize((row.shape[2] * scale, row.shape[1] * scale), Image.Resampling.NEAREST)
+        )
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return HTML(f'<img class="genai-clip" src="data:image/gif;base64,{data}" alt="{len(x)} generated clips, looping">')
+
 
 def plot_history(
     history,

@@ -14,8 +14,13 @@ from genai_lib.models.video_diffusion import TextToVideoDiffusion, VideoUNet
 from genai_lib.models.vqvae import VQVAE, VQVAEConfig
 
 CONFIG = UNetConfig(
-    image_shape=(4, 8, 8), base_channels=16, channel_mults=(1, 2), context_dim=16, attention_positions=True,
-    attention_levels=2, pooled_context=True,
+    image_shape=(4, 8, 8),
+    base_channels=16,
+    channel_mults=(1, 2),
+    context_dim=16,
+    attention_positions=True,
+    attention_levels=2,
+    pooled_context=True,
 )
 
 
@@ -73,14 +78,18 @@ def test_the_condition_and_the_time_are_shared_by_the_frames_of_a_clip():
         assert not torch.allclose(out[0], out[1])  # the captions differ, so do the predictions
         same = video(x, 7, context[:1].expand(2, -1, -1))
         assert torch.allclose(same[0], same[1], atol=1e-6)
+        assert torch.equal(video(x, 7, context, emb_offset=torch.zeros(2, 64)), video(x, 7, context))
+        shifted = video(x, 7, context, emb_offset=torch.stack([torch.zeros(64), torch.ones(64)]))
+        assert torch.equal(shifted[0], video(x, 7, context)[0]) and not torch.allclose(shifted[1], out[1])
 
 
 def tiny_model(frames=4):
     tok = CaptionTokenizer(CLIP_GRAMMAR)
     torch.manual_seed(0)
     vq = VQVAE(VQVAEConfig(image_shape=(3, 32, 32), hidden=8, codebook_size=8, code_dim=4))
-    encoder = TextEncoder(TextEncoderConfig(vocab_size=tok.vocab_size, max_len=tok.length, n_embd=16, n_layer=0,
-                                            pad_id=tok.pad_id))
+    encoder = TextEncoder(
+        TextEncoderConfig(vocab_size=tok.vocab_size, max_len=tok.length, n_embd=16, n_layer=0, pad_id=tok.pad_id)
+    )
     unet = VideoUNet(UNetConfig(**{**CONFIG.__dict__, "image_shape": vq.config.latent_shape}), frames)
     return TextToVideoDiffusion(CaptionConditionedUNet(encoder, unet), tok, NoiseSchedule(50), autoencoder=vq)
 

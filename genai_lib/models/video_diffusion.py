@@ -3,18 +3,23 @@
 A clip of T frames is denoised as one sample. Every frame goes through chapter 13's U-Net, as if the T frames
 were a batch of images; after each residual stage a temporal attention layer lets each position of each frame
 attend to the same position in the other frames (factorised space-time attention, `genai_lib.nn.spacetime`).
-The temporal layers start as the identity, so an untrained video U-Net is the image U-Net run frame by frame, each
-frame's time embedding moved by a learned vector of its own.
-The frames are encoded and decoded one at a time by the VQ-VAE of Part II.
+The temporal layers start as the identity, so an untrained video U-Net is the image U-Net run frame by frame,
+each frame's time embedding moved by a learned vector of its own. The frames are encoded and decoded one at a
+time by the VQ-VAE of Part II.
 """
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
-from genai_lib.models.latent_diffusion import TextToImageDiffusion
+from genai_lib.data.caption_grammar import CaptionTokenizer
+from genai_lib.diffusion import NoiseSchedule
+from genai_lib.models.latent_diffusion import CaptionConditionedUNet, TextToImageDiffusion
 from genai_lib.models.unet import UNet, UNetConfig, _Stage
+from genai_lib.models.vqvae import VQVAE
 from genai_lib.nn.spacetime import TemporalAttention
 
 
@@ -52,8 +57,13 @@ class VideoUNet(UNet):
             if isinstance(stage, _Stage):
                 stage.temporal = FrameAttention(stage.res.conv2.out_channels, config.n_heads, frames)
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor | int, cond=None) -> torch.Tensor:
-        """x_t (B, T, C, H, W), t (B,) or a scalar, cond as for UNet -> predicted ε (B, T, C, H, W)."""
+    def forward(
+        self, x_t: torch.Tensor, t: torch.Tensor | int, cond=None, *, emb_offset: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x_t (B, T, C, H, W), t (B,) or a scalar, cond as for UNet -> predicted ε (B, T, C, H, W).
+
+        `emb_offset` (B, 4 base_channels), if given, is added to the time embedding of every frame of its clip.
+        """
         shape = (self.frames, *self.config.image_shape)
         if x_t.dim() != 5 or tuple(x_t.shape[1:]) != shape:
             raise ValueError(
@@ -65,11 +75,14 @@ class VideoUNet(UNet):
         t = t.expand(B) if t.dim() == 0 else t
         if tuple(t.shape) != (B,):
             raise ValueError(f"t must be a scalar or have shape (B,) = ({B},), got {tuple(t.shape)}.")
+        offset = self.frame_emb.repeat(B, 1)  # (B T, 4 C): frame f's vector for frame f of every clip
+        if emb_offset is not None:
+            offset = offset + _per_frame(emb_offset, B, T)
         eps = super().forward(
             x_t.flatten(0, 1),  # (B T, C, H, W): clip 0's frames, then clip 1's, ...
             t.repeat_interleave(T),
             _per_frame(cond, B, T),
-            emb_offset=self.frame_emb.repeat(B, 1),  # (B T, 4 C): frame f's vector for frame f of every clip
+            emb_offset=offset,
         )
         return eps.view(B, T, *eps.shape[1:])  # (B, T, C, H, W)
 
@@ -88,14 +101,22 @@ def _per_frame(cond, B: int, T: int):
 class TextToVideoDiffusion(TextToImageDiffusion):
     """Prompts -> clips (N, T, 3, H, W) in [0, 1]: TextToImageDiffusion whose samples are T latent frames."""
 
-    def __init__(self, denoiser, tokenizer, schedule, *, autoencoder=None) -> None:
+    def __init__(
+        self,
+        denoiser: CaptionConditionedUNet,
+        tokenizer: CaptionTokenizer,
+        schedule: NoiseSchedule,
+        *,
+        autoencoder: VQVAE | None = None,
+    ) -> None:
         if not isinstance(denoiser.unet, VideoUNet):
             raise ValueError("A text-to-video model needs a VideoUNet in its denoiser (the frames must meet).")
         super().__init__(denoiser, tokenizer, schedule, autoencoder=autoencoder)
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
-        return (self.denoiser.unet.frames, *self.denoiser.unet.config.image_shape)
+        unet = cast(VideoUNet, self.denoiser.unet)  # checked in __init__
+        return (unet.frames, *unet.config.image_shape)
 
     def to_latent(self, images: torch.Tensor) -> torch.Tensor:
         """Clips (B, T, 3, H, W) -> latents (B, T, D, h, w), one frame at a time; images (B, 3, H, W) as before."""
