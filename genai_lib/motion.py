@@ -3,7 +3,8 @@
 No network reads the motion: the centre of a frame is the brightness-weighted mean of its pixel coordinates
 (the centroid), the motion is the centroid's mean step per frame, and the colour is the brightness-weighted
 mean colour, named by the nearest of the data set's colours. On a black background with one shape these are
-exact up to anti-aliasing (tests/test_clips.py measures them against the true centres of `make_clips`).
+exact up to anti-aliasing (tests/test_clips.py measures them against the true centres of `make_clips`). Clips
+may live on any device; the judges read them on the CPU and answer there.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ EMPTY = 1e-3  # a frame whose total brightness is below this (in pixel units) sh
 
 
 def _check_clips(clips: torch.Tensor) -> torch.Tensor:
-    x = torch.as_tensor(clips)
+    """The clips as float32 on the CPU, where the judges' arithmetic runs whatever device made them."""
+    x = torch.as_tensor(clips).detach().cpu()
     if x.dim() != 5 or x.size(2) != 3 or x.size(1) < 2:
         hint = " For one clip use clips[None]." if x.dim() == 4 else ""
         raise ValueError(f"Expected clips (N, T, 3, H, W) with T >= 2 frames of RGB, got shape {tuple(x.shape)}.{hint}")

@@ -102,8 +102,8 @@ class TextToImageDiffusion(nn.Module):
         """Images (B, 3, H, W) in [0, 1] -> what the diffusion models: x_0 in [-1, 1], or scaled z_e(x)."""
         if self.autoencoder is None:
             return images * 2 - 1
-        with torch.no_grad():
-            return self.autoencoder.encode(images) * self.latent_scale
+        with torch.no_grad():  # the images may live elsewhere than the autoencoder: a GPU trained it, say
+            return self.autoencoder.encode(images.to(next(self.autoencoder.parameters()).device)) * self.latent_scale
 
     def from_latent(self, z: torch.Tensor) -> torch.Tensor:
         """The inverse of to_latent: a sample of the diffusion -> images in [0, 1]."""

@@ -223,10 +223,8 @@ class UNet(nn.Module):
     def forward(
         self, x_t: torch.Tensor, t: torch.Tensor | int, cond=None, *, emb_offset: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """x_t (B, C, H, W), t (B,) or a scalar, cond as in the class docstring -> predicted ε (B, C, H, W).
-
-        `emb_offset` (B, 4 base_channels), if given, is added to the time embedding (a video U-Net's frame vectors).
-        """
+        """x_t (B, C, H, W), t (B,) or a scalar, cond as in the class docstring -> predicted ε (B, C, H, W);
+        emb_offset (B, 4 base_channels), if given, joins the time embedding (a video U-Net's frame vectors)."""
         cfg = self.config
         if x_t.dim() != 4 or tuple(x_t.shape[1:]) != cfg.image_shape:
             raise ValueError(
@@ -239,8 +237,7 @@ class UNet(nn.Module):
         if tuple(t.shape) != (B,):
             raise ValueError(f"t must be a scalar or have shape (B,) = ({B},), got {tuple(t.shape)}.")
         emb = self.time_mlp(timestep_embedding(t, cfg.base_channels))  # (B, 4C)
-        if emb_offset is not None:
-            emb = emb + emb_offset
+        emb = emb if emb_offset is None else emb + emb_offset
         context, context_mask = self._condition(cond, B)
         if self.class_emb is not None:
             labels = torch.full((B,), cfg.n_classes, device=x_t.device) if cond is None else cond  # None: null class
