@@ -46,15 +46,19 @@ def load_splits(cfg: TextToImageConfig) -> dict[str, CaptionedImages]:
     }
 
 
-def loss_step(model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float, ema: EMA | None = None):
+def loss_step(
+    model: TextToImageDiffusion | ARTextToImage, *, p_uncond: float, ema: EMA | None = None, latents: bool = False
+):
     """A step function for `fit`: batches (images, ids) or (ids, tokens); loss ``model.loss(*batch, p_uncond=...)``.
 
+    With `latents`, a diffusion model's batches hold latents already encoded, (z_0, ids), for `model.latent_loss`.
     With `ema`, the average of the diffusion model's denoiser is updated after each step.
     """
+    loss_of = model.latent_loss if latents else model.loss  # type: ignore[union-attr]  # latents: diffusion only
 
     def step(batch, ctx):
         with ctx.autocast():
-            loss = model.loss(*batch, p_uncond=p_uncond)
+            loss = loss_of(*batch, p_uncond=p_uncond)
         ctx.backward_step(loss)
         if ema is not None:
             ema.update(model.denoiser)
@@ -143,11 +147,13 @@ def train_diffusion(
     model = build_diffusion(cfg, data, vq)
     # Convolution weights stored channels-last: oneDNN's preferred layout, about 15% off a CPU step here.
     model.denoiser.to(memory_format=torch.channels_last)
-    batches = Batches(data.images, data.tokenizer.encode(data.captions), batch_size=cfg.batch_size, seed=cfg.seed)
+    # The VQ-VAE is frozen, so every training image is encoded once, here, not at each step (a twentieth of a step).
+    x_0 = data.images if vq is None else encode_all(model, data.images)
+    batches = Batches(x_0, data.tokenizer.encode(data.captions), batch_size=cfg.batch_size, seed=cfg.seed)
     name = f"t2i-{'pixel' if vq is None else 'latent'}-diffusion-{data.grammar.name}-{cfg.key(*DIFFUSION_FIELDS)}"
     ema = EMA(model.denoiser, decay=cfg.ema_decay) if cfg.ema_decay else None
     history = _fit(
-        loss_step(model, p_uncond=cfg.p_uncond, ema=ema),
+        loss_step(model, p_uncond=cfg.p_uncond, ema=ema, latents=vq is not None),
         model,
         model.denoiser.parameters(),
         batches,
@@ -160,6 +166,11 @@ def train_diffusion(
     if ema is not None:
         model.denoiser.load_state_dict(ema.module.state_dict())  # sample with the average, as chapters 11-12 do
     return model.eval(), history
+
+
+def encode_all(model: TextToImageDiffusion, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Every image's scaled latent `model.to_latent`, a batch at a time, back on the CPU beside the images."""
+    return torch.cat([model.to_latent(images[i : i + batch_size]).cpu() for i in range(0, len(images), batch_size)])
 
 
 def train_ar(

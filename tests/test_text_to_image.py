@@ -145,6 +145,30 @@ def test_diffusion_turns_n_prompts_into_n_images(space, shapes):
     assert images.shape == (3, 3, 32, 32) and 0 <= images.min() and images.max() <= 1
 
 
+def test_training_on_latents_encoded_once_is_training_on_the_images(shapes):
+    from genai_lib.text_to_image import encode_all, loss_step
+    from genai_lib.train import TrainConfig, fit
+
+    images, ids = shapes["train"].images[:24], TOK.encode(shapes["train"].captions[:24])
+    model = tiny_diffusion(tiny_vq())
+    model.fit_latent_scale(images)
+    z_0 = encode_all(model, images, batch_size=10)  # three batches, the last one short
+    assert z_0.shape == (24, 4, 8, 8)
+    torch.testing.assert_close(z_0, model.to_latent(images), atol=1e-6, rtol=1e-6)
+    losses = []
+    for batch, latents in (((images, ids), False), ((z_0, ids), True)):
+        torch.manual_seed(0)  # the same t, ε and dropped captions for both
+        history = fit(
+            loss_step(model, p_uncond=0.5, latents=latents),
+            models=model,
+            optimizers=torch.optim.SGD(model.denoiser.parameters(), lr=0.0),
+            data=lambda batch=batch: batch,
+            config=TrainConfig(steps=1, device="cpu", progress=False),
+        )
+        losses.append(history["loss"][0])
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+
+
 def test_an_empty_prompt_is_the_unconditional_diffusion_model():
     model = tiny_diffusion(tiny_vq())
     with torch.no_grad():
