@@ -184,7 +184,7 @@ test-gpu:
 	cd benchmarks && $(GPU_ENV) $(GPU_PYTHON) gpu.py test --out $(RESULTS) $(if $(ONLY),--only $(ONLY))
 
 bench-gpu:
-	@test -n "$(NAME)" || { echo "Name the benchmark: make bench-gpu NAME=gpt_char (or gan_mnist, vae_mnist, diffusion_mnist, text_to_image)" >&2; exit 2; }
+	@test -n "$(NAME)" || { echo "Name the benchmark: make bench-gpu NAME=gpt_char (or gan_mnist, vae_mnist, diffusion_mnist, text_to_image, part6)" >&2; exit 2; }
 	cd benchmarks && $(GPU_ENV) $(GPU_PYTHON) gpu.py bench $(NAME) --budget $(or $(BUDGET),full) --out $(RESULTS)
 
 # Every notebook and benchmark at the full budget with $$GENAI_PROBE set: a few timed steps of every run.

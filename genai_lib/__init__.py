@@ -13,7 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 from genai_lib.checkpoint import checkpoint_path, load_model, save_model  # noqa: E402
-from genai_lib.claims import claim  # noqa: E402
+from genai_lib.claims import claim, record  # noqa: E402
 from genai_lib.config import budget, get_budget, setup  # noqa: E402
 from genai_lib.train import History, TrainConfig, fit  # noqa: E402
 
@@ -29,4 +29,5 @@ __all__ = [
     "load_model",
     "checkpoint_path",
     "claim",
+    "record",
 ]

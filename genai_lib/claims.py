@@ -5,11 +5,18 @@ measures it with ``claim("accuracy without positions is near chance (25%)", acc 
 At the ``standard`` and ``full`` budgets a false claim raises :class:`ClaimError`, so ``make book``
 fails when a run no longer supports its text; at ``smoke``, where runs are too short to support
 anything, or in a step-time probe (genai_lib.probe), whose models are untrained, it only reports.
+
+With $GENAI_RECORD naming a file, every claim and every :func:`record`ed number of the run is appended to it
+as a line of JSON: a benchmark runs a chapter and keeps its results (benchmarks/part6.py).
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 from genai_lib import probe
@@ -36,6 +43,7 @@ def claim(statement: str, holds: bool, **evidence: Any) -> bool:
     facts = ", ".join(f"{k} = {_show(v)}" for k, v in evidence.items())
     shown = f"{statement} ({facts})" if facts else statement
     holds = bool(holds)
+    _append({"claim": statement, "holds": holds, "evidence": evidence})
     if holds:
         print(f"✓ {shown}")
         return True
@@ -50,3 +58,41 @@ def claim(statement: str, holds: bool, **evidence: Any) -> bool:
         warnings.warn(message, ClaimWarning, stacklevel=2)
         return False
     raise ClaimError(message)
+
+
+def record(name: str, value: float, **details: Any) -> float:
+    """Keep a number of the run under `name` for a benchmark (with $GENAI_RECORD set); returns `value`.
+
+    The chapter prints its numbers itself; `record` only marks the ones a benchmark reports against a target.
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"record({name!r}) got {value}: a result must be a finite number; look at what produced it.")
+    _append({"record": name, "value": value, **details})
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy of `value`: tensors and numpy scalars become Python numbers, anything else its text."""
+    if hasattr(value, "item") and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _append(entry: dict[str, Any]) -> None:
+    path = os.environ.get("GENAI_RECORD", "").strip()
+    if path:
+        with Path(path).open("a") as f:
+            f.write(
+                json.dumps(
+                    {
+                        k: _plain(v) if k != "evidence" else {e: _plain(x) for e, x in v.items()}
+                        for k, v in entry.items()
+                    }
+                )
+                + "\n"
+            )

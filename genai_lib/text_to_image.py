@@ -54,7 +54,9 @@ def loss_step(
     With `latents`, a diffusion model's batches hold latents already encoded, (z_0, ids), for `model.latent_loss`.
     With `ema`, the average of the diffusion model's denoiser is updated after each step.
     """
-    loss_of = model.latent_loss if latents else model.loss  # type: ignore[union-attr]  # latents: diffusion only
+    if latents and not isinstance(model, TextToImageDiffusion):
+        raise ValueError(f"latents=True trains a diffusion model on stored latents; got a {type(model).__name__}.")
+    loss_of = model.latent_loss if latents else model.loss
 
     def step(batch, ctx):
         with ctx.autocast():

@@ -329,3 +329,60 @@ def test_the_stylegan_benchmark_gives_the_dcgan_the_same_time_and_measures_the_t
     for row in (style, dcgan, *result["truncation"].values()):
         assert row["fd_over_floor"] > 0 and 0 <= row["precision"] <= 1 and 0 <= row["recall"] <= 1
     assert result["seed"] == 1 and len(result["table"]) == 1 + 4 + 1 + 3  # header, baselines, DCGAN, three psi
+
+
+def _tiny_chapter(path, cells):
+    fence = "```"
+    path.write_text("".join(f"{fence}{{code-cell}} ipython3\n{c}\n{fence}\n\n" for c in cells))
+    return path
+
+
+def test_part6_holds_a_chapters_recorded_numbers_against_its_targets(tmp_path, monkeypatch):
+    import part6
+
+    md = _tiny_chapter(
+        tmp_path / "tiny.md",
+        [
+            "import genai_lib as gl",
+            'speed = gl.record("speed", 3.0)\ngl.record("floor", 2.0, n=5)',
+            'gl.claim("the speed is above the floor", speed > 2.0, speed=speed)',
+        ],
+    )
+    monkeypatch.setitem(part6.CHAPTERS, "tiny", md)
+    targets = [
+        part6.Target("speed above the floor", "speed", ">=", "floor"),
+        part6.Target("speed at least 5", "speed", ">=", 5.0),
+        part6.Target("a number the run never records", "missing", "<", 1.0),
+    ]
+    monkeypatch.setitem(part6.TARGETS, "tiny", {"smoke": targets})
+    result = part6.run("smoke", tmp_path / "out", ["tiny"])
+    assert json.loads((tmp_path / "out" / f"part6-smoke-{result['device'].split()[0]}-tiny.json").read_text()) == result
+    tiny = result["chapters"]["tiny"]
+    assert tiny["ok"] and tiny["records"] == {"speed": 3.0, "floor": 2.0}
+    assert tiny["record_details"]["floor"] == {"n": 5}
+    assert tiny["claims"] == [{"claim": "the speed is above the floor", "holds": True, "evidence": {"speed": 3.0}}]
+    assert result["targets_met"]["tiny"] == [True, False, None]
+    assert "recorded no 'missing'" in tiny["targets"][2]["why"]
+
+
+def test_part6_reports_a_failed_chapter_and_judges_none_of_its_targets(tmp_path, monkeypatch):
+    import part6
+
+    md = _tiny_chapter(tmp_path / "broken.md", ["import genai_lib as gl", 'raise RuntimeError("the data is gone")'])
+    monkeypatch.setitem(part6.CHAPTERS, "broken", md)
+    monkeypatch.setitem(part6.TARGETS, "broken", {"smoke": [part6.Target("anything", "x", ">=", 0.0)]})
+    result = part6.run("smoke", tmp_path, ["broken"])
+    broken = result["chapters"]["broken"]
+    assert not broken["ok"] and "the data is gone" in broken["failed_cell"]["error"]
+    assert broken["targets"] == [] and result["targets_met"]["broken"] == []
+
+
+def test_every_part6_target_names_numbers_its_chapter_records():
+    import part6
+
+    for name, by_budget in part6.TARGETS.items():
+        source = part6.CHAPTERS[name].read_text()
+        for target in (t for targets in by_budget.values() for t in targets):
+            for recorded in (target.value, target.bound):
+                if isinstance(recorded, str):
+                    assert f'gl.record("{recorded}"' in source, f"{name} never records {recorded!r} ({target.what})"

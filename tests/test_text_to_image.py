@@ -167,6 +167,8 @@ def test_training_on_latents_encoded_once_is_training_on_the_images(shapes):
         )
         losses.append(history["loss"][0])
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+    with pytest.raises(ValueError, match="latents=True trains a diffusion model"):
+        loss_step(tiny_ar(), p_uncond=0.1, latents=True)
 
 
 def test_an_empty_prompt_is_the_unconditional_diffusion_model():
