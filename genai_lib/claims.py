@@ -84,15 +84,10 @@ def _plain(value: Any) -> Any:
 
 
 def _append(entry: dict[str, Any]) -> None:
+    """Append `entry` to the file $GENAI_RECORD names, as one line of JSON; nothing when it is unset."""
     path = os.environ.get("GENAI_RECORD", "").strip()
-    if path:
-        with Path(path).open("a") as f:
-            f.write(
-                json.dumps(
-                    {
-                        k: _plain(v) if k != "evidence" else {e: _plain(x) for e, x in v.items()}
-                        for k, v in entry.items()
-                    }
-                )
-                + "\n"
-            )
+    if not path:
+        return
+    plain = {k: {e: _plain(x) for e, x in v.items()} if k == "evidence" else _plain(v) for k, v in entry.items()}
+    with Path(path).open("a") as f:
+        f.write(json.dumps(plain) + "\n")

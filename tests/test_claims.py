@@ -61,3 +61,24 @@ def test_a_notebook_with_a_false_claim_fails_to_execute_at_standard_only(tmp_pat
     assert (run.returncode != 0) == fails, textwrap.shorten(run.stderr, 2000)
     if fails:
         assert "ClaimError" in run.stderr
+
+
+def test_record_keeps_numbers_and_claims_only_where_genai_record_names_a_file(tmp_path, monkeypatch):
+    import json
+
+    import torch
+
+    monkeypatch.delenv("GENAI_RECORD", raising=False)
+    assert gl.record("pitch_correct", 0.5) == 0.5  # unset: returns the value and writes nothing
+    path = tmp_path / "record.jsonl"
+    monkeypatch.setenv("GENAI_RECORD", str(path))
+    monkeypatch.setenv("GENAI_BUDGET", "standard")
+    assert gl.record("pitch_correct", torch.tensor(0.25), n=40, interval=(0.1, 0.4)) == 0.25
+    gl.claim("the loss fell", True, last=torch.tensor(0.5))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines == [
+        {"record": "pitch_correct", "value": 0.25, "n": 40, "interval": [0.1, 0.4]},
+        {"claim": "the loss fell", "holds": True, "evidence": {"last": 0.5}},
+    ]
+    with pytest.raises(ValueError, match="must be a finite number"):
+        gl.record("loss", float("nan"))
