@@ -6,7 +6,7 @@ At the ``standard`` and ``full`` budgets a false claim raises :class:`ClaimError
 fails when a run no longer supports its text; at ``smoke``, where runs are too short to support
 anything, or in a step-time probe (genai_lib.probe), whose models are untrained, it only reports.
 
-With $GENAI_RECORD naming a file, every claim and every :func:`record`ed number of the run is appended to it
+With $GENAI_RECORD naming a file, every claim and every number kept with :func:`record` is appended to it
 as a line of JSON: a benchmark runs a chapter and keeps its results (benchmarks/part6.py).
 """
 
