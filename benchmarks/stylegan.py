@@ -35,11 +35,11 @@ from genai_lib.models.stylegan import StyleGANConfig, StyleGenerator, stylegan_s
 # Chapter 4b's settings (book/part1/04b_stylegan.md), on the scenes at every budget; the DCGAN is chapter 3's.
 CONFIGS = dict(
     smoke=dict(n_train=512, n_test=256, latent_dim=32, w_dim=32, width=4, max_channels=16, d_width=8, batch_size=16,
-               steps=20, judge_steps=40, n_eval=128, dcgan_width=8),
+               steps=20, r1_gamma=0.1, judge_steps=40, n_eval=128, dcgan_width=8),
     standard=dict(n_train=10_000, n_test=2_000, latent_dim=64, w_dim=64, width=8, max_channels=32, d_width=16,
-                  batch_size=32, steps=1_000, judge_steps=400, n_eval=1_000, dcgan_width=16),
+                  batch_size=32, steps=1_000, r1_gamma=0.1, judge_steps=400, n_eval=1_000, dcgan_width=16),
     full=dict(n_train=50_000, n_test=10_000, latent_dim=128, w_dim=128, width=32, max_channels=256, d_width=64,
-              batch_size=64, steps=5_000, judge_steps=2_000, n_eval=5_000, dcgan_width=64),
+              batch_size=64, steps=5_000, r1_gamma=0.01, judge_steps=2_000, n_eval=5_000, dcgan_width=64),
 )  # fmt: skip
 PSI = (1.0, 0.7, 0.5)
 
@@ -54,7 +54,8 @@ def train_stylegan(cfg, x_train: torch.Tensor, seed: int):
     optimizers = {
         name: torch.optim.Adam(m.parameters(), lr=2e-3, betas=(0.0, 0.99)) for name, m in (("D", D), ("G", G))
     }
-    history = gl.fit(stylegan_step(G, D, ema=ema), models={"G": G, "D": D, "ema": ema}, optimizers=optimizers,
+    history = gl.fit(stylegan_step(G, D, ema=ema, r1_gamma=cfg.r1_gamma), models={"G": G, "D": D, "ema": ema},
+                     optimizers=optimizers,
                      data=Batches(x_train, batch_size=cfg.batch_size, seed=seed),
                      config=gl.TrainConfig(steps=cfg.steps, grad_clip=None, log_every=100, progress=False))  # fmt: skip
     return ema.module, history.seconds
