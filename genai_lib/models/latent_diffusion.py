@@ -49,6 +49,7 @@ class TextToImageDiffusion(nn.Module):
 
     latent_scale: torch.Tensor  # 0-d buffer: LDM's scale factor, 1 / std of the latents
     null_ids: torch.Tensor  # (S,) buffer: the empty caption's token ids
+    unet_type: type[UNet] = UNet  # the denoiser's U-Net must be one (a subclass may ask for more: VideoUNet)
 
     def __init__(
         self,
@@ -59,6 +60,11 @@ class TextToImageDiffusion(nn.Module):
         autoencoder: VQVAE | None = None,
     ) -> None:
         super().__init__()
+        if not isinstance(denoiser.unet, self.unet_type):
+            raise ValueError(
+                f"{type(self).__name__} needs a {self.unet_type.__name__} in its denoiser, "
+                f"got a {type(denoiser.unet).__name__}."
+            )
         self.denoiser, self.tokenizer, self.schedule = denoiser, tokenizer, schedule
         self.autoencoder = autoencoder
         if autoencoder is not None:

@@ -15,11 +15,8 @@ from typing import cast
 import torch
 from torch import nn
 
-from genai_lib.data.caption_grammar import CaptionTokenizer
-from genai_lib.diffusion import NoiseSchedule
-from genai_lib.models.latent_diffusion import CaptionConditionedUNet, TextToImageDiffusion
+from genai_lib.models.latent_diffusion import TextToImageDiffusion
 from genai_lib.models.unet import UNet, UNetConfig, _Stage
-from genai_lib.models.vqvae import VQVAE
 from genai_lib.nn.spacetime import TemporalAttention
 
 
@@ -101,17 +98,7 @@ def _per_frame(cond, B: int, T: int):
 class TextToVideoDiffusion(TextToImageDiffusion):
     """Prompts -> clips (N, T, 3, H, W) in [0, 1]: TextToImageDiffusion whose samples are T latent frames."""
 
-    def __init__(
-        self,
-        denoiser: CaptionConditionedUNet,
-        tokenizer: CaptionTokenizer,
-        schedule: NoiseSchedule,
-        *,
-        autoencoder: VQVAE | None = None,
-    ) -> None:
-        if not isinstance(denoiser.unet, VideoUNet):
-            raise ValueError("A text-to-video model needs a VideoUNet in its denoiser (the frames must meet).")
-        super().__init__(denoiser, tokenizer, schedule, autoencoder=autoencoder)
+    unet_type = VideoUNet  # the frames must meet: checked by TextToImageDiffusion.__init__
 
     @property
     def latent_shape(self) -> tuple[int, ...]:
