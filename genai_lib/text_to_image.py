@@ -150,7 +150,7 @@ def train_diffusion(
     # Convolution weights stored channels-last: oneDNN's preferred layout, about 15% off a CPU step here.
     model.denoiser.to(memory_format=torch.channels_last)
     # The VQ-VAE is frozen, so every training image is encoded once, here, not at each step (a twentieth of a step).
-    x_0 = data.images if vq is None else encode_all(model, data.images)
+    x_0 = data.images if vq is None else model.latents_of(data.images)
     batches = Batches(x_0, data.tokenizer.encode(data.captions), batch_size=cfg.batch_size, seed=cfg.seed)
     name = f"t2i-{'pixel' if vq is None else 'latent'}-diffusion-{data.grammar.name}-{cfg.key(*DIFFUSION_FIELDS)}"
     ema = EMA(model.denoiser, decay=cfg.ema_decay) if cfg.ema_decay else None
@@ -168,11 +168,6 @@ def train_diffusion(
     if ema is not None:
         model.denoiser.load_state_dict(ema.module.state_dict())  # sample with the average, as chapters 11-12 do
     return model.eval(), history
-
-
-def encode_all(model: TextToImageDiffusion, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """Every image's scaled latent `model.to_latent`, a batch at a time, back on the CPU beside the images."""
-    return torch.cat([model.to_latent(images[i : i + batch_size]).cpu() for i in range(0, len(images), batch_size)])
 
 
 def train_ar(

@@ -146,13 +146,13 @@ def test_diffusion_turns_n_prompts_into_n_images(space, shapes):
 
 
 def test_training_on_latents_encoded_once_is_training_on_the_images(shapes):
-    from genai_lib.text_to_image import encode_all, loss_step
+    from genai_lib.text_to_image import loss_step
     from genai_lib.train import TrainConfig, fit
 
     images, ids = shapes["train"].images[:24], TOK.encode(shapes["train"].captions[:24])
     model = tiny_diffusion(tiny_vq())
     model.fit_latent_scale(images)
-    z_0 = encode_all(model, images, batch_size=10)  # three batches, the last one short
+    z_0 = model.latents_of(images, batch_size=10)  # three batches, the last one short
     assert z_0.shape == (24, 4, 8, 8)
     torch.testing.assert_close(z_0, model.to_latent(images), atol=1e-6, rtol=1e-6)
     losses = []

@@ -111,6 +111,11 @@ class TextToImageDiffusion(nn.Module):
         with torch.no_grad():  # the images may live elsewhere than the autoencoder: a GPU trained it, say
             return self.autoencoder.encode(images.to(next(self.autoencoder.parameters()).device)) * self.latent_scale
 
+    def latents_of(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """`to_latent` of a whole data set, a batch at a time, on the CPU: the stored x_0 of training (the autoencoder
+        is frozen, so each image is encoded once, not at every step)."""
+        return torch.cat([self.to_latent(images[i : i + batch_size]).cpu() for i in range(0, len(images), batch_size)])
+
     def from_latent(self, z: torch.Tensor) -> torch.Tensor:
         """The inverse of to_latent: a sample of the diffusion -> images in [0, 1]."""
         if tuple(z.shape[1:]) != self.latent_shape:
